@@ -105,6 +105,28 @@ class CallError(Exception):
     def __repr__(self) -> str:
         return f"CallError({self.code!r}, {self.description!r}, {self.details!r})"
 
+    # Value equality, so that events carrying a CallError compare as values (tests, dedup).
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CallError):
+            return NotImplemented
+        return (self.code, self.description, self.details) == (
+            other.code,
+            other.description,
+            other.details,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.description))
+
+
+class RpcUsageError(RuntimeError):
+    """The caller used :class:`~kilowatt.ocpp.rpc.RpcConnection` wrongly: a programming error.
+
+    Examples: answering a CALL that was never received or is already answered, sending a CALL of
+    an action the connection does not know or that only the peer may initiate, a SEND on a
+    connection older than OCPP 2.1. Never raised because of what the peer sent.
+    """
+
 
 class CallTimeout(Exception):
     """The peer did not answer a CALL before its deadline (the call's timeout, in s)."""

@@ -73,6 +73,17 @@ class CallTimedOut:
 
 
 @dataclass(slots=True)
+class CallCancelled:
+    """Our CALL ``message_id`` will never be answered: :meth:`RpcConnection.close` was called.
+
+    Returned for the outstanding CALL and for every queued one, in the order they were queued.
+    """
+
+    message_id: str
+    action: str
+
+
+@dataclass(slots=True)
 class ProtocolViolation:
     """The peer sent something we could not accept.
 
@@ -92,5 +103,6 @@ Event = (
     | ErrorReceived
     | ResultErrorReceived
     | CallTimedOut
+    | CallCancelled
     | ProtocolViolation
 )
