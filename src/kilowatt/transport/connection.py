@@ -1,0 +1,356 @@
+"""One OCPP-J connection over one WebSocket: the asyncio glue around the sans-I/O RPC core.
+
+:class:`OcppConnection` owns a websocket and a :class:`kilowatt.ocpp.rpc.RpcConnection`. Two
+tasks drive it: the reader (:meth:`OcppConnection.run`) feeds every received message to the core
+with the loop clock as ``now``; the writer sends the frames the core produces and wakes up at the
+core's next deadline to expire calls. Inbound CALLs are handled as separate tasks, so a handler
+may itself ``await connection.call(...)`` without deadlocking; answers go out in the order the
+handlers finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from websockets.asyncio.connection import Connection
+from websockets.exceptions import ConnectionClosed as WsConnectionClosed
+
+from kilowatt.ocpp.action import Initiator
+from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
+from kilowatt.ocpp.events import (
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    Event,
+    ProtocolViolation,
+    ResultErrorReceived,
+    ResultReceived,
+    SendReceived,
+)
+from kilowatt.ocpp.rpc import RpcConnection, Side
+from kilowatt.ocpp.version import OcppVersion
+from kilowatt.transport.errors import ConnectionClosed
+from kilowatt.transport.handshake import HandshakeRequest
+
+__all__ = ["CallContext", "InboundHandler", "OcppConnection"]
+
+logger = logging.getLogger("kilowatt.transport")
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Where an inbound CALL (or 2.1 SEND) came from.
+
+    Attributes:
+        message_id: the id of the received frame.
+        action: the action name, e.g. ``"BootNotification"``.
+        connection: the connection it arrived on (use it to ``call`` back).
+        is_send: True for a 2.1 SEND frame, which takes no answer.
+    """
+
+    message_id: str
+    action: str
+    connection: OcppConnection
+    is_send: bool = False
+
+
+class InboundHandler(Protocol):
+    """What an :class:`OcppConnection` calls for inbound messages (see ``transport.peer.Peer``)."""
+
+    async def handle_call(self, context: CallContext, request: Any) -> Any:
+        """Return the typed response to ``request``, or raise :class:`CallError`."""
+        ...
+
+    async def after_call(self, context: CallContext, request: Any) -> None:
+        """Run after the answer to ``request`` has been queued for sending."""
+        ...
+
+
+class _NoHandler:
+    """Answers every known action with NotSupported (OCPP 2.0.1 Part 4 §4.3)."""
+
+    async def handle_call(self, context: CallContext, request: Any) -> Any:
+        raise CallError(ErrorCode.NOT_SUPPORTED, f"{context.action} is not supported")
+
+    async def after_call(self, context: CallContext, request: Any) -> None:
+        return None
+
+
+def _make_rpc(version: OcppVersion, local: Initiator, options: Mapping[str, Any]) -> RpcConnection:
+    side: Side = "csms" if local is Initiator.CSMS else "charging_station"
+    return RpcConnection(version, side=side, **options)
+
+
+class OcppConnection:
+    """One OCPP-J connection (either side) over an established websocket.
+
+    Args:
+        websocket: an open ``websockets.asyncio`` connection whose subprotocol was negotiated.
+        version: the negotiated OCPP version.
+        local: which side we are: :attr:`Initiator.CSMS` or :attr:`Initiator.CHARGING_STATION`.
+        identity: the charging station identity (ours on the station side).
+        handler: answers inbound CALLs; by default every known action gets NotSupported.
+        handshake: the server-side handshake request (with the auth hook's ``extra``), if any.
+        call_timeout: default deadline of our CALLs, in s.
+        lenient: tolerate unknown fields in received payloads.
+        rpc_options: further keyword arguments for :class:`RpcConnection`.
+
+    Call :meth:`run` (the server and client do) to process messages until the socket closes.
+    """
+
+    def __init__(
+        self,
+        websocket: Connection,
+        version: OcppVersion,
+        *,
+        local: Initiator,
+        identity: str,
+        handler: InboundHandler | None = None,
+        handshake: HandshakeRequest | None = None,
+        call_timeout: float = 30.0,
+        lenient: bool = False,
+        rpc_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.version = version
+        self.local = local
+        self.identity = identity
+        self.handler: InboundHandler = handler if handler is not None else _NoHandler()
+        self.handshake = handshake
+        options: dict[str, Any] = {"call_timeout": call_timeout, "lenient": lenient}
+        options.update(rpc_options or {})
+        self.rpc = _make_rpc(version, local, options)
+        self._loop = asyncio.get_running_loop()
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._close_code: int | None = None
+        self._close_reason = ""
+        self._writer: asyncio.Task[None] | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once the websocket is closed and pending calls have failed."""
+        return self._closed.is_set()
+
+    @property
+    def remote_address(self) -> Any:
+        """The peer's socket address (host, port, ...)."""
+        return self.websocket.remote_address
+
+    async def call(
+        self, request: Any, *, timeout: float | None = None, action: str | None = None
+    ) -> Any:
+        """Send a CALL and return the peer's typed response.
+
+        ``request`` is a generated request Struct (e.g. ``v16.HeartbeatRequest()``); the action
+        is looked up from its type unless ``action`` is given. ``timeout`` in s overrides the
+        connection's ``call_timeout``; it starts when the frame is actually sent (calls queue
+        FIFO behind our outstanding one, OCPP 2.0.1 Part 4 §4.1.1).
+
+        Raises:
+            CallError: the peer answered with a CALLERROR, or its answer was invalid.
+            CallTimeout: no answer before the deadline.
+            ConnectionClosed: the connection closed before the answer arrived.
+        """
+        if self.closed:
+            raise ConnectionClosed(self._close_code, self._close_reason)
+        message_id = self.rpc.send_call(request, self._loop.time(), action=action, timeout=timeout)
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._pending[message_id] = future
+        self._wake.set()
+        try:
+            return await future
+        finally:
+            self._pending.pop(message_id, None)
+
+    async def send(self, request: Any, *, action: str | None = None) -> None:
+        """(OCPP 2.1) Send a SEND frame (message type 6): no answer, not queued behind CALLs.
+
+        Raises:
+            ConnectionClosed: the connection is closed.
+        """
+        if self.closed:
+            raise ConnectionClosed(self._close_code, self._close_reason)
+        self.rpc.send_message(request, action=action)
+        self._wake.set()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the websocket (close code per RFC 6455 §7.4.1) and wait until it is closed."""
+        await self.websocket.close(code, reason)
+        if self._writer is not None:  # run() is active: it finishes the cleanup
+            await self._closed.wait()
+        else:
+            self._shutdown()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed."""
+        await self._closed.wait()
+
+    def start(self) -> asyncio.Task[None]:
+        """Run :meth:`run` in a background task (once) and return the task."""
+        if self._runner is None:
+            self._runner = asyncio.create_task(self.run(), name=f"ocpp-{self.identity}")
+        return self._runner
+
+    async def run(self) -> None:
+        """Process messages until the websocket closes, then fail what is pending.
+
+        Returns normally when the connection closes (whatever the close code); pending calls
+        then raise :class:`ConnectionClosed`, running handlers are cancelled.
+        """
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ocpp-writer-{self.identity}")
+        try:
+            async for message in self.websocket:
+                events = self.rpc.receive(message, self._loop.time())
+                self._process(events)
+                self._wake.set()
+        except WsConnectionClosed:
+            pass
+        finally:
+            self._writer.cancel()
+            self._shutdown()
+            tasks = [*self._tasks, self._writer]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<OcppConnection {self.identity!r} {self.version.subprotocol} {state}>"
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        if self._closed.is_set():
+            return
+        self._close_code = self.websocket.close_code
+        self._close_reason = self.websocket.close_reason or ""
+        error = ConnectionClosed(self._close_code, self._close_reason)
+        self.rpc.close()  # CallCancelled for every call of ours: all in _pending, failed below
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+        self._closed.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _resolve(
+        self, message_id: str, result: Any = None, error: BaseException | None = None
+    ) -> None:
+        future = self._pending.pop(message_id, None)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def _process(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, CallReceived):
+                self._spawn(self._answer(event.message_id, event.action, event.payload))
+            elif isinstance(event, SendReceived):
+                self._spawn(self._deliver(event))
+            elif isinstance(event, ResultReceived):
+                self._resolve(event.message_id, event.payload)
+            elif isinstance(event, ErrorReceived):
+                self._resolve(event.message_id, error=event.error)
+            elif isinstance(event, CallTimedOut):
+                self._resolve(
+                    event.message_id,
+                    error=CallTimeout(event.action, event.message_id, event.timeout),
+                )
+            elif isinstance(event, ResultErrorReceived):
+                logger.warning(
+                    "%s: peer rejected our result %s: %s",
+                    self.identity,
+                    event.message_id,
+                    event.error,
+                )
+            elif isinstance(event, ProtocolViolation):
+                logger.warning(
+                    "%s: protocol violation (%s, answered=%s): %s",
+                    self.identity,
+                    event.code,
+                    event.answered,
+                    event.description,
+                )
+
+    async def _answer(self, message_id: str, action: str, request: Any) -> None:
+        context = CallContext(message_id, action, self)
+        try:
+            response = await self.handler.handle_call(context, request)
+            if response is None:
+                raise TypeError(f"handler for {action} returned None")
+        except CallError as error:
+            self._reply_error(message_id, error)
+            return
+        except Exception:
+            logger.exception("%s: handler for %s (%s) failed", self.identity, action, message_id)
+            self._reply_error(
+                message_id, CallError(ErrorCode.INTERNAL_ERROR, f"{action} handler failed")
+            )
+            return
+        if self.closed:
+            return
+        sent_instead = self.rpc.send_result(message_id, response)
+        if sent_instead is not None:
+            logger.error(
+                "%s: invalid %s response (a handler bug): %s", self.identity, action, sent_instead
+            )
+            self._wake.set()
+            return
+        self._wake.set()
+        try:
+            await self.handler.after_call(context, request)
+        except Exception:
+            logger.exception("%s: after-hook of %s failed", self.identity, action)
+
+    def _reply_error(self, message_id: str, error: CallError) -> None:
+        if self.closed:
+            return
+        self.rpc.send_error(message_id, error)
+        self._wake.set()
+
+    async def _deliver(self, event: SendReceived) -> None:
+        context = CallContext(event.message_id, event.action, self, is_send=True)
+        try:
+            await self.handler.handle_call(context, event.payload)
+        except Exception:
+            logger.exception("%s: handler for SEND %s failed", self.identity, event.action)
+
+    async def _write_loop(self) -> None:
+        loop = self._loop
+        try:
+            while True:
+                self._wake.clear()
+                for frame in self.rpc.data_to_send():
+                    await self.websocket.send(frame)
+                events = self.rpc.handle_timeout(loop.time())
+                if events:
+                    self._process(events)
+                    continue
+                if self._wake.is_set():
+                    continue
+                deadline = self.rpc.next_deadline()
+                timer = None if deadline is None else loop.call_at(deadline, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+        except WsConnectionClosed:
+            return
