@@ -1,0 +1,155 @@
+"""The :class:`Database`: engine, migrations, the group-commit writer and read connections.
+
+All writes go through :meth:`Database.write` (the :class:`~kilowatt.storage.batcher.WriteBatcher`),
+so SQLite has a single writer and never returns "database is locked" to a caller, and every
+write shares COMMITs with its neighbours. Reads use :meth:`Database.read`, which on SQLite (WAL)
+runs concurrently with the writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from kilowatt.storage.batcher import WriteBatcher, WriteOp
+
+__all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+"""The Alembic script directory shipped inside the package."""
+
+_BEGIN_OPTION = "kilowatt_sqlite_begin"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic :class:`~alembic.config.Config` for the packaged migrations (no ini file).
+
+    ``url`` is only needed when Alembic should open its own connection (command-line use);
+    :meth:`Database.migrate` passes its connection instead.
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class Database:
+    """Engine plus group-commit writer for one SQLAlchemy async URL.
+
+    Args:
+        url: ``sqlite+aiosqlite:///path/kilowatt.db`` (parent directory created) or
+            ``postgresql+asyncpg://user@host:5432/db``.
+        max_batch: most write operations per group commit.
+        busy_timeout_ms: SQLite busy timeout in ms (waits for a lock held by another process).
+        echo: log SQL statements.
+
+    Call :meth:`migrate` once at start, :meth:`close` at shutdown (commits pending writes).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_batch: int = 500,
+        busy_timeout_ms: int = 5000,
+        echo: bool = False,
+    ) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.dialect: str = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        writer_options: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database in {"", ":memory:"}:
+                # One shared connection, or every connection would see its own empty database.
+                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # The writer takes the write lock up front: a deferred transaction that reads
+            # before writing can fail with SQLITE_BUSY instead of waiting for the lock.
+            writer_options[_BEGIN_OPTION] = "IMMEDIATE"
+        else:
+            kwargs.update(pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine, busy_timeout_ms)
+        self.batcher = WriteBatcher(
+            self.engine, max_batch=max_batch, connection_options=writer_options
+        )
+
+    async def migrate(self, revision: str = "head") -> None:
+        """Apply the packaged Alembic migrations up to ``revision`` (idempotent)."""
+
+        def upgrade(connection: Connection) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(upgrade)
+
+    async def write(self, op: WriteOp[T]) -> T:
+        """Run a write operation in the next group commit; return its result once committed.
+
+        ``op`` receives an :class:`AsyncConnection` inside an open transaction; it must not
+        commit, and must be safe to run again after a rollback (see :mod:`.batcher`).
+        """
+        return await self.batcher.submit(op)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads (its implicit transaction is rolled back at exit)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """A dialect-specific INSERT, which offers ``on_conflict_do_nothing/do_update``."""
+        if self.dialect == "sqlite":
+            return sqlite.insert(table)
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        raise NotImplementedError(f"unsupported database dialect {self.dialect!r}")
+
+    async def close(self) -> None:
+        """Commit queued writes, stop the writer and dispose of the engine's connections."""
+        await self.batcher.close()
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the driver (it would BEGIN lazily, and only
+        # before DML), so that our "begin" hook below decides how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer. synchronous=NORMAL: a COMMIT survives a process
+        # crash (SIGKILL) but the last transactions may be lost on power failure; the fsync per
+        # commit that FULL adds would be paid per group anyway.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())

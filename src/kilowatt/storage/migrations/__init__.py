@@ -1,0 +1,1 @@
+"""Alembic migrations of the Kilowatt schema (applied by ``Database.migrate``)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions: ``0001_initial`` (CSMS core), later ones stack on top."""
