@@ -128,7 +128,7 @@ def test_call_received_and_answered(version: OcppVersion) -> None:
     assert c.send_result("b1", BootResponse(status=Status.ACCEPTED, interval=300)) is None
     assert c.data_to_send() == ['[3,"b1",{"status":"Accepted","interval":300}]']
     assert c.data_to_send() == []
-    assert c.unanswered_calls == ()
+    assert not c.unanswered_calls
 
 
 def test_bytes_input_and_lenient() -> None:

@@ -136,7 +136,7 @@ class FrameErrorKind(StrEnum):
     """What is wrong with a frame that could not be parsed."""
 
     NOT_JSON = "not-json"
-    """The message is not valid JSON (or not UTF-8)."""
+    """The message is not valid JSON (or not valid UTF-8)."""
     NOT_ARRAY = "not-array"
     """The JSON value is not an array."""
     BAD_MESSAGE_TYPE = "bad-message-type"
@@ -193,7 +193,8 @@ def parse_frame(data: str | bytes, version: OcppVersion) -> Frame:
     decoder = _DECODER_5 if version is OcppVersion.V21 else _DECODER_3
     try:
         frame: Frame = decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeError):
+        # UnicodeError: msgspec raises it for invalid UTF-8 bytes or a str with lone surrogates.
         return _classify(data, version)
     if isinstance(frame, CallErrorFrame | CallResultErrorFrame):
         return frame
@@ -222,7 +223,7 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
     """The slow path: say precisely why ``data`` is not a frame (or return it after all)."""
     try:
         value = _ANY_DECODER.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeError):
         raise FrameError(FrameErrorKind.NOT_JSON, "message is not valid JSON") from None
     if not isinstance(value, list):
         raise FrameError(FrameErrorKind.NOT_ARRAY, f"message is {_type_name(value)}, not an array")
@@ -251,7 +252,7 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
         )
     if message_id is None:
         if len(value) < 2:
-            why = "missing"
+            why = "nothing"
         elif not isinstance(value[1], str):
             why = _type_name(value[1])
         elif not value[1]:

@@ -317,18 +317,27 @@ class RpcConnection:
                 )
             ]
         try:
-            payload = decode_payload(spec.request, bytes(frame.payload), lenient=self._lenient)
+            payload = self._decode(spec.request, frame.payload)
         except PayloadError as exc:
             return [self._reject(message_id, exc.code, exc.description)]
         self._inbound[message_id] = spec
         return [CallReceived(message_id, action, payload)]
+
+    def _decode(self, type_: type[Any], raw: msgspec.Raw) -> Any:
+        """Decode a received payload; raise PayloadError for every kind of failure."""
+        try:
+            return decode_payload(type_, bytes(raw), lenient=self._lenient)
+        except UnicodeError:
+            # The frame parser leaves the payload undecoded, so invalid UTF-8 in a payload
+            # string surfaces here (msgspec raises UnicodeDecodeError, not DecodeError).
+            raise PayloadError(ErrorCode.FORMAT_VIOLATION, "payload is not valid UTF-8") from None
 
     def _on_result(self, frame: CallResult, now: float) -> list[Event]:
         out = self._out
         if out is None or out.message_id != frame.message_id:
             return [self._stray("CALLRESULT", frame.message_id)]
         try:
-            payload = decode_payload(out.spec.response, bytes(frame.payload), lenient=self._lenient)
+            payload = self._decode(out.spec.response, frame.payload)
         except PayloadError as exc:
             return self._fail_out(out, exc.code, exc.description, now, answer=True)
         self._finish_out(now)
@@ -349,7 +358,7 @@ class RpcConnection:
         if spec is None or not spec.send or spec.initiator is self._own_initiator:
             return [ProtocolViolation(f"SEND of unexpected action {frame.action}", answered=False)]
         try:
-            payload = decode_payload(spec.request, bytes(frame.payload), lenient=self._lenient)
+            payload = self._decode(spec.request, frame.payload)
         except PayloadError as exc:
             return [
                 ProtocolViolation(

@@ -1,0 +1,537 @@
+"""Golden tests: the exact answer frame, per OCPP version, to each class of malformed frame.
+
+The table was produced by running the frames through ``RpcConnection`` once and reviewed line by
+line against OCPP-J 1.6 §4, OCPP 2.0.1 Part 4 §4 and OCPP 2.1 Part 4 §4 (see the table in the
+docstring of :mod:`kilowatt.ocpp.rpc` for the choices where the specs are silent). ``None`` means
+no answer at all: 1.6 cannot answer a frame whose message id it cannot read, never answers an
+unknown message type (OCPP-J 1.6 §4.1.3), and nobody answers a SEND or a CALLRESULTERROR.
+Payload failures use the real generated messages (BootNotification, StatusNotification).
+"""
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+
+from kilowatt.ocpp.errors import CallError, ErrorCode
+from kilowatt.ocpp.events import (
+    CallReceived,
+    ErrorReceived,
+    ProtocolViolation,
+    ResultErrorReceived,
+)
+from kilowatt.ocpp.rpc import RpcConnection, version_actions
+from kilowatt.ocpp.version import OcppVersion
+
+LONG_ACTION = '[2,"g1","' + "A" * 300 + '",{}]'
+LONG_ACTION_ANSWER_16 = '[4,"g1","NotImplemented","unknown action ' + "A" * 300 + '",{}]'
+# 2.0.1+ limits a description to 255 characters (OCPP 2.0.1 Part 4 §4.2.3).
+LONG_ACTION_ANSWER_2X = '[4,"g1","NotImplemented","unknown action ' + "A" * 240 + '",{}]'
+
+GOLDEN: list[tuple[str, str, str | bytes, str | None]] = [
+    ("1.6", "not-json", '[2,"g1"', None),
+    ("1.6", "not-utf8", b'[2,"g\xff","Heartbeat",{}]', None),
+    ("1.6", "action-too-long-for-description", LONG_ACTION, LONG_ACTION_ANSWER_16),
+    ("1.6", "not-array", '{"a":1}', None),
+    ("1.6", "empty-array", "[]", None),
+    ("1.6", "type-not-int", '["2","g1","Heartbeat",{}]', None),
+    ("1.6", "type-bool", '[true,"g1","Heartbeat",{}]', None),
+    ("1.6", "unknown-type", '[7,"g1","Heartbeat",{}]', None),
+    ("1.6", "unknown-type-bad-id", "[7,1]", None),
+    ("1.6", "callresulterror-type", '[5,"g1","GenericError","",{}]', None),
+    ("1.6", "send-type", '[6,"g1","Heartbeat",{}]', None),
+    ("1.6", "id-missing", "[2]", None),
+    ("1.6", "id-not-string", '[2,17,"Heartbeat",{}]', None),
+    ("1.6", "id-empty", '[2,"","Heartbeat",{}]', None),
+    ("1.6", "id-too-long", '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]', None),
+    (
+        "1.6",
+        "arity-short",
+        '[2,"g1","Heartbeat"]',
+        '[4,"g1","FormationViolation","CALL frame must have 4 elements, got 3",{}]',
+    ),
+    (
+        "1.6",
+        "arity-long",
+        '[2,"g1","Heartbeat",{},{}]',
+        '[4,"g1","FormationViolation","CALL frame must have 4 elements, got 5",{}]',
+    ),
+    (
+        "1.6",
+        "action-not-string",
+        '[2,"g1",5,{}]',
+        '[4,"g1","FormationViolation","action must be a string, got a number",{}]',
+    ),
+    (
+        "1.6",
+        "payload-not-object",
+        '[2,"g1","Heartbeat",[]]',
+        '[4,"g1","FormationViolation","payload must be a JSON object, got an array",{}]',
+    ),
+    (
+        "1.6",
+        "payload-null",
+        '[2,"g1","Heartbeat",null]',
+        '[4,"g1","FormationViolation","payload must be a JSON object, got null",{}]',
+    ),
+    (
+        "1.6",
+        "unknown-action",
+        '[2,"g1","FooBar",{}]',
+        '[4,"g1","NotImplemented","unknown action FooBar",{}]',
+    ),
+    (
+        "1.6",
+        "unknown-field",
+        '[2,"g1","Heartbeat",{"x":1}]',
+        '[4,"g1","FormationViolation","Object contains unknown field `x`",{}]',
+    ),
+    (
+        "1.6",
+        "wrong-direction",
+        '[2,"g1","RemoteStartTransaction",{"idTag":"a"}]',
+        '[4,"g1","NotSupported","RemoteStartTransaction is not accepted in a CALL from this side",{}]',
+    ),
+    (
+        "1.6",
+        "wrong-type",
+        '[2,"g1","BootNotification",{"chargePointVendor":1,"chargePointModel":"M"}]',
+        '[4,"g1","TypeConstraintViolation","Expected `str`, got `int` - at `$.chargePointVendor`",{}]',
+    ),
+    (
+        "1.6",
+        "missing-field",
+        '[2,"g1","BootNotification",{"chargePointVendor":"V"}]',
+        '[4,"g1","OccurenceConstraintViolation","Object missing required field `chargePointModel`",{}]',
+    ),
+    (
+        "1.6",
+        "bad-enum",
+        '[2,"g1","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Bogus"}]',
+        '[4,"g1","PropertyConstraintViolation","Invalid enum value \'Bogus\' - at `$.status`",{}]',
+    ),
+    (
+        "1.6",
+        "too-long",
+        '[2,"g1","BootNotification",{"chargePointVendor":"V","chargePointModel":"MMMMMMMMMMMMMMMMMMMMM"}]',
+        '[4,"g1","PropertyConstraintViolation","Expected `str` of length <= 20 - at `$.chargePointModel`",{}]',
+    ),
+    (
+        "1.6",
+        "null-field",
+        '[2,"g1","BootNotification",{"chargePointVendor":null,"chargePointModel":"M"}]',
+        '[4,"g1","TypeConstraintViolation","Expected `str`, got `null` - at `$.chargePointVendor`",{}]',
+    ),
+    ("2.0.1", "not-json", '[2,"g1"', '[4,"-1","RpcFrameworkError","message is not valid JSON",{}]'),
+    (
+        "2.0.1",
+        "not-utf8",
+        b'[2,"g\xff","Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message is not valid JSON",{}]',
+    ),
+    ("2.0.1", "action-too-long-for-description", LONG_ACTION, LONG_ACTION_ANSWER_2X),
+    (
+        "2.0.1",
+        "not-array",
+        '{"a":1}',
+        '[4,"-1","RpcFrameworkError","message is an object, not an array",{}]',
+    ),
+    (
+        "2.0.1",
+        "empty-array",
+        "[]",
+        '[4,"-1","RpcFrameworkError","message type id must be an integer, got nothing",{}]',
+    ),
+    (
+        "2.0.1",
+        "type-not-int",
+        '["2","g1","Heartbeat",{}]',
+        '[4,"g1","RpcFrameworkError","message type id must be an integer, got a string",{}]',
+    ),
+    (
+        "2.0.1",
+        "type-bool",
+        '[true,"g1","Heartbeat",{}]',
+        '[4,"g1","RpcFrameworkError","message type id must be an integer, got a boolean",{}]',
+    ),
+    (
+        "2.0.1",
+        "unknown-type",
+        '[7,"g1","Heartbeat",{}]',
+        '[4,"g1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.0.1",
+        "unknown-type-bad-id",
+        "[7,1]",
+        '[4,"-1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.0.1",
+        "callresulterror-type",
+        '[5,"g1","GenericError","",{}]',
+        '[4,"g1","MessageTypeNotSupported","message type id 5 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.0.1",
+        "send-type",
+        '[6,"g1","Heartbeat",{}]',
+        '[4,"g1","MessageTypeNotSupported","message type id 6 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.0.1",
+        "id-missing",
+        "[2]",
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got nothing",{}]',
+    ),
+    (
+        "2.0.1",
+        "id-not-string",
+        '[2,17,"Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got a number",{}]',
+    ),
+    (
+        "2.0.1",
+        "id-empty",
+        '[2,"","Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got an empty string",{}]',
+    ),
+    (
+        "2.0.1",
+        "id-too-long",
+        '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
+    ),
+    (
+        "2.0.1",
+        "arity-short",
+        '[2,"g1","Heartbeat"]',
+        '[4,"g1","RpcFrameworkError","CALL frame must have 4 elements, got 3",{}]',
+    ),
+    (
+        "2.0.1",
+        "arity-long",
+        '[2,"g1","Heartbeat",{},{}]',
+        '[4,"g1","RpcFrameworkError","CALL frame must have 4 elements, got 5",{}]',
+    ),
+    (
+        "2.0.1",
+        "action-not-string",
+        '[2,"g1",5,{}]',
+        '[4,"g1","RpcFrameworkError","action must be a string, got a number",{}]',
+    ),
+    (
+        "2.0.1",
+        "payload-not-object",
+        '[2,"g1","Heartbeat",[]]',
+        '[4,"g1","FormatViolation","payload must be a JSON object, got an array",{}]',
+    ),
+    (
+        "2.0.1",
+        "payload-null",
+        '[2,"g1","Heartbeat",null]',
+        '[4,"g1","FormatViolation","payload must be a JSON object, got null",{}]',
+    ),
+    (
+        "2.0.1",
+        "unknown-action",
+        '[2,"g1","FooBar",{}]',
+        '[4,"g1","NotImplemented","unknown action FooBar",{}]',
+    ),
+    (
+        "2.0.1",
+        "unknown-field",
+        '[2,"g1","Heartbeat",{"x":1}]',
+        '[4,"g1","FormatViolation","Object contains unknown field `x`",{}]',
+    ),
+    (
+        "2.0.1",
+        "wrong-direction",
+        '[2,"g1","RequestStartTransaction",{"idToken":{"idToken":"a","type":"Central"},"remoteStartId":1}]',
+        '[4,"g1","NotSupported","RequestStartTransaction is not accepted in a CALL from this side",{}]',
+    ),
+    (
+        "2.0.1",
+        "wrong-type",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":1,"vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","TypeConstraintViolation","Expected `str`, got `int` - at `$.chargingStation.model`",{}]',
+    ),
+    (
+        "2.0.1",
+        "missing-field",
+        '[2,"g1","BootNotification",{"chargingStation":{"vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","OccurrenceConstraintViolation","Object missing required field `model` - at `$.chargingStation`",{}]',
+    ),
+    (
+        "2.0.1",
+        "bad-enum",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":"M","vendorName":"V"},"reason":"Bogus"}]',
+        '[4,"g1","PropertyConstraintViolation","Invalid enum value \'Bogus\' - at `$.reason`",{}]',
+    ),
+    (
+        "2.0.1",
+        "too-long",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":"MMMMMMMMMMMMMMMMMMMMM","vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","PropertyConstraintViolation","Expected `str` of length <= 20 - at `$.chargingStation.model`",{}]',
+    ),
+    (
+        "2.0.1",
+        "null-field",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":null,"vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","TypeConstraintViolation","Expected `str`, got `null` - at `$.chargingStation.model`",{}]',
+    ),
+    ("2.1", "not-json", '[2,"g1"', '[4,"-1","RpcFrameworkError","message is not valid JSON",{}]'),
+    (
+        "2.1",
+        "not-utf8",
+        b'[2,"g\xff","Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message is not valid JSON",{}]',
+    ),
+    ("2.1", "action-too-long-for-description", LONG_ACTION, LONG_ACTION_ANSWER_2X),
+    (
+        "2.1",
+        "not-array",
+        '{"a":1}',
+        '[4,"-1","RpcFrameworkError","message is an object, not an array",{}]',
+    ),
+    (
+        "2.1",
+        "empty-array",
+        "[]",
+        '[4,"-1","RpcFrameworkError","message type id must be an integer, got nothing",{}]',
+    ),
+    (
+        "2.1",
+        "type-not-int",
+        '["2","g1","Heartbeat",{}]',
+        '[4,"g1","RpcFrameworkError","message type id must be an integer, got a string",{}]',
+    ),
+    (
+        "2.1",
+        "type-bool",
+        '[true,"g1","Heartbeat",{}]',
+        '[4,"g1","RpcFrameworkError","message type id must be an integer, got a boolean",{}]',
+    ),
+    (
+        "2.1",
+        "unknown-type",
+        '[7,"g1","Heartbeat",{}]',
+        '[4,"g1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.1",{}]',
+    ),
+    (
+        "2.1",
+        "unknown-type-bad-id",
+        "[7,1]",
+        '[4,"-1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.1",{}]',
+    ),
+    ("2.1", "callresulterror-type", '[5,"g1","GenericError","",{}]', None),
+    ("2.1", "send-type", '[6,"g1","Heartbeat",{}]', None),
+    (
+        "2.1",
+        "id-missing",
+        "[2]",
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got nothing",{}]',
+    ),
+    (
+        "2.1",
+        "id-not-string",
+        '[2,17,"Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got a number",{}]',
+    ),
+    (
+        "2.1",
+        "id-empty",
+        '[2,"","Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got an empty string",{}]',
+    ),
+    (
+        "2.1",
+        "id-too-long",
+        '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]',
+        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
+    ),
+    (
+        "2.1",
+        "arity-short",
+        '[2,"g1","Heartbeat"]',
+        '[4,"g1","RpcFrameworkError","CALL frame must have 4 elements, got 3",{}]',
+    ),
+    (
+        "2.1",
+        "arity-long",
+        '[2,"g1","Heartbeat",{},{}]',
+        '[4,"g1","RpcFrameworkError","CALL frame must have 4 elements, got 5",{}]',
+    ),
+    (
+        "2.1",
+        "action-not-string",
+        '[2,"g1",5,{}]',
+        '[4,"g1","RpcFrameworkError","action must be a string, got a number",{}]',
+    ),
+    (
+        "2.1",
+        "payload-not-object",
+        '[2,"g1","Heartbeat",[]]',
+        '[4,"g1","FormatViolation","payload must be a JSON object, got an array",{}]',
+    ),
+    (
+        "2.1",
+        "payload-null",
+        '[2,"g1","Heartbeat",null]',
+        '[4,"g1","FormatViolation","payload must be a JSON object, got null",{}]',
+    ),
+    (
+        "2.1",
+        "unknown-action",
+        '[2,"g1","FooBar",{}]',
+        '[4,"g1","NotImplemented","unknown action FooBar",{}]',
+    ),
+    (
+        "2.1",
+        "unknown-field",
+        '[2,"g1","Heartbeat",{"x":1}]',
+        '[4,"g1","FormatViolation","Object contains unknown field `x`",{}]',
+    ),
+    (
+        "2.1",
+        "wrong-direction",
+        '[2,"g1","RequestStartTransaction",{"idToken":{"idToken":"a","type":"Central"},"remoteStartId":1}]',
+        '[4,"g1","NotSupported","RequestStartTransaction is not accepted in a CALL from this side",{}]',
+    ),
+    (
+        "2.1",
+        "wrong-type",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":1,"vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","TypeConstraintViolation","Expected `str`, got `int` - at `$.chargingStation.model`",{}]',
+    ),
+    (
+        "2.1",
+        "missing-field",
+        '[2,"g1","BootNotification",{"chargingStation":{"vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","OccurrenceConstraintViolation","Object missing required field `model` - at `$.chargingStation`",{}]',
+    ),
+    (
+        "2.1",
+        "bad-enum",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":"M","vendorName":"V"},"reason":"Bogus"}]',
+        '[4,"g1","PropertyConstraintViolation","Invalid enum value \'Bogus\' - at `$.reason`",{}]',
+    ),
+    (
+        "2.1",
+        "too-long",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":"MMMMMMMMMMMMMMMMMMMMM","vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","PropertyConstraintViolation","Expected `str` of length <= 20 - at `$.chargingStation.model`",{}]',
+    ),
+    (
+        "2.1",
+        "null-field",
+        '[2,"g1","BootNotification",{"chargingStation":{"model":null,"vendorName":"V"},"reason":"PowerUp"}]',
+        '[4,"g1","TypeConstraintViolation","Expected `str`, got `null` - at `$.chargingStation.model`",{}]',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("version", "case", "frame", "answer"),
+    GOLDEN,
+    ids=[f"{v}-{case}" for v, case, _, _ in GOLDEN],
+)
+def test_golden_answer(version: str, case: str, frame: str | bytes, answer: str | None) -> None:
+    conn = RpcConnection(OcppVersion(version))
+    (event,) = conn.receive(frame, 0.0)
+    out = conn.data_to_send()
+    assert out == ([answer] if answer is not None else [])
+    if version == "2.1" and case == "callresulterror-type":
+        # Valid from 2.1 on: the peer could not accept one of our CALLRESULTs.
+        assert event == ResultErrorReceived("g1", CallError(ErrorCode.GENERIC_ERROR))
+    else:
+        assert isinstance(event, ProtocolViolation)
+        assert event.answered is (answer is not None)
+        if answer is not None:
+            assert event.code == json.loads(answer)[2]
+    # The connection still works afterwards.
+    (ok,) = conn.receive('[2,"ok","Heartbeat",{}]', 0.0)
+    assert isinstance(ok, CallReceived)
+
+
+def test_golden_cases_cover_every_version() -> None:
+    cases = {v: {case for vv, case, _, _ in GOLDEN if vv == v} for v in ("1.6", "2.0.1", "2.1")}
+    assert cases["1.6"] == cases["2.0.1"] == cases["2.1"]
+
+
+@pytest.mark.parametrize(
+    ("version", "answer"),
+    [
+        ("1.6", '[4,"g1","NotSupported","DataTransfer not supported",{}]'),
+        ("2.0.1", '[4,"g1","NotSupported","DataTransfer not supported",{}]'),
+        ("2.1", '[4,"g1","NotSupported","DataTransfer not supported",{}]'),
+    ],
+)
+def test_golden_known_but_not_supported(version: str, answer: str) -> None:
+    v = OcppVersion(version)
+    actions = {k: s for k, s in version_actions(v).items() if k != "DataTransfer"}
+    conn = RpcConnection(v, actions=actions)
+    conn.receive('[2,"g1","DataTransfer",{"vendorId":"v"}]', 0.0)
+    assert conn.data_to_send() == [answer]
+
+
+@pytest.mark.parametrize(
+    ("version", "answer"),
+    [
+        ("1.6", '[4,"h1","GenericError","message id h1 is already used by an unanswered CALL",{}]'),
+        (
+            "2.0.1",
+            '[4,"h1","RpcFrameworkError","message id h1 is already used by an unanswered CALL",{}]',
+        ),
+        (
+            "2.1",
+            '[4,"h1","RpcFrameworkError","message id h1 is already used by an unanswered CALL",{}]',
+        ),
+    ],
+)
+def test_golden_duplicate_id(version: str, answer: str) -> None:
+    conn = RpcConnection(OcppVersion(version))
+    conn.receive('[2,"h1","Heartbeat",{}]', 0.0)
+    conn.receive('[2,"h1","Heartbeat",{}]', 0.0)
+    assert conn.data_to_send() == [answer]
+
+
+RESET = {
+    OcppVersion.V16: ("Reset", {"type": "Hard"}),
+    OcppVersion.V201: ("Reset", {"type": "Immediate"}),
+    OcppVersion.V21: ("Reset", {"type": "Immediate"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "answer"),
+    [
+        ("1.6", None),
+        ("2.0.1", None),
+        (
+            "2.1",
+            '[5,"c1","PropertyConstraintViolation","Invalid enum value \'Maybe\' - at `$.status`",{}]',
+        ),
+    ],
+)
+def test_golden_invalid_callresult(version: str, answer: str | None) -> None:
+    v = OcppVersion(version)
+    actions = version_actions(v)
+    action, payload = RESET[v]
+    conn = RpcConnection(v, message_id_factory=lambda: "c1")
+    request = actions[action].request
+    conn.send_call(msgspec.convert(payload, request), 0.0)
+    assert len(conn.data_to_send()) == 1
+    (event,) = conn.receive('[3,"c1",{"status":"Maybe"}]', 1.0)
+    assert event == ErrorReceived(
+        "c1",
+        "Reset",
+        CallError(
+            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "Invalid enum value 'Maybe' - at `$.status`"
+        ),
+        local=True,
+    )
+    assert conn.data_to_send() == ([answer] if answer else [])
