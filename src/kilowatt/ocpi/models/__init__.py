@@ -1,0 +1,1 @@
+"""OCPI wire models: :mod:`.common` (both versions), :mod:`.v221`, :mod:`.v230` (canonical)."""
