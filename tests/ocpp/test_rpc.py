@@ -140,6 +140,14 @@ def test_bytes_input_and_lenient() -> None:
     assert isinstance(ev, ProtocolViolation) and ev.code == "FormatViolation"
 
 
+def test_invalid_utf8_in_payload() -> None:
+    # The frame parser keeps the payload raw, so its strings are first decoded by the codec.
+    c = conn(V201)
+    (ev,) = c.receive(b'[2,"d","DataTransfer",{"vendorId":"\xff"}]', 0)
+    assert isinstance(ev, ProtocolViolation) and ev.code == "FormatViolation"
+    assert sent(c) == [[4, "d", "FormatViolation", "payload is not valid UTF-8", {}]]
+
+
 def test_answer_unknown_or_twice_raises() -> None:
     c = conn()
     with pytest.raises(RpcUsageError):
@@ -413,3 +421,9 @@ def test_close_cancels_everything() -> None:
     with pytest.raises(RpcUsageError):
         conn(V21).close() or c.send_message(StreamDown(id=1))
     assert c.close() == []
+
+
+def test_validate_outgoing_off_skips_request_check() -> None:
+    c = conn(validate_outgoing=False)
+    c.send_call(ResetRequest(type=1), 0)  # type: ignore[arg-type]
+    assert c.data_to_send() == ['[2,"m1","Reset",{"type":1}]']

@@ -280,14 +280,20 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
                 mtype,
                 message_id,
             )
-        _check_object(value[3], "payload", FrameErrorKind.PAYLOAD_NOT_OBJECT, mtype, message_id)
+        if not isinstance(value[3], dict):
+            raise _not_object(
+                value[3], "payload", FrameErrorKind.PAYLOAD_NOT_OBJECT, mtype, message_id
+            )
         # Unreachable while the fast decoder and these checks test the same rules (see end).
         payload = msgspec.Raw(_ENCODER.encode(value[3]))  # pragma: no cover
         if mtype == 2:  # pragma: no cover
             return Call(message_id, value[2], payload)
         return Send(message_id, value[2], payload)  # pragma: no cover
     if mtype == 3:
-        _check_object(value[2], "payload", FrameErrorKind.PAYLOAD_NOT_OBJECT, mtype, message_id)
+        if not isinstance(value[2], dict):
+            raise _not_object(
+                value[2], "payload", FrameErrorKind.PAYLOAD_NOT_OBJECT, mtype, message_id
+            )
         return CallResult(message_id, msgspec.Raw(_ENCODER.encode(value[2])))  # pragma: no cover
     if not isinstance(value[2], str):
         raise FrameError(
@@ -303,7 +309,8 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
             mtype,
             message_id,
         )
-    _check_object(value[4], "error details", FrameErrorKind.BAD_DETAILS, mtype, message_id)
+    if not isinstance(value[4], dict):
+        raise _not_object(value[4], "error details", FrameErrorKind.BAD_DETAILS, mtype, message_id)
     # Unreachable when the fast decoder and these checks agree (they test the same rules); kept
     # so that a disagreement degrades into accepting a valid frame rather than into a crash.
     if mtype == 4:  # pragma: no cover
@@ -311,11 +318,12 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
     return CallResultErrorFrame(message_id, value[2], value[3], value[4])  # pragma: no cover
 
 
-def _check_object(value: Any, what: str, kind: FrameErrorKind, mtype: int, message_id: str) -> None:
-    if not isinstance(value, dict):
-        raise FrameError(
-            kind, f"{what} must be a JSON object, got {_type_name(value)}", mtype, message_id
-        )
+def _not_object(
+    value: Any, what: str, kind: FrameErrorKind, mtype: int, message_id: str
+) -> FrameError:
+    return FrameError(
+        kind, f"{what} must be a JSON object, got {_type_name(value)}", mtype, message_id
+    )
 
 
 def build_call(message_id: str, action: str, payload: bytes) -> str:
