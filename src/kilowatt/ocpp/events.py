@@ -88,7 +88,10 @@ class ProtocolViolation:
     """The peer sent something we could not accept.
 
     When the spec prescribes an answer (a CALLERROR), the core has already queued it and
-    ``answered`` is True. The connection stays usable; this event exists for logs and metrics.
+    ``answered`` is True; ``code`` is then the error code as sent (the version's spelling). An
+    unanswered violation (a late or unknown answer, a bad SEND, what 1.6 cannot answer) may carry
+    the code it would have deserved, or None. The connection stays usable; this event exists for
+    logs and metrics.
     """
 
     description: str
