@@ -127,3 +127,31 @@ def test_connections_against_peer(peer: tuple[int, int]) -> None:
     assert result["connect_failures"] == 0 and result["errors_total"] == 0
     assert result["latency_ms_by_action"]["Heartbeat"]["count"] > 0
     assert result["server_rss_kb"]["per_station_kb"] is not None
+
+
+def test_runner_reports_kilowatt_failure_and_measures_peer(tmp_path: Path) -> None:
+    from bench import run
+
+    code = run.main(
+        [
+            "--stations",
+            "3",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.5",
+            "--kilowatt-cmd",
+            "/bin/false",
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
+    assert code == 1  # Kilowatt could not start
+    (path,) = tmp_path.glob("*-mix-1.6.json")
+    report = json.loads(path.read_text())
+    assert report["targets"]["kilowatt"]["status"] == "not started"
+    assert report["targets"]["peer"]["status"] == "ok"
+    assert report["targets"]["peer"]["errors_total"] == 0
+    rows = {row["figure"]: row for row in report["comparison"]}
+    assert rows["calls/s"]["peer"] > 0 and rows["calls/s"]["ratio"] is None
+    assert report["git"]["commit"] and report["machine"]["cpus"]
