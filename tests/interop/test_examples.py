@@ -65,3 +65,5 @@ def test_v16_examples_run_as_scripts() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
