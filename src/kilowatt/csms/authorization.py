@@ -1,0 +1,165 @@
+"""Id tokens and their authorization (1.6 Authorize 4.1 / IdTagInfo; 2.0.1 C01, C05, C15)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kilowatt.csms.errors import NotFound, ValidationError
+from kilowatt.csms.model import (
+    AuthorizationResult,
+    AuthStatus,
+    IdTokenInfo,
+    IdTokenInput,
+    Page,
+    TokenStatus,
+    from_row,
+)
+from kilowatt.storage import Database, Repositories
+from kilowatt.storage.types import utcnow
+
+__all__ = ["AuthorizationService", "RemoteAuthorizer"]
+
+
+@runtime_checkable
+class RemoteAuthorizer(Protocol):
+    """Asked about tokens the database does not know (e.g. OCPI real-time authorization).
+
+    Return None when the remote side does not know the token either; Kilowatt then applies the
+    ``accept_unknown_id_tokens`` setting.
+    """
+
+    async def authorize(
+        self, id_token: str, token_type: str | None, station_id: str | None
+    ) -> AuthorizationResult | None: ...
+
+
+class AuthorizationService:
+    """Stores id tokens and decides whether one may charge.
+
+    Args:
+        accept_unknown: answer Accepted for tokens nobody knows (local trials).
+        remote: optional :class:`RemoteAuthorizer` consulted for unknown tokens; can be set
+            later with :meth:`set_remote_authorizer`.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        accept_unknown: bool = False,
+        remote: RemoteAuthorizer | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        repositories: Repositories | None = None,
+    ) -> None:
+        self._db = db
+        self._repos = repositories or Repositories()
+        self.accept_unknown = accept_unknown
+        self._remote = remote
+        self._clock = clock
+
+    def set_remote_authorizer(self, remote: RemoteAuthorizer | None) -> None:
+        """Install (or remove) the authorizer asked about unknown tokens."""
+        self._remote = remote
+
+    async def authorize(
+        self,
+        id_token: str,
+        *,
+        token_type: str | None = None,
+        station_id: str | None = None,
+        exclude_transaction: int | None = None,
+        check_concurrency: bool = True,
+    ) -> AuthorizationResult:
+        """Authorize ``id_token``.
+
+        Order: stored status (Blocked/Expired/Invalid) → expiry date passed (Expired) →
+        concurrent-transaction limit reached (ConcurrentTx) → Accepted. Unknown tokens go to
+        the remote authorizer, then ``accept_unknown`` (Accepted) or Unknown.
+
+        Args:
+            token_type: 2.x IdTokenEnumType; a stored token with another type is Invalid.
+            exclude_transaction: do not count this transaction as active (the one being
+                started or replayed).
+            check_concurrency: False when stopping (a stop never hits the limit).
+        """
+        async with self._db.read() as conn:
+            row = await self._repos.id_tokens.get(conn, id_token)
+            active = 0
+            limit = row["max_concurrent_transactions"] if row is not None else None
+            if check_concurrency and limit is not None:
+                active = await self._repos.id_tokens.active_transactions(
+                    conn, id_token, exclude_transaction=exclude_transaction
+                )
+        if row is None:
+            if self._remote is not None:
+                result = await self._remote.authorize(id_token, token_type, station_id)
+                if result is not None:
+                    return result
+            return AuthorizationResult(
+                AuthStatus.ACCEPTED if self.accept_unknown else AuthStatus.UNKNOWN
+            )
+        expiry, group_id = row["expiry"], row["group_id"]
+        status = AuthStatus(row["status"])
+        if token_type is not None and row["type"] is not None and token_type != row["type"]:
+            status = AuthStatus.INVALID
+        elif status is AuthStatus.ACCEPTED:
+            if expiry is not None and expiry <= self._clock():
+                status = AuthStatus.EXPIRED
+            elif limit is not None and active >= limit:
+                status = AuthStatus.CONCURRENT_TX
+        return AuthorizationResult(status, expiry, group_id)
+
+    # --- operator management ------------------------------------------------------------------
+
+    async def put(self, id_token: str, data: IdTokenInput) -> tuple[IdTokenInfo, bool]:
+        """Create or replace a token; returns it and whether it was created.
+
+        Raises:
+            ValidationError: empty/too long token or a negative concurrency limit.
+        """
+        if not id_token or len(id_token) > 255:
+            raise ValidationError("id_token must have 1 to 255 characters")
+        limit = data.max_concurrent_transactions
+        if limit is not None and limit < 1:
+            raise ValidationError("max_concurrent_transactions must be at least 1")
+        now = self._clock()
+        values = {
+            "id_token": id_token,
+            "type": data.type,
+            "status": TokenStatus(data.status).value,
+            "expiry": data.expiry,
+            "group_id": data.group_id,
+            "max_concurrent_transactions": limit,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+        async def op(conn: AsyncConnection) -> bool:
+            return await self._repos.id_tokens.put(conn, values)
+
+        created = await self._db.write(op)
+        return await self.get(id_token), created
+
+    async def get(self, id_token: str) -> IdTokenInfo:
+        """Raises :class:`NotFound`."""
+        async with self._db.read() as conn:
+            row = await self._repos.id_tokens.get(conn, id_token)
+        if row is None:
+            raise NotFound(f"id token {id_token!r} not found")
+        return from_row(IdTokenInfo, row, status=TokenStatus(row["status"]))
+
+    async def list(self, *, limit: int = 50, offset: int = 0) -> Page[IdTokenInfo]:
+        """Tokens ordered by value."""
+        async with self._db.read() as conn:
+            rows, total = await self._repos.id_tokens.page(conn, limit=limit, offset=offset)
+        items = [from_row(IdTokenInfo, r, status=TokenStatus(r["status"])) for r in rows]
+        return Page(items, total)
+
+    async def delete(self, id_token: str) -> None:
+        """Raises :class:`NotFound`."""
+        if not await self._db.write(lambda conn: self._repos.id_tokens.delete(conn, id_token)):
+            raise NotFound(f"id token {id_token!r} not found")

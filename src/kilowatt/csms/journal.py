@@ -1,0 +1,137 @@
+"""The message journal: every OCPP-J frame in and out, with retention.
+
+Recording must never slow down a station, so :meth:`JournalService.record` is synchronous and
+only appends to a buffer; the buffer is written by one group-committed INSERT per writer
+batch (rows accumulate while the previous COMMIT runs). Journal rows are not part of the
+durable acknowledgement: a crash may lose the last few frames, never transaction data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kilowatt.csms.model import JournalEntryInfo, Page, from_row
+from kilowatt.storage import Database, Repositories
+from kilowatt.storage.types import utcnow
+
+__all__ = ["JournalService"]
+
+log = logging.getLogger(__name__)
+
+
+class JournalService:
+    """Records frames and prunes them.
+
+    Args:
+        retention: keep frames for this many s (0: forever).
+        max_messages: keep at most this many frames (0: no limit).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention: int = 7 * 24 * 3600,
+        max_messages: int = 0,
+        clock: Callable[[], datetime] = utcnow,
+        repositories: Repositories | None = None,
+    ) -> None:
+        self._db = db
+        self._repos = repositories or Repositories()
+        self.retention = retention
+        self.max_messages = max_messages
+        self._clock = clock
+        self._pending: list[dict[str, Any]] = []
+        self._taken: list[dict[str, Any]] | None = None
+        self._future: asyncio.Future[None] | None = None
+
+    def record(
+        self,
+        station_id: str,
+        direction: Literal["in", "out"],
+        message_type: int,
+        message_id: str | None,
+        action: str | None,
+        frame: str,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """Queue one frame (text as sent on the wire). Never blocks; needs a running loop.
+
+        ``message_type`` is the OCPP-J type id (2 CALL, 3 CALLRESULT, 4 CALLERROR,
+        5 CALLRESULTERROR, 6 SEND); ``action`` is known for CALLs and, by correlation, for
+        their answers.
+        """
+        self._pending.append(
+            {
+                "station_id": station_id,
+                "at": at or self._clock(),
+                "direction": direction,
+                "message_type": message_type,
+                "message_id": message_id,
+                "action": action,
+                "frame": frame,
+            }
+        )
+        if self._future is None:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        future = self._db.batcher.submit_nowait(self._write)
+        future.add_done_callback(self._written)
+        self._future = future
+
+    async def _write(self, conn: AsyncConnection) -> None:
+        # Take the buffer once; if the batch is retried after a rollback, write the same rows.
+        if self._taken is None:
+            self._taken, self._pending = self._pending, []
+        await self._repos.journal.add(conn, self._taken)
+
+    def _written(self, future: asyncio.Future[None]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log.warning("lost %d journal frames: %r", len(self._taken or ()), exc)
+        self._taken = None
+        self._future = None
+        if self._pending:
+            self._schedule()
+
+    async def flush(self) -> None:
+        """Wait until every frame recorded so far is committed."""
+        while self._future is not None:
+            await asyncio.shield(self._future)
+            # The done callback has run (it is called before awaiters resume) and may have
+            # scheduled the next batch; loop until the buffer is empty.
+
+    async def prune(self) -> int:
+        """Delete frames beyond the retention period and count; return how many."""
+        before = self._clock() - timedelta(seconds=self.retention) if self.retention else None
+        keep = self.max_messages or None
+        if before is None and keep is None:
+            return 0
+
+        async def op(conn: AsyncConnection) -> int:
+            return await self._repos.journal.prune(conn, before=before, keep=keep)
+
+        return await self._db.write(op)
+
+    async def list(
+        self,
+        station_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        action: str | None = None,
+    ) -> Page[JournalEntryInfo]:
+        """Frames of a station, newest first (flushes the buffer first)."""
+        await self.flush()
+        async with self._db.read() as conn:
+            rows, total = await self._repos.journal.page(
+                conn, station_id, limit=limit, offset=offset, action=action
+            )
+        return Page([from_row(JournalEntryInfo, r) for r in rows], total)

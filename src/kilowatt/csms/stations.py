@@ -1,0 +1,517 @@
+"""Station registration, connection, boot, heartbeat, status, device model and notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any, Final, Literal
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
+from kilowatt.csms.events import (
+    EventBus,
+    StationBooted,
+    StationConnected,
+    StationDeleted,
+    StationDisconnected,
+    StationEventRecorded,
+    StationRegistered,
+    StatusChanged,
+)
+from kilowatt.csms.model import (
+    BootInfo,
+    BootResult,
+    ConfigurationEntry,
+    ConnectDecision,
+    ConnectorInfo,
+    EvseInfo,
+    Page,
+    RegistrationStatus,
+    StationEventInfo,
+    StationInfo,
+    StatusReport,
+    VariableReport,
+    from_row,
+)
+from kilowatt.csms.passwords import hash_password, validate_password, verify_password
+from kilowatt.storage import Database, Repositories
+from kilowatt.storage.types import utcnow
+
+__all__ = ["UNSET", "StationService"]
+
+log = logging.getLogger(__name__)
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Marks a PATCH field as "leave unchanged" where None is a valid new value."""
+
+
+def _station(row: RowMapping, evses: tuple[EvseInfo, ...] = ()) -> StationInfo:
+    return from_row(StationInfo, row, has_password=row["password_hash"] is not None, evses=evses)
+
+
+class StationService:
+    """Everything about stations that does not depend on the OCPP version.
+
+    Args:
+        db: the database.
+        bus: where domain events are published (after commit).
+        registration: ``open`` creates unknown stations on connect; ``known`` refuses them.
+        boot_status: BootNotification answer for every station.
+        heartbeat_interval: interval in s returned with the boot answer.
+        clock: returns the current aware UTC time (injected for tests).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        registration: Literal["open", "known"] = "open",
+        boot_status: RegistrationStatus | str = RegistrationStatus.ACCEPTED,
+        heartbeat_interval: int = 300,
+        clock: Callable[[], datetime] = utcnow,
+        repositories: Repositories | None = None,
+    ) -> None:
+        self._db = db
+        self._bus = bus
+        self._repos = repositories or Repositories()
+        self.registration = registration
+        self.boot_status = RegistrationStatus(boot_status)
+        self.heartbeat_interval = heartbeat_interval
+        self._clock = clock
+
+    # --- connection lifecycle -------------------------------------------------------------------
+
+    async def check_connection(
+        self,
+        station_id: str,
+        password: str | None,
+        *,
+        tls: bool,
+        client_cert_cn: str | None = None,
+    ) -> ConnectDecision:
+        """Decide the WebSocket handshake of ``station_id`` (call before the upgrade).
+
+        Args:
+            password: the HTTP Basic password (user = identity), None when absent.
+            tls: whether the connection is wss:// (profiles 2 and 3 require it).
+            client_cert_cn: CN of a verified client certificate (profile 3), if any.
+
+        Unknown identity: ACCEPT under open registration, UNKNOWN (HTTP 404) under ``known``.
+        Known identity: profile 0 always ACCEPT; 1 needs the right password; 2 also needs
+        TLS; 3 needs TLS and a client certificate whose CN is the identity. Connecting with a
+        lower profile than the stored one is a downgrade and gets UNAUTHORIZED (HTTP 401).
+        """
+        async with self._db.read() as conn:
+            row = await self._repos.stations.get(conn, station_id)
+        if row is None:
+            return (
+                ConnectDecision.ACCEPT if self.registration == "open" else ConnectDecision.UNKNOWN
+            )
+        profile = row["security_profile"]
+        if profile >= 2 and not tls:
+            return ConnectDecision.UNAUTHORIZED
+        if profile == 3:
+            ok = client_cert_cn == station_id
+            return ConnectDecision.ACCEPT if ok else ConnectDecision.UNAUTHORIZED
+        if profile in (1, 2):
+            stored = row["password_hash"]
+            if password is None or stored is None:
+                return ConnectDecision.UNAUTHORIZED
+            # scrypt is CPU-bound (tens of ms): keep the event loop free for other stations.
+            if not await asyncio.to_thread(verify_password, password, stored):
+                return ConnectDecision.UNAUTHORIZED
+        return ConnectDecision.ACCEPT
+
+    async def connected(self, station_id: str, ocpp_version: str) -> StationInfo:
+        """Record an accepted connection; creates the station under open registration.
+
+        Raises:
+            NotFound: unknown identity and registration ``known``.
+        """
+        now = self._clock()
+        allow_create = self.registration == "open"
+
+        async def op(conn: AsyncConnection) -> tuple[RowMapping | None, bool]:
+            created = False
+            if allow_create:
+                created = await self._repos.stations.insert(
+                    conn, _new_station(station_id, now, ocpp_version=ocpp_version)
+                )
+            values = {"connected": True, "ocpp_version": ocpp_version, "last_seen": now}
+            await self._repos.stations.update(conn, station_id, {**values, "updated_at": now})
+            return await self._repos.stations.get(conn, station_id), created
+
+        row, created = await self._db.write(op)
+        if row is None:
+            raise NotFound(f"station {station_id!r} is not registered")
+        if created:
+            log.warning("open registration: created station %s on first connect", station_id)
+            self._bus.publish(StationRegistered(station_id=station_id, at=now))
+        self._bus.publish(
+            StationConnected(
+                station_id=station_id, at=now, ocpp_version=ocpp_version, created=created
+            )
+        )
+        return _station(row)
+
+    async def disconnected(self, station_id: str) -> None:
+        """Record that the station's connection closed."""
+        now = self._clock()
+        values = {"connected": False, "last_seen": now, "updated_at": now}
+        await self._db.write(lambda conn: self._repos.stations.update(conn, station_id, values))
+        self._bus.publish(StationDisconnected(station_id=station_id, at=now))
+
+    async def mark_all_disconnected(self) -> int:
+        """At start of a single node: no station can still be connected. Returns how many."""
+        from sqlalchemy import update
+
+        from kilowatt.storage.repositories import stations
+
+        stmt = update(stations).where(stations.c.connected.is_(True)).values(connected=False)
+
+        async def op(conn: AsyncConnection) -> int:
+            return (await conn.execute(stmt)).rowcount
+
+        return await self._db.write(op)
+
+    # --- station-initiated messages ---------------------------------------------------------------
+
+    async def boot(self, station_id: str, info: BootInfo) -> BootResult:
+        """Record a BootNotification; answer the configured status and heartbeat interval."""
+        now = self._clock()
+        status = self.boot_status
+        values: dict[str, Any] = {
+            "vendor": info.vendor,
+            "model": info.model,
+            "serial_number": info.serial_number,
+            "firmware_version": info.firmware_version,
+            "boot_status": status.value,
+            "last_boot": now,
+            "last_seen": now,
+            "updated_at": now,
+        }
+        data = {"reason": info.reason, **info.details} if (info.reason or info.details) else None
+
+        async def op(conn: AsyncConnection) -> None:
+            await self._repos.stations.update(conn, station_id, values)
+            if data is not None:
+                event = {"station_id": station_id, "at": now, "kind": "Boot", "data": data}
+                await self._repos.station_events.add(conn, event)
+
+        await self._db.write(op)
+        self._bus.publish(
+            StationBooted(
+                station_id=station_id,
+                at=now,
+                status=status.value,
+                vendor=info.vendor,
+                model=info.model,
+                firmware_version=info.firmware_version,
+            )
+        )
+        return BootResult(status=status, interval=self.heartbeat_interval, current_time=now)
+
+    async def heartbeat(self, station_id: str) -> datetime:
+        """Record a Heartbeat (last_seen); return the CSMS current time (UTC)."""
+        now = self._clock()
+        values = {"last_seen": now}
+        await self._db.write(lambda conn: self._repos.stations.update(conn, station_id, values))
+        return now
+
+    async def status_notification(self, station_id: str, report: StatusReport) -> None:
+        """Store the latest status of an EVSE/connector (1.6: see :mod:`kilowatt.csms.model`)."""
+        now = self._clock()
+        values = {
+            "status": report.status,
+            "error_code": report.error_code,
+            "info": report.info,
+            "vendor_error_code": report.vendor_error_code,
+            "status_at": report.timestamp or now,
+        }
+
+        async def op(conn: AsyncConnection) -> None:
+            await self._repos.stations.upsert_connector_status(
+                conn, station_id, report.evse_id, report.connector_id, values, now
+            )
+            await self._repos.stations.update(conn, station_id, {"last_seen": now})
+
+        await self._db.write(op)
+        self._bus.publish(
+            StatusChanged(
+                station_id=station_id,
+                at=now,
+                evse_id=report.evse_id,
+                connector_id=report.connector_id,
+                status=report.status,
+                error_code=report.error_code,
+            )
+        )
+
+    async def store_variables(self, station_id: str, reports: Sequence[VariableReport]) -> None:
+        """Insert or replace device-model variable attributes (NotifyReport, GetVariables)."""
+        now = self._clock()
+        rows = [
+            {
+                "station_id": station_id,
+                "component": r.component,
+                "component_instance": r.component_instance or "",
+                "evse_id": r.evse_id or 0,
+                "connector_id": r.connector_id or 0,
+                "variable": r.variable,
+                "variable_instance": r.variable_instance or "",
+                "attribute_type": r.attribute_type,
+                "value": r.value,
+                "mutability": r.mutability,
+                "data_type": r.data_type,
+                "unit": r.unit,
+                "updated_at": now,
+            }
+            for r in reports
+        ]
+        # One statement per chunk keeps within SQLite's bound-parameter limit (32766).
+        for start in range(0, len(rows), 500):
+            await self._db.write(self._upsert_variables(rows[start : start + 500]))
+
+    def _upsert_variables(
+        self, rows: list[dict[str, Any]]
+    ) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def op(conn: AsyncConnection) -> None:
+            await self._repos.device_model.upsert(conn, rows)
+
+        return op
+
+    async def variables(
+        self, station_id: str, *, component: str | None = None
+    ) -> list[VariableReport]:
+        """The stored device model of a station (optionally one component)."""
+        async with self._db.read() as conn:
+            rows = await self._repos.device_model.for_station(conn, station_id, component=component)
+        return [
+            VariableReport(
+                component=r["component"],
+                variable=r["variable"],
+                attribute_type=r["attribute_type"],
+                value=r["value"],
+                component_instance=r["component_instance"] or None,
+                variable_instance=r["variable_instance"] or None,
+                evse_id=r["evse_id"] or None,
+                connector_id=r["connector_id"] or None,
+                mutability=r["mutability"],
+                data_type=r["data_type"],
+                unit=r["unit"],
+            )
+            for r in rows
+        ]
+
+    async def store_configuration(
+        self, station_id: str, entries: Sequence[ConfigurationEntry]
+    ) -> None:
+        """Insert or replace 1.6 configuration keys (GetConfiguration answers, changes)."""
+        now = self._clock()
+        rows = [
+            {"key": e.key, "value": e.value, "readonly": e.readonly, "updated_at": now}
+            for e in entries
+        ]
+        await self._db.write(
+            lambda conn: self._repos.stations.upsert_configuration(conn, station_id, rows)
+        )
+
+    async def configuration(self, station_id: str) -> list[ConfigurationEntry]:
+        """The stored 1.6 configuration keys of a station, by key."""
+        async with self._db.read() as conn:
+            rows = await self._repos.stations.configuration(conn, station_id)
+        return [ConfigurationEntry(r["key"], r["value"], r["readonly"]) for r in rows]
+
+    async def record_event(
+        self,
+        station_id: str,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        at: datetime | None = None,
+    ) -> StationEventInfo:
+        """Store a notification (kind = the OCPP action name, e.g. ``SecurityEventNotification``,
+        ``FirmwareStatusNotification``, ``NotifyEvent``, ``DataTransfer``; data = its payload
+        as JSON). ``at`` defaults to now (CSMS time)."""
+        when = at or self._clock()
+        values = {"station_id": station_id, "at": when, "kind": kind, "data": dict(data)}
+        event_id = await self._db.write(lambda conn: self._repos.station_events.add(conn, values))
+        info = StationEventInfo(event_id, station_id, when, kind, dict(data))
+        self._bus.publish(
+            StationEventRecorded(
+                station_id=station_id, at=when, event_id=event_id, kind=kind, data=info.data
+            )
+        )
+        return info
+
+    async def events(
+        self, station_id: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Page[StationEventInfo]:
+        """Stored notifications of a station, newest first."""
+        async with self._db.read() as conn:
+            rows, total = await self._repos.station_events.page(
+                conn, station_id, kind=kind, limit=limit, offset=offset
+            )
+        return Page([from_row(StationEventInfo, r) for r in rows], total)
+
+    # --- operator management ----------------------------------------------------------------------
+
+    async def register(
+        self,
+        station_id: str,
+        *,
+        security_profile: int = 0,
+        password: str | None = None,
+        location_id: str | None = None,
+    ) -> StationInfo:
+        """Register an identity (operator). Profiles 1 and 2 need a 16–40 character password.
+
+        Raises:
+            AlreadyExists: the identity is registered.
+            ValidationError: bad identity, profile or password.
+        """
+        _check_identity(station_id)
+        password_hash = await _checked_hash(security_profile, password)
+        now = self._clock()
+        values = _new_station(station_id, now)
+        values.update(
+            security_profile=security_profile,
+            password_hash=password_hash,
+            location_id=location_id,
+        )
+
+        async def op(conn: AsyncConnection) -> RowMapping | None:
+            if not await self._repos.stations.insert(conn, values):
+                return None
+            return await self._repos.stations.get(conn, station_id)
+
+        row = await self._db.write(op)
+        if row is None:
+            raise AlreadyExists(f"station {station_id!r} already exists")
+        self._bus.publish(StationRegistered(station_id=station_id, at=now))
+        return _station(row)
+
+    async def update(
+        self,
+        station_id: str,
+        *,
+        security_profile: int | None = None,
+        password: str | None = None,
+        location_id: str | _Unset | None = UNSET,
+    ) -> StationInfo:
+        """Change security settings or location. None/UNSET fields stay unchanged.
+
+        Raising the profile to 1/2 needs a password (given now or stored before).
+
+        Raises:
+            NotFound, ValidationError.
+        """
+        current = await self.get(station_id)
+        values: dict[str, Any] = {"updated_at": self._clock()}
+        profile = current.security_profile if security_profile is None else security_profile
+        if security_profile is not None:
+            values["security_profile"] = security_profile
+        if password is not None:
+            values["password_hash"] = await _checked_hash(profile, password)
+        elif profile in (1, 2) and not current.has_password:
+            raise ValidationError(f"security profile {profile} needs a password")
+        if profile not in (0, 1, 2, 3):
+            raise ValidationError("security_profile must be 0, 1, 2 or 3")
+        if location_id is not UNSET:
+            values["location_id"] = location_id
+        await self._db.write(lambda conn: self._repos.stations.update(conn, station_id, values))
+        return await self.get(station_id)
+
+    async def delete(self, station_id: str) -> None:
+        """Delete a station and all its data (transactions, meter values, journal...).
+
+        Raises:
+            NotFound.
+        """
+        if not await self._db.write(lambda conn: self._repos.stations.delete(conn, station_id)):
+            raise NotFound(f"station {station_id!r} not found")
+        self._bus.publish(StationDeleted(station_id=station_id, at=self._clock()))
+
+    async def get(self, station_id: str) -> StationInfo:
+        """A station with its EVSEs and connectors.
+
+        Raises:
+            NotFound.
+        """
+        async with self._db.read() as conn:
+            row = await self._repos.stations.get(conn, station_id)
+            if row is None:
+                raise NotFound(f"station {station_id!r} not found")
+            rows = await self._repos.stations.connectors(conn, [station_id])
+        return _station(row, _group_evses(rows))
+
+    async def exists(self, station_id: str) -> bool:
+        """Whether the identity is registered."""
+        async with self._db.read() as conn:
+            return await self._repos.stations.get(conn, station_id) is not None
+
+    async def list(
+        self, *, limit: int = 50, offset: int = 0, connected: bool | None = None
+    ) -> Page[StationInfo]:
+        """Stations by identity, each with its EVSEs and connectors."""
+        async with self._db.read() as conn:
+            rows, total = await self._repos.stations.page(
+                conn, limit=limit, offset=offset, connected=connected
+            )
+            connector_rows = await self._repos.stations.connectors(conn, [r["id"] for r in rows])
+        by_station: dict[str, list[RowMapping]] = {}
+        for r in connector_rows:
+            by_station.setdefault(r["station_id"], []).append(r)
+        items = [_station(r, _group_evses(by_station.get(r["id"], []))) for r in rows]
+        return Page(items, total)
+
+
+def _new_station(station_id: str, now: datetime, **values: Any) -> dict[str, Any]:
+    return {
+        "id": station_id,
+        "connected": False,
+        "security_profile": 0,
+        "created_at": now,
+        "updated_at": now,
+        **values,
+    }
+
+
+def _check_identity(station_id: str) -> None:
+    # 2.0.1 A00: identity ≤ 48 characters, no ':' (it is the Basic auth user name).
+    if not station_id or len(station_id) > 48 or ":" in station_id or "/" in station_id:
+        raise ValidationError("station id must be 1–48 characters without ':' or '/'")
+
+
+async def _checked_hash(profile: int, password: str | None) -> str | None:
+    if profile not in (0, 1, 2, 3):
+        raise ValidationError("security_profile must be 0, 1, 2 or 3")
+    if password is None:
+        if profile in (1, 2):
+            raise ValidationError(f"security profile {profile} needs a password")
+        return None
+    try:
+        validate_password(password)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    return await asyncio.to_thread(hash_password, password)
+
+
+def _group_evses(rows: Sequence[RowMapping]) -> tuple[EvseInfo, ...]:
+    grouped: dict[int, list[ConnectorInfo]] = {}
+    for r in rows:
+        connectors = grouped.setdefault(r["evse_id"], [])
+        if r["connector_id"] is not None:
+            connectors.append(from_row(ConnectorInfo, r))
+    return tuple(EvseInfo(evse_id, tuple(c)) for evse_id, c in grouped.items())
