@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from kilowatt.ocpi.models.common import VersionDetails, VersionNumber
 from kilowatt.ocpi.models.common import Version as VersionInfo
+from kilowatt.ocpi.models.common import VersionDetails, VersionNumber
 
 
 class PartnerError(Exception):

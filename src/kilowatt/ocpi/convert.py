@@ -109,12 +109,13 @@ def from_wire(data: Any, model: type[M], version: VersionNumber | str) -> M:
     partner cannot send 2.3.0-only values), then lifted into the 2.3.0 model.
     """
     if VersionNumber(version) is VersionNumber.V2_2_1:
-        twin = {
+        twins: dict[type[BaseModel], type[BaseModel]] = {
             v230.Token: v221.Token,
             v230.StartSession: v221.StartSession,
             v230.ReserveNow: v221.ReserveNow,
             v230.Credentials: v221.Credentials,
-        }.get(model)  # type: ignore[call-overload]
+        }
+        twin = twins.get(model)
         if twin is not None:
             data = twin.model_validate(data).model_dump(mode="json", exclude_none=True)
     return model.model_validate(data)

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 
 from kilowatt.ocpi.envelope import OcpiError, StatusCode, Unauthorized, envelope
 from kilowatt.ocpi.protocols import Authenticator, Caller, TokenStage
@@ -56,9 +58,7 @@ def ok(
 
 def error_response(exc: OcpiError) -> JSONResponse:
     """The envelope for an :class:`OcpiError` (``data`` only when the error carries one)."""
-    body = envelope(
-        exc.data, exc.status_code, exc.message, include_data=exc.data is not None
-    )
+    body = envelope(exc.data, exc.status_code, exc.message, include_data=exc.data is not None)
     return JSONResponse(body, exc.http_status)
 
 
@@ -74,7 +74,7 @@ def ocpi_route_class(
     """
 
     class OcpiRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             inner = super().get_route_handler()
 
             async def handler(request: Request) -> Response:
@@ -95,6 +95,12 @@ def ocpi_route_class(
                             http_status=400 if bad_json else 200,
                         )
                     )
+                except ValidationError as exc:
+                    msg = "; ".join(
+                        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                        for e in exc.errors()
+                    )[:500]
+                    response = error_response(OcpiError(StatusCode.INVALID_PARAMETERS, msg))
                 except Exception:
                     log.exception("OCPI handler failed: %s %s", request.method, request.url.path)
                     response = error_response(
@@ -118,6 +124,19 @@ def ocpi_route_class(
             return handler
 
     return OcpiRoute
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON; unparsable JSON is HTTP 400 + 2001 (``status_codes``)."""
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise OcpiError(
+            StatusCode.INVALID_PARAMETERS, "Body is not valid JSON", http_status=400
+        ) from exc
 
 
 def token_candidates(header: str | None) -> list[str]:

@@ -32,6 +32,7 @@ Units: energy in Wh in, kWh out; durations in seconds in, hours out; prices per 
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -178,9 +179,9 @@ def _matches(r: TariffRestrictions | None, p: _Piece, tz: ZoneInfo) -> bool:
         inside = st <= t < et if st <= et else (t >= st or t < et)
         if not inside:
             return False
-    elif r.start_time is not None and t < _parse_time(r.start_time):
-        return False
-    elif r.end_time is not None and t >= _parse_time(r.end_time):
+    elif (r.start_time is not None and t < _parse_time(r.start_time)) or (
+        r.end_time is not None and t >= _parse_time(r.end_time)
+    ):
         return False
     if r.start_date is not None and local.date() < date.fromisoformat(r.start_date):
         return False
@@ -206,9 +207,7 @@ def _matches(r: TariffRestrictions | None, p: _Piece, tz: ZoneInfo) -> bool:
         return False
     if r.min_current is not None and (p.current_a is None or p.current_a < r.min_current):
         return False
-    return not (
-        r.max_current is not None and (p.current_a is None or p.current_a >= r.max_current)
-    )
+    return not (r.max_current is not None and (p.current_a is None or p.current_a >= r.max_current))
 
 
 def _boundaries(
@@ -255,7 +254,7 @@ def _split(periods: list[UsagePeriod], cuts: set[datetime], start: datetime) -> 
         inner = sorted(c for c in cuts if p.start < c < p.end)
         edges = [p.start, *inner, p.end]
         total = p.seconds
-        for a, b in zip(edges, edges[1:], strict=False):
+        for a, b in itertools.pairwise(edges):
             secs = Decimal(str((b - a).total_seconds()))
             energy = p.energy_wh * secs / total if total > 0 else _D0
             seconds_before = Decimal(str((a - start).total_seconds()))
@@ -306,7 +305,9 @@ def price_session(
     last_used: dict[Dim, tuple[Dim, int]] = {}
     for piece in pieces:
         wanted = [(Dim.ENERGY, piece.energy_wh)]
-        wanted.append((Dim.PARKING_TIME, piece.seconds) if piece.parking else (Dim.TIME, piece.seconds))
+        wanted.append(
+            (Dim.PARKING_TIME, piece.seconds) if piece.parking else (Dim.TIME, piece.seconds)
+        )
         for dim, amount in wanted:
             if amount <= 0:
                 continue

@@ -127,7 +127,7 @@ class OcpiStore:
         from kilowatt.storage.base import Base
 
         async with self.engine.begin() as conn:
-            await conn.run_sync(lambda c: Base.metadata.create_all(c, tables=OCPI_TABLES))
+            await conn.run_sync(lambda c: Base.metadata.create_all(c, tables=OCPI_TABLES))  # type: ignore[arg-type]
 
     def session(self) -> AsyncSession:
         """A new ORM session (caller manages the transaction)."""
@@ -268,7 +268,10 @@ class OcpiStore:
                     select(OcpiPartnerEndpoint).where(OcpiPartnerEndpoint.partner_id == partner_id)
                 )
             ).scalars()
-            return [Endpoint.model_validate({"identifier": r.identifier, "role": r.role, "url": r.url}) for r in rows]
+            return [
+                Endpoint.model_validate({"identifier": r.identifier, "role": r.role, "url": r.url})
+                for r in rows
+            ]
 
     # ------------------------------------------------------------------ tokens
 
@@ -310,7 +313,9 @@ class OcpiStore:
             row = await s.get(OcpiToken, (country_code, party_id, uid, type_))
             return dict(row.data) if row else None
 
-    async def find_tokens(self, uid: str, type_: str | None = None) -> list[tuple[str | None, dict[str, Any]]]:
+    async def find_tokens(
+        self, uid: str, type_: str | None = None
+    ) -> list[tuple[str | None, dict[str, Any]]]:
         """Tokens with this ``uid`` (and type), as ``(partner_id, data)``; most recent first."""
         async with self._sessions() as s:
             stmt = select(OcpiToken).where(OcpiToken.uid == uid)
@@ -397,7 +402,13 @@ class OcpiStore:
             if r is None:
                 return None
             return StoredCommand(
-                r.id, r.partner_id, r.type, dict(r.request), r.response_url, r.state, r.result,
+                r.id,
+                r.partner_id,
+                r.type,
+                dict(r.request),
+                r.response_url,
+                r.state,
+                r.result,
                 utc(r.deadline),
             )
 
@@ -423,7 +434,13 @@ class OcpiStore:
             ).scalars()
             return [
                 OutboxEntry(
-                    r.id, r.partner_id, r.method, r.module, r.target, r.body, r.attempts,
+                    r.id,
+                    r.partner_id,
+                    r.method,
+                    r.module,
+                    r.target,
+                    r.body,
+                    r.attempts,
                     utc(r.next_attempt_at),
                 )
                 for r in rows
