@@ -432,13 +432,13 @@ def emit_enums(model: Model) -> str:
 
 
 def struct_source(model: Model, s: StructDef) -> str:
-    lines = [f"\nclass {s.name}(Payload):"]
+    lines = [f"\nclass {s.name}(Payload, kw_only=True):"]
     if s.module == "messages":
         doc = f"OCPP {model.version} ``{s.name}`` payload (schema {s.origin})."
     else:
         doc = f"OCPP {model.version} ``{s.name}`` (first defined in schema {s.origin})."
     lines.append(docstring(doc) + "\n")
-    ordered = [f for f in s.fields if f.required] + [f for f in s.fields if not f.required]
+    ordered = s.fields  # schema order: kw_only Structs allow required after optional
     for f in ordered:
         kw = f'name="{f.wire}"' if f.attr != f.wire else ""
         if f.free_form:

@@ -215,12 +215,15 @@ def encode_payload(payload: Any) -> bytes:
     return _encoder.encode(payload)
 
 
-def decode_payload(type_: type[Any], data: bytes | str, *, lenient: bool = False) -> Any:
+def decode_payload(
+    type_: type[Any], data: bytes | str | msgspec.Raw, *, lenient: bool = False
+) -> Any:
     """Decode and validate ``data`` (a JSON object) as ``type_``.
 
     Args:
         type_: a generated payload Struct, e.g. ``kilowatt.ocpp.v16.BootNotificationRequest``.
-        data: the payload's JSON text (the 4th element of a CALL, the 3rd of a CALLRESULT).
+        data: the payload's JSON text (the 4th element of a CALL, the 3rd of a CALLRESULT), as
+            bytes, str or the ``msgspec.Raw`` a frame decoder kept it as.
         lenient: tolerate fields the schema does not define (they are dropped) and ``null`` for
             optional fields (read as absent). Costs nothing unless the strict decode fails.
 
@@ -228,6 +231,8 @@ def decode_payload(type_: type[Any], data: bytes | str, *, lenient: bool = False
         PayloadError: with FormatViolation, TypeConstraintViolation, PropertyConstraintViolation
             or OccurrenceConstraintViolation as the failure requires (see the module docstring).
     """
+    if type(data) is msgspec.Raw:
+        data = bytes(data)
     try:
         result = _decoder(type_).decode(data)
     except msgspec.ValidationError as exc:

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-class CertificateHashData(Payload):
+class CertificateHashData(Payload, kw_only=True):
     """OCPP 1.6 ``CertificateHashData`` (first defined in schema DeleteCertificate.json)."""
 
     hash_algorithm: HashAlgorithm = msgspec.field(name="hashAlgorithm")
@@ -59,29 +59,29 @@ class CertificateHashData(Payload):
     serial_number: Annotated[str, msgspec.Meta(max_length=40)] = msgspec.field(name="serialNumber")
 
 
-class ChargingProfile(Payload):
+class ChargingProfile(Payload, kw_only=True):
     """OCPP 1.6 ``ChargingProfile`` (first defined in schema RemoteStartTransaction.json)."""
 
     charging_profile_id: int = msgspec.field(name="chargingProfileId")
+    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
     stack_level: int = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
-    charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
-    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
     valid_from: DateTime | None = msgspec.field(default=None, name="validFrom")
     valid_to: DateTime | None = msgspec.field(default=None, name="validTo")
+    charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
 
 
-class ChargingSchedule(Payload):
+class ChargingSchedule(Payload, kw_only=True):
     """OCPP 1.6 ``ChargingSchedule`` (first defined in schema GetCompositeScheduleResponse.json)."""
 
+    duration: int | None = None
+    start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     charging_schedule_period: list[ChargingSchedulePeriod] = msgspec.field(
         name="chargingSchedulePeriod"
     )
-    duration: int | None = None
-    start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
     min_charging_rate: Number | None = msgspec.field(default=None, name="minChargingRate")
 
     def __post_init__(self) -> None:
@@ -89,7 +89,7 @@ class ChargingSchedule(Payload):
         check_number(self.min_charging_rate, "minChargingRate", multiple_of=Decimal("0.1"))
 
 
-class ChargingSchedulePeriod(Payload):
+class ChargingSchedulePeriod(Payload, kw_only=True):
     """OCPP 1.6 ``ChargingSchedulePeriod`` (first defined in schema
     GetCompositeScheduleResponse.json).
     """
@@ -103,7 +103,7 @@ class ChargingSchedulePeriod(Payload):
         check_number(self.limit, "limit", multiple_of=Decimal("0.1"))
 
 
-class ConfigurationKey(Payload):
+class ConfigurationKey(Payload, kw_only=True):
     """OCPP 1.6 ``ConfigurationKey`` (first defined in schema GetConfigurationResponse.json)."""
 
     key: Annotated[str, msgspec.Meta(max_length=50)]
@@ -111,50 +111,50 @@ class ConfigurationKey(Payload):
     value: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
-class CsChargingProfiles(Payload):
+class CsChargingProfiles(Payload, kw_only=True):
     """OCPP 1.6 ``CsChargingProfiles`` (first defined in schema SetChargingProfile.json)."""
 
     charging_profile_id: int = msgspec.field(name="chargingProfileId")
+    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
     stack_level: int = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
-    charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
-    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
     valid_from: DateTime | None = msgspec.field(default=None, name="validFrom")
     valid_to: DateTime | None = msgspec.field(default=None, name="validTo")
+    charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
 
 
-class Firmware(Payload):
+class Firmware(Payload, kw_only=True):
     """OCPP 1.6 ``Firmware`` (first defined in schema SignedUpdateFirmware.json)."""
 
     location: Annotated[str, msgspec.Meta(max_length=512)]
     retrieve_date_time: DateTime = msgspec.field(name="retrieveDateTime")
+    install_date_time: DateTime | None = msgspec.field(default=None, name="installDateTime")
     signing_certificate: Annotated[str, msgspec.Meta(max_length=5500)] = msgspec.field(
         name="signingCertificate"
     )
     signature: Annotated[str, msgspec.Meta(max_length=800)]
-    install_date_time: DateTime | None = msgspec.field(default=None, name="installDateTime")
 
 
-class IdTagInfo(Payload):
+class IdTagInfo(Payload, kw_only=True):
     """OCPP 1.6 ``IdTagInfo`` (first defined in schema AuthorizeResponse.json)."""
 
-    status: IdTagInfoStatus
     expiry_date: DateTime | None = msgspec.field(default=None, name="expiryDate")
     parent_id_tag: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="parentIdTag"
     )
+    status: IdTagInfoStatus
 
 
-class LocalAuthorizationList(Payload):
+class LocalAuthorizationList(Payload, kw_only=True):
     """OCPP 1.6 ``LocalAuthorizationList`` (first defined in schema SendLocalList.json)."""
 
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
     id_tag_info: IdTagInfo | None = msgspec.field(default=None, name="idTagInfo")
 
 
-class LogParameters(Payload):
+class LogParameters(Payload, kw_only=True):
     """OCPP 1.6 ``LogParameters`` (first defined in schema GetLog.json)."""
 
     remote_location: Annotated[str, msgspec.Meta(max_length=512)] = msgspec.field(
@@ -164,7 +164,7 @@ class LogParameters(Payload):
     latest_timestamp: DateTime | None = msgspec.field(default=None, name="latestTimestamp")
 
 
-class MeterValue(Payload):
+class MeterValue(Payload, kw_only=True):
     """OCPP 1.6 ``MeterValue`` (first defined in schema MeterValues.json)."""
 
     timestamp: DateTime
@@ -173,7 +173,7 @@ class MeterValue(Payload):
     )
 
 
-class SampledValue(Payload):
+class SampledValue(Payload, kw_only=True):
     """OCPP 1.6 ``SampledValue`` (first defined in schema MeterValues.json)."""
 
     value: str
@@ -185,7 +185,7 @@ class SampledValue(Payload):
     unit: Unit | None = None
 
 
-class StopTransactionSampledValue(Payload):
+class StopTransactionSampledValue(Payload, kw_only=True):
     """OCPP 1.6 ``StopTransactionSampledValue`` (first defined in schema StopTransaction.json)."""
 
     value: str
@@ -197,7 +197,7 @@ class StopTransactionSampledValue(Payload):
     unit: StopTransactionUnit | None = None
 
 
-class TransactionData(Payload):
+class TransactionData(Payload, kw_only=True):
     """OCPP 1.6 ``TransactionData`` (first defined in schema StopTransaction.json)."""
 
     timestamp: DateTime

@@ -148,19 +148,19 @@ __all__ = [
 ]
 
 
-class AuthorizeRequest(Payload):
+class AuthorizeRequest(Payload, kw_only=True):
     """OCPP 1.6 ``AuthorizeRequest`` payload (schema Authorize.json)."""
 
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
 
 
-class AuthorizeResponse(Payload):
+class AuthorizeResponse(Payload, kw_only=True):
     """OCPP 1.6 ``AuthorizeResponse`` payload (schema AuthorizeResponse.json)."""
 
     id_tag_info: IdTagInfo = msgspec.field(name="idTagInfo")
 
 
-class BootNotificationRequest(Payload):
+class BootNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``BootNotificationRequest`` payload (schema BootNotification.json)."""
 
     charge_point_vendor: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(
@@ -188,7 +188,7 @@ class BootNotificationRequest(Payload):
     )
 
 
-class BootNotificationResponse(Payload):
+class BootNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``BootNotificationResponse`` payload (schema BootNotificationResponse.json)."""
 
     status: BootNotificationStatus
@@ -196,19 +196,19 @@ class BootNotificationResponse(Payload):
     interval: int
 
 
-class CancelReservationRequest(Payload):
+class CancelReservationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``CancelReservationRequest`` payload (schema CancelReservation.json)."""
 
     reservation_id: int = msgspec.field(name="reservationId")
 
 
-class CancelReservationResponse(Payload):
+class CancelReservationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``CancelReservationResponse`` payload (schema CancelReservationResponse.json)."""
 
     status: CancelReservationStatus
 
 
-class CertificateSignedRequest(Payload):
+class CertificateSignedRequest(Payload, kw_only=True):
     """OCPP 1.6 ``CertificateSignedRequest`` payload (schema CertificateSigned.json)."""
 
     certificate_chain: Annotated[str, msgspec.Meta(max_length=10000)] = msgspec.field(
@@ -216,33 +216,33 @@ class CertificateSignedRequest(Payload):
     )
 
 
-class CertificateSignedResponse(Payload):
+class CertificateSignedResponse(Payload, kw_only=True):
     """OCPP 1.6 ``CertificateSignedResponse`` payload (schema CertificateSignedResponse.json)."""
 
     status: CertificateSignedStatus
 
 
-class ChangeAvailabilityRequest(Payload):
+class ChangeAvailabilityRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ChangeAvailabilityRequest`` payload (schema ChangeAvailability.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
     type: ChangeAvailabilityType
 
 
-class ChangeAvailabilityResponse(Payload):
+class ChangeAvailabilityResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ChangeAvailabilityResponse`` payload (schema ChangeAvailabilityResponse.json)."""
 
     status: ChangeAvailabilityStatus
 
 
-class ChangeConfigurationRequest(Payload):
+class ChangeConfigurationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ChangeConfigurationRequest`` payload (schema ChangeConfiguration.json)."""
 
     key: Annotated[str, msgspec.Meta(max_length=50)]
     value: Annotated[str, msgspec.Meta(max_length=500)]
 
 
-class ChangeConfigurationResponse(Payload):
+class ChangeConfigurationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ChangeConfigurationResponse`` payload (schema
     ChangeConfigurationResponse.json).
     """
@@ -250,17 +250,17 @@ class ChangeConfigurationResponse(Payload):
     status: ChangeConfigurationStatus
 
 
-class ClearCacheRequest(Payload):
+class ClearCacheRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ClearCacheRequest`` payload (schema ClearCache.json)."""
 
 
-class ClearCacheResponse(Payload):
+class ClearCacheResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ClearCacheResponse`` payload (schema ClearCacheResponse.json)."""
 
     status: ClearCacheStatus
 
 
-class ClearChargingProfileRequest(Payload):
+class ClearChargingProfileRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ClearChargingProfileRequest`` payload (schema ClearChargingProfile.json)."""
 
     id: int | None = None
@@ -271,7 +271,7 @@ class ClearChargingProfileRequest(Payload):
     stack_level: int | None = msgspec.field(default=None, name="stackLevel")
 
 
-class ClearChargingProfileResponse(Payload):
+class ClearChargingProfileResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ClearChargingProfileResponse`` payload (schema
     ClearChargingProfileResponse.json).
     """
@@ -279,7 +279,7 @@ class ClearChargingProfileResponse(Payload):
     status: ClearChargingProfileStatus
 
 
-class DataTransferRequest(Payload):
+class DataTransferRequest(Payload, kw_only=True):
     """OCPP 1.6 ``DataTransferRequest`` payload (schema DataTransfer.json)."""
 
     vendor_id: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="vendorId")
@@ -289,26 +289,26 @@ class DataTransferRequest(Payload):
     data: str | None = None
 
 
-class DataTransferResponse(Payload):
+class DataTransferResponse(Payload, kw_only=True):
     """OCPP 1.6 ``DataTransferResponse`` payload (schema DataTransferResponse.json)."""
 
     status: DataTransferStatus
     data: str | None = None
 
 
-class DeleteCertificateRequest(Payload):
+class DeleteCertificateRequest(Payload, kw_only=True):
     """OCPP 1.6 ``DeleteCertificateRequest`` payload (schema DeleteCertificate.json)."""
 
     certificate_hash_data: CertificateHashData = msgspec.field(name="certificateHashData")
 
 
-class DeleteCertificateResponse(Payload):
+class DeleteCertificateResponse(Payload, kw_only=True):
     """OCPP 1.6 ``DeleteCertificateResponse`` payload (schema DeleteCertificateResponse.json)."""
 
     status: DeleteCertificateStatus
 
 
-class DiagnosticsStatusNotificationRequest(Payload):
+class DiagnosticsStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``DiagnosticsStatusNotificationRequest`` payload (schema
     DiagnosticsStatusNotification.json).
     """
@@ -316,20 +316,20 @@ class DiagnosticsStatusNotificationRequest(Payload):
     status: DiagnosticsStatusNotificationStatus
 
 
-class DiagnosticsStatusNotificationResponse(Payload):
+class DiagnosticsStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``DiagnosticsStatusNotificationResponse`` payload (schema
     DiagnosticsStatusNotificationResponse.json).
     """
 
 
-class ExtendedTriggerMessageRequest(Payload):
+class ExtendedTriggerMessageRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ExtendedTriggerMessageRequest`` payload (schema ExtendedTriggerMessage.json)."""
 
     requested_message: MessageTrigger = msgspec.field(name="requestedMessage")
     connector_id: int | None = msgspec.field(default=None, name="connectorId")
 
 
-class ExtendedTriggerMessageResponse(Payload):
+class ExtendedTriggerMessageResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ExtendedTriggerMessageResponse`` payload (schema
     ExtendedTriggerMessageResponse.json).
     """
@@ -337,7 +337,7 @@ class ExtendedTriggerMessageResponse(Payload):
     status: TriggerMessageStatus
 
 
-class FirmwareStatusNotificationRequest(Payload):
+class FirmwareStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``FirmwareStatusNotificationRequest`` payload (schema
     FirmwareStatusNotification.json).
     """
@@ -345,13 +345,13 @@ class FirmwareStatusNotificationRequest(Payload):
     status: FirmwareStatusNotificationStatus
 
 
-class FirmwareStatusNotificationResponse(Payload):
+class FirmwareStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``FirmwareStatusNotificationResponse`` payload (schema
     FirmwareStatusNotificationResponse.json).
     """
 
 
-class GetCompositeScheduleRequest(Payload):
+class GetCompositeScheduleRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetCompositeScheduleRequest`` payload (schema GetCompositeSchedule.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
@@ -361,7 +361,7 @@ class GetCompositeScheduleRequest(Payload):
     )
 
 
-class GetCompositeScheduleResponse(Payload):
+class GetCompositeScheduleResponse(Payload, kw_only=True):
     """OCPP 1.6 ``GetCompositeScheduleResponse`` payload (schema
     GetCompositeScheduleResponse.json).
     """
@@ -374,13 +374,13 @@ class GetCompositeScheduleResponse(Payload):
     )
 
 
-class GetConfigurationRequest(Payload):
+class GetConfigurationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetConfigurationRequest`` payload (schema GetConfiguration.json)."""
 
     key: list[Annotated[str, msgspec.Meta(max_length=50)]] | None = None
 
 
-class GetConfigurationResponse(Payload):
+class GetConfigurationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``GetConfigurationResponse`` payload (schema GetConfigurationResponse.json)."""
 
     configuration_key: list[ConfigurationKey] | None = msgspec.field(
@@ -391,7 +391,7 @@ class GetConfigurationResponse(Payload):
     )
 
 
-class GetDiagnosticsRequest(Payload):
+class GetDiagnosticsRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetDiagnosticsRequest`` payload (schema GetDiagnostics.json)."""
 
     location: str
@@ -401,7 +401,7 @@ class GetDiagnosticsRequest(Payload):
     stop_time: DateTime | None = msgspec.field(default=None, name="stopTime")
 
 
-class GetDiagnosticsResponse(Payload):
+class GetDiagnosticsResponse(Payload, kw_only=True):
     """OCPP 1.6 ``GetDiagnosticsResponse`` payload (schema GetDiagnosticsResponse.json)."""
 
     file_name: Annotated[str, msgspec.Meta(max_length=255)] | None = msgspec.field(
@@ -409,7 +409,7 @@ class GetDiagnosticsResponse(Payload):
     )
 
 
-class GetInstalledCertificateIdsRequest(Payload):
+class GetInstalledCertificateIdsRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetInstalledCertificateIdsRequest`` payload (schema
     GetInstalledCertificateIds.json).
     """
@@ -417,22 +417,22 @@ class GetInstalledCertificateIdsRequest(Payload):
     certificate_type: CertificateUse = msgspec.field(name="certificateType")
 
 
-class GetInstalledCertificateIdsResponse(Payload):
+class GetInstalledCertificateIdsResponse(Payload, kw_only=True):
     """OCPP 1.6 ``GetInstalledCertificateIdsResponse`` payload (schema
     GetInstalledCertificateIdsResponse.json).
     """
 
-    status: GetInstalledCertificateStatus
     certificate_hash_data: (
         Annotated[list[CertificateHashData], msgspec.Meta(min_length=1)] | None
     ) = msgspec.field(default=None, name="certificateHashData")
+    status: GetInstalledCertificateStatus
 
 
-class GetLocalListVersionRequest(Payload):
+class GetLocalListVersionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetLocalListVersionRequest`` payload (schema GetLocalListVersion.json)."""
 
 
-class GetLocalListVersionResponse(Payload):
+class GetLocalListVersionResponse(Payload, kw_only=True):
     """OCPP 1.6 ``GetLocalListVersionResponse`` payload (schema
     GetLocalListVersionResponse.json).
     """
@@ -440,7 +440,7 @@ class GetLocalListVersionResponse(Payload):
     list_version: int = msgspec.field(name="listVersion")
 
 
-class GetLogRequest(Payload):
+class GetLogRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetLogRequest`` payload (schema GetLog.json)."""
 
     log: LogParameters
@@ -450,72 +450,72 @@ class GetLogRequest(Payload):
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
 
 
-class GetLogResponse(Payload):
+class GetLogResponse(Payload, kw_only=True):
     """OCPP 1.6 ``GetLogResponse`` payload (schema GetLogResponse.json)."""
 
     status: LogStatus
     filename: Annotated[str, msgspec.Meta(max_length=255)] | None = None
 
 
-class HeartbeatRequest(Payload):
+class HeartbeatRequest(Payload, kw_only=True):
     """OCPP 1.6 ``HeartbeatRequest`` payload (schema Heartbeat.json)."""
 
 
-class HeartbeatResponse(Payload):
+class HeartbeatResponse(Payload, kw_only=True):
     """OCPP 1.6 ``HeartbeatResponse`` payload (schema HeartbeatResponse.json)."""
 
     current_time: DateTime = msgspec.field(name="currentTime")
 
 
-class InstallCertificateRequest(Payload):
+class InstallCertificateRequest(Payload, kw_only=True):
     """OCPP 1.6 ``InstallCertificateRequest`` payload (schema InstallCertificate.json)."""
 
     certificate_type: CertificateUse = msgspec.field(name="certificateType")
     certificate: Annotated[str, msgspec.Meta(max_length=5500)]
 
 
-class InstallCertificateResponse(Payload):
+class InstallCertificateResponse(Payload, kw_only=True):
     """OCPP 1.6 ``InstallCertificateResponse`` payload (schema InstallCertificateResponse.json)."""
 
     status: InstallCertificateStatus
 
 
-class LogStatusNotificationRequest(Payload):
+class LogStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``LogStatusNotificationRequest`` payload (schema LogStatusNotification.json)."""
 
     status: UploadLogStatus
     request_id: int | None = msgspec.field(default=None, name="requestId")
 
 
-class LogStatusNotificationResponse(Payload):
+class LogStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``LogStatusNotificationResponse`` payload (schema
     LogStatusNotificationResponse.json).
     """
 
 
-class MeterValuesRequest(Payload):
+class MeterValuesRequest(Payload, kw_only=True):
     """OCPP 1.6 ``MeterValuesRequest`` payload (schema MeterValues.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
+    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] = msgspec.field(
         name="meterValue"
     )
-    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
 
 
-class MeterValuesResponse(Payload):
+class MeterValuesResponse(Payload, kw_only=True):
     """OCPP 1.6 ``MeterValuesResponse`` payload (schema MeterValuesResponse.json)."""
 
 
-class RemoteStartTransactionRequest(Payload):
+class RemoteStartTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``RemoteStartTransactionRequest`` payload (schema RemoteStartTransaction.json)."""
 
-    id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
     connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
     charging_profile: ChargingProfile | None = msgspec.field(default=None, name="chargingProfile")
 
 
-class RemoteStartTransactionResponse(Payload):
+class RemoteStartTransactionResponse(Payload, kw_only=True):
     """OCPP 1.6 ``RemoteStartTransactionResponse`` payload (schema
     RemoteStartTransactionResponse.json).
     """
@@ -523,13 +523,13 @@ class RemoteStartTransactionResponse(Payload):
     status: RemoteStartTransactionStatus
 
 
-class RemoteStopTransactionRequest(Payload):
+class RemoteStopTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``RemoteStopTransactionRequest`` payload (schema RemoteStopTransaction.json)."""
 
     transaction_id: int = msgspec.field(name="transactionId")
 
 
-class RemoteStopTransactionResponse(Payload):
+class RemoteStopTransactionResponse(Payload, kw_only=True):
     """OCPP 1.6 ``RemoteStopTransactionResponse`` payload (schema
     RemoteStopTransactionResponse.json).
     """
@@ -537,37 +537,37 @@ class RemoteStopTransactionResponse(Payload):
     status: RemoteStopTransactionStatus
 
 
-class ReserveNowRequest(Payload):
+class ReserveNowRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ReserveNowRequest`` payload (schema ReserveNow.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
     expiry_date: DateTime = msgspec.field(name="expiryDate")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
-    reservation_id: int = msgspec.field(name="reservationId")
     parent_id_tag: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="parentIdTag"
     )
+    reservation_id: int = msgspec.field(name="reservationId")
 
 
-class ReserveNowResponse(Payload):
+class ReserveNowResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ReserveNowResponse`` payload (schema ReserveNowResponse.json)."""
 
     status: ReserveNowStatus
 
 
-class ResetRequest(Payload):
+class ResetRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ResetRequest`` payload (schema Reset.json)."""
 
     type: ResetType
 
 
-class ResetResponse(Payload):
+class ResetResponse(Payload, kw_only=True):
     """OCPP 1.6 ``ResetResponse`` payload (schema ResetResponse.json)."""
 
     status: ResetStatus
 
 
-class SecurityEventNotificationRequest(Payload):
+class SecurityEventNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SecurityEventNotificationRequest`` payload (schema
     SecurityEventNotification.json).
     """
@@ -579,54 +579,54 @@ class SecurityEventNotificationRequest(Payload):
     )
 
 
-class SecurityEventNotificationResponse(Payload):
+class SecurityEventNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``SecurityEventNotificationResponse`` payload (schema
     SecurityEventNotificationResponse.json).
     """
 
 
-class SendLocalListRequest(Payload):
+class SendLocalListRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SendLocalListRequest`` payload (schema SendLocalList.json)."""
 
     list_version: int = msgspec.field(name="listVersion")
-    update_type: UpdateType = msgspec.field(name="updateType")
     local_authorization_list: list[LocalAuthorizationList] | None = msgspec.field(
         default=None, name="localAuthorizationList"
     )
+    update_type: UpdateType = msgspec.field(name="updateType")
 
 
-class SendLocalListResponse(Payload):
+class SendLocalListResponse(Payload, kw_only=True):
     """OCPP 1.6 ``SendLocalListResponse`` payload (schema SendLocalListResponse.json)."""
 
     status: SendLocalListStatus
 
 
-class SetChargingProfileRequest(Payload):
+class SetChargingProfileRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SetChargingProfileRequest`` payload (schema SetChargingProfile.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
     cs_charging_profiles: CsChargingProfiles = msgspec.field(name="csChargingProfiles")
 
 
-class SetChargingProfileResponse(Payload):
+class SetChargingProfileResponse(Payload, kw_only=True):
     """OCPP 1.6 ``SetChargingProfileResponse`` payload (schema SetChargingProfileResponse.json)."""
 
     status: SetChargingProfileStatus
 
 
-class SignCertificateRequest(Payload):
+class SignCertificateRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SignCertificateRequest`` payload (schema SignCertificate.json)."""
 
     csr: Annotated[str, msgspec.Meta(max_length=5500)]
 
 
-class SignCertificateResponse(Payload):
+class SignCertificateResponse(Payload, kw_only=True):
     """OCPP 1.6 ``SignCertificateResponse`` payload (schema SignCertificateResponse.json)."""
 
     status: GenericStatus
 
 
-class SignedFirmwareStatusNotificationRequest(Payload):
+class SignedFirmwareStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SignedFirmwareStatusNotificationRequest`` payload (schema
     SignedFirmwareStatusNotification.json).
     """
@@ -635,22 +635,22 @@ class SignedFirmwareStatusNotificationRequest(Payload):
     request_id: int | None = msgspec.field(default=None, name="requestId")
 
 
-class SignedFirmwareStatusNotificationResponse(Payload):
+class SignedFirmwareStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``SignedFirmwareStatusNotificationResponse`` payload (schema
     SignedFirmwareStatusNotificationResponse.json).
     """
 
 
-class SignedUpdateFirmwareRequest(Payload):
+class SignedUpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SignedUpdateFirmwareRequest`` payload (schema SignedUpdateFirmware.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
-    firmware: Firmware
     retries: int | None = None
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: int = msgspec.field(name="requestId")
+    firmware: Firmware
 
 
-class SignedUpdateFirmwareResponse(Payload):
+class SignedUpdateFirmwareResponse(Payload, kw_only=True):
     """OCPP 1.6 ``SignedUpdateFirmwareResponse`` payload (schema
     SignedUpdateFirmwareResponse.json).
     """
@@ -658,30 +658,30 @@ class SignedUpdateFirmwareResponse(Payload):
     status: UpdateFirmwareStatus
 
 
-class StartTransactionRequest(Payload):
+class StartTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``StartTransactionRequest`` payload (schema StartTransaction.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
     meter_start: int = msgspec.field(name="meterStart")
-    timestamp: DateTime
     reservation_id: int | None = msgspec.field(default=None, name="reservationId")
+    timestamp: DateTime
 
 
-class StartTransactionResponse(Payload):
+class StartTransactionResponse(Payload, kw_only=True):
     """OCPP 1.6 ``StartTransactionResponse`` payload (schema StartTransactionResponse.json)."""
 
     id_tag_info: IdTagInfo = msgspec.field(name="idTagInfo")
     transaction_id: int = msgspec.field(name="transactionId")
 
 
-class StatusNotificationRequest(Payload):
+class StatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``StatusNotificationRequest`` payload (schema StatusNotification.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
     error_code: StatusNotificationErrorCode = msgspec.field(name="errorCode")
-    status: StatusNotificationStatus
     info: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    status: StatusNotificationStatus
     timestamp: DateTime | None = None
     vendor_id: Annotated[str, msgspec.Meta(max_length=255)] | None = msgspec.field(
         default=None, name="vendorId"
@@ -691,64 +691,64 @@ class StatusNotificationRequest(Payload):
     )
 
 
-class StatusNotificationResponse(Payload):
+class StatusNotificationResponse(Payload, kw_only=True):
     """OCPP 1.6 ``StatusNotificationResponse`` payload (schema StatusNotificationResponse.json)."""
 
 
-class StopTransactionRequest(Payload):
+class StopTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``StopTransactionRequest`` payload (schema StopTransaction.json)."""
 
-    meter_stop: int = msgspec.field(name="meterStop")
-    timestamp: DateTime
-    transaction_id: int = msgspec.field(name="transactionId")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="idTag"
     )
+    meter_stop: int = msgspec.field(name="meterStop")
+    timestamp: DateTime
+    transaction_id: int = msgspec.field(name="transactionId")
     reason: StopTransactionReason | None = None
     transaction_data: list[TransactionData] | None = msgspec.field(
         default=None, name="transactionData"
     )
 
 
-class StopTransactionResponse(Payload):
+class StopTransactionResponse(Payload, kw_only=True):
     """OCPP 1.6 ``StopTransactionResponse`` payload (schema StopTransactionResponse.json)."""
 
     id_tag_info: IdTagInfo | None = msgspec.field(default=None, name="idTagInfo")
 
 
-class TriggerMessageRequest(Payload):
+class TriggerMessageRequest(Payload, kw_only=True):
     """OCPP 1.6 ``TriggerMessageRequest`` payload (schema TriggerMessage.json)."""
 
     requested_message: RequestedMessage = msgspec.field(name="requestedMessage")
     connector_id: int | None = msgspec.field(default=None, name="connectorId")
 
 
-class TriggerMessageResponse(Payload):
+class TriggerMessageResponse(Payload, kw_only=True):
     """OCPP 1.6 ``TriggerMessageResponse`` payload (schema TriggerMessageResponse.json)."""
 
     status: TriggerMessageStatus
 
 
-class UnlockConnectorRequest(Payload):
+class UnlockConnectorRequest(Payload, kw_only=True):
     """OCPP 1.6 ``UnlockConnectorRequest`` payload (schema UnlockConnector.json)."""
 
     connector_id: int = msgspec.field(name="connectorId")
 
 
-class UnlockConnectorResponse(Payload):
+class UnlockConnectorResponse(Payload, kw_only=True):
     """OCPP 1.6 ``UnlockConnectorResponse`` payload (schema UnlockConnectorResponse.json)."""
 
     status: UnlockConnectorStatus
 
 
-class UpdateFirmwareRequest(Payload):
+class UpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 1.6 ``UpdateFirmwareRequest`` payload (schema UpdateFirmware.json)."""
 
     location: str
-    retrieve_date: DateTime = msgspec.field(name="retrieveDate")
     retries: int | None = None
+    retrieve_date: DateTime = msgspec.field(name="retrieveDate")
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
 
 
-class UpdateFirmwareResponse(Payload):
+class UpdateFirmwareResponse(Payload, kw_only=True):
     """OCPP 1.6 ``UpdateFirmwareResponse`` payload (schema UpdateFirmwareResponse.json)."""

@@ -107,24 +107,23 @@ __all__ = [
 ]
 
 
-class ACChargingParameters(Payload):
+class ACChargingParameters(Payload, kw_only=True):
     """OCPP 2.0.1 ``ACChargingParameters`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     energy_amount: int = msgspec.field(name="energyAmount")
     ev_min_current: int = msgspec.field(name="evMinCurrent")
     ev_max_current: int = msgspec.field(name="evMaxCurrent")
     ev_max_voltage: int = msgspec.field(name="evMaxVoltage")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class APN(Payload):
+class APN(Payload, kw_only=True):
     """OCPP 2.0.1 ``APN`` (first defined in schema SetNetworkProfileRequest.json)."""
 
-    apn: Annotated[str, msgspec.Meta(max_length=512)]
-    apn_authentication: APNAuthentication = msgspec.field(name="apnAuthentication")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    apn: Annotated[str, msgspec.Meta(max_length=512)]
     apn_user_name: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="apnUserName"
     )
@@ -138,31 +137,33 @@ class APN(Payload):
     use_only_preferred_network: bool | None = msgspec.field(
         default=None, name="useOnlyPreferredNetwork"
     )
+    apn_authentication: APNAuthentication = msgspec.field(name="apnAuthentication")
 
 
-class AdditionalInfo(Payload):
+class AdditionalInfo(Payload, kw_only=True):
     """OCPP 2.0.1 ``AdditionalInfo`` (first defined in schema AuthorizeRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     additional_id_token: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(
         name="additionalIdToken"
     )
     type: Annotated[str, msgspec.Meta(max_length=50)]
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AuthorizationData(Payload):
+class AuthorizationData(Payload, kw_only=True):
     """OCPP 2.0.1 ``AuthorizationData`` (first defined in schema SendLocalListRequest.json)."""
 
-    id_token: IdToken = msgspec.field(name="idToken")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id_token: IdToken = msgspec.field(name="idToken")
     id_token_info: IdTokenInfo | None = msgspec.field(default=None, name="idTokenInfo")
 
 
-class CertificateHashData(Payload):
+class CertificateHashData(Payload, kw_only=True):
     """OCPP 2.0.1 ``CertificateHashData`` (first defined in schema
     CustomerInformationRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     hash_algorithm: HashAlgorithm = msgspec.field(name="hashAlgorithm")
     issuer_name_hash: Annotated[str, msgspec.Meta(max_length=128)] = msgspec.field(
         name="issuerNameHash"
@@ -171,34 +172,32 @@ class CertificateHashData(Payload):
         name="issuerKeyHash"
     )
     serial_number: Annotated[str, msgspec.Meta(max_length=40)] = msgspec.field(name="serialNumber")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CertificateHashDataChain(Payload):
+class CertificateHashDataChain(Payload, kw_only=True):
     """OCPP 2.0.1 ``CertificateHashDataChain`` (first defined in schema
     GetInstalledCertificateIdsResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     certificate_hash_data: CertificateHashData = msgspec.field(name="certificateHashData")
     certificate_type: GetCertificateIdUse = msgspec.field(name="certificateType")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     child_certificate_hash_data: (
         Annotated[list[CertificateHashData], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="childCertificateHashData")
 
 
-class ChargingLimit(Payload):
+class ChargingLimit(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingLimit`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
     is_grid_critical: bool | None = msgspec.field(default=None, name="isGridCritical")
 
 
-class ChargingNeeds(Payload):
+class ChargingNeeds(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingNeeds`` (first defined in schema NotifyEVChargingNeedsRequest.json)."""
 
-    requested_energy_transfer: EnergyTransferMode = msgspec.field(name="requestedEnergyTransfer")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     ac_charging_parameters: ACChargingParameters | None = msgspec.field(
         default=None, name="acChargingParameters"
@@ -206,31 +205,32 @@ class ChargingNeeds(Payload):
     dc_charging_parameters: DCChargingParameters | None = msgspec.field(
         default=None, name="dcChargingParameters"
     )
+    requested_energy_transfer: EnergyTransferMode = msgspec.field(name="requestedEnergyTransfer")
     departure_time: DateTime | None = msgspec.field(default=None, name="departureTime")
 
 
-class ChargingProfile(Payload):
+class ChargingProfile(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingProfile`` (first defined in schema
     ReportChargingProfilesRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     id: int
     stack_level: int = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
-    charging_schedule: Annotated[
-        list[ChargingSchedule], msgspec.Meta(min_length=1, max_length=3)
-    ] = msgspec.field(name="chargingSchedule")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
     valid_from: DateTime | None = msgspec.field(default=None, name="validFrom")
     valid_to: DateTime | None = msgspec.field(default=None, name="validTo")
+    charging_schedule: Annotated[
+        list[ChargingSchedule], msgspec.Meta(min_length=1, max_length=3)
+    ] = msgspec.field(name="chargingSchedule")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
 
 
-class ChargingProfileCriterion(Payload):
+class ChargingProfileCriterion(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingProfileCriterion`` (first defined in schema
     GetChargingProfilesRequest.json).
     """
@@ -248,49 +248,49 @@ class ChargingProfileCriterion(Payload):
     ) = msgspec.field(default=None, name="chargingLimitSource")
 
 
-class ChargingSchedule(Payload):
+class ChargingSchedule(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingSchedule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     id: int
+    start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
+    duration: int | None = None
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     charging_schedule_period: Annotated[
         list[ChargingSchedulePeriod], msgspec.Meta(min_length=1, max_length=1024)
     ] = msgspec.field(name="chargingSchedulePeriod")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
-    duration: int | None = None
     min_charging_rate: Number | None = msgspec.field(default=None, name="minChargingRate")
     sales_tariff: SalesTariff | None = msgspec.field(default=None, name="salesTariff")
 
 
-class ChargingSchedulePeriod(Payload):
+class ChargingSchedulePeriod(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingSchedulePeriod`` (first defined in schema
     GetCompositeScheduleResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     start_period: int = msgspec.field(name="startPeriod")
     limit: Number
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     number_phases: int | None = msgspec.field(default=None, name="numberPhases")
     phase_to_use: int | None = msgspec.field(default=None, name="phaseToUse")
 
 
-class ChargingStation(Payload):
+class ChargingStation(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingStation`` (first defined in schema BootNotificationRequest.json)."""
 
-    model: Annotated[str, msgspec.Meta(max_length=20)]
-    vendor_name: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(name="vendorName")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     serial_number: Annotated[str, msgspec.Meta(max_length=25)] | None = msgspec.field(
         default=None, name="serialNumber"
     )
+    model: Annotated[str, msgspec.Meta(max_length=20)]
     modem: Modem | None = None
+    vendor_name: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(name="vendorName")
     firmware_version: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="firmwareVersion"
     )
 
 
-class ClearChargingProfile(Payload):
+class ClearChargingProfile(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearChargingProfile`` (first defined in schema
     ClearChargingProfileRequest.json).
     """
@@ -303,41 +303,42 @@ class ClearChargingProfile(Payload):
     stack_level: int | None = msgspec.field(default=None, name="stackLevel")
 
 
-class ClearMonitoringResult(Payload):
+class ClearMonitoringResult(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearMonitoringResult`` (first defined in schema
     ClearVariableMonitoringResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     status: ClearMonitoringStatus
     id: int
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class Component(Payload):
+class Component(Payload, kw_only=True):
     """OCPP 2.0.1 ``Component`` (first defined in schema GetMonitoringReportRequest.json)."""
 
-    name: Annotated[str, msgspec.Meta(max_length=50)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse: EVSE | None = None
+    name: Annotated[str, msgspec.Meta(max_length=50)]
     instance: Annotated[str, msgspec.Meta(max_length=50)] | None = None
 
 
-class ComponentVariable(Payload):
+class ComponentVariable(Payload, kw_only=True):
     """OCPP 2.0.1 ``ComponentVariable`` (first defined in schema
     GetMonitoringReportRequest.json).
     """
 
-    component: Component
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    component: Component
     variable: Variable | None = None
 
 
-class CompositeSchedule(Payload):
+class CompositeSchedule(Payload, kw_only=True):
     """OCPP 2.0.1 ``CompositeSchedule`` (first defined in schema
     GetCompositeScheduleResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     charging_schedule_period: Annotated[
         list[ChargingSchedulePeriod], msgspec.Meta(min_length=1)
     ] = msgspec.field(name="chargingSchedulePeriod")
@@ -345,34 +346,33 @@ class CompositeSchedule(Payload):
     duration: int
     schedule_start: DateTime = msgspec.field(name="scheduleStart")
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ConsumptionCost(Payload):
+class ConsumptionCost(Payload, kw_only=True):
     """OCPP 2.0.1 ``ConsumptionCost`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     start_value: Number = msgspec.field(name="startValue")
     cost: Annotated[list[Cost], msgspec.Meta(min_length=1, max_length=3)]
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Cost(Payload):
+class Cost(Payload, kw_only=True):
     """OCPP 2.0.1 ``Cost`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     cost_kind: CostKind = msgspec.field(name="costKind")
     amount: int
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     amount_multiplier: int | None = msgspec.field(default=None, name="amountMultiplier")
 
 
-class DCChargingParameters(Payload):
+class DCChargingParameters(Payload, kw_only=True):
     """OCPP 2.0.1 ``DCChargingParameters`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     ev_max_current: int = msgspec.field(name="evMaxCurrent")
     ev_max_voltage: int = msgspec.field(name="evMaxVoltage")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     energy_amount: int | None = msgspec.field(default=None, name="energyAmount")
     ev_max_power: int | None = msgspec.field(default=None, name="evMaxPower")
     state_of_charge: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
@@ -387,26 +387,23 @@ class DCChargingParameters(Payload):
     )
 
 
-class EVSE(Payload):
+class EVSE(Payload, kw_only=True):
     """OCPP 2.0.1 ``EVSE`` (first defined in schema ChangeAvailabilityRequest.json)."""
 
-    id: int
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id: int
     connector_id: int | None = msgspec.field(default=None, name="connectorId")
 
 
-class EventData(Payload):
+class EventData(Payload, kw_only=True):
     """OCPP 2.0.1 ``EventData`` (first defined in schema NotifyEventRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     event_id: int = msgspec.field(name="eventId")
     timestamp: DateTime
     trigger: EventTrigger
-    actual_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="actualValue")
-    component: Component
-    event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
-    variable: Variable
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     cause: int | None = None
+    actual_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="actualValue")
     tech_code: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="techCode"
     )
@@ -417,15 +414,18 @@ class EventData(Payload):
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
+    component: Component
     variable_monitoring_id: int | None = msgspec.field(default=None, name="variableMonitoringId")
+    event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
+    variable: Variable
 
 
-class Firmware(Payload):
+class Firmware(Payload, kw_only=True):
     """OCPP 2.0.1 ``Firmware`` (first defined in schema UpdateFirmwareRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     location: Annotated[str, msgspec.Meta(max_length=512)]
     retrieve_date_time: DateTime = msgspec.field(name="retrieveDateTime")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     install_date_time: DateTime | None = msgspec.field(default=None, name="installDateTime")
     signing_certificate: Annotated[str, msgspec.Meta(max_length=5500)] | None = msgspec.field(
         default=None, name="signingCertificate"
@@ -433,47 +433,47 @@ class Firmware(Payload):
     signature: Annotated[str, msgspec.Meta(max_length=800)] | None = None
 
 
-class GetVariableData(Payload):
+class GetVariableData(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetVariableData`` (first defined in schema GetVariablesRequest.json)."""
 
-    component: Component
-    variable: Variable
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
-
-
-class GetVariableResult(Payload):
-    """OCPP 2.0.1 ``GetVariableResult`` (first defined in schema GetVariablesResponse.json)."""
-
-    attribute_status: GetVariableStatus = msgspec.field(name="attributeStatus")
     component: Component
     variable: Variable
+
+
+class GetVariableResult(Payload, kw_only=True):
+    """OCPP 2.0.1 ``GetVariableResult`` (first defined in schema GetVariablesResponse.json)."""
+
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     attribute_status_info: StatusInfo | None = msgspec.field(
         default=None, name="attributeStatusInfo"
     )
+    attribute_status: GetVariableStatus = msgspec.field(name="attributeStatus")
     attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
     attribute_value: Annotated[str, msgspec.Meta(max_length=2500)] | None = msgspec.field(
         default=None, name="attributeValue"
     )
+    component: Component
+    variable: Variable
 
 
-class IdToken(Payload):
+class IdToken(Payload, kw_only=True):
     """OCPP 2.0.1 ``IdToken`` (first defined in schema AuthorizeRequest.json)."""
 
-    id_token: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(name="idToken")
-    type: AuthorizeIdToken
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     additional_info: Annotated[list[AdditionalInfo], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="additionalInfo")
     )
+    id_token: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(name="idToken")
+    type: AuthorizeIdToken
 
 
-class IdTokenInfo(Payload):
+class IdTokenInfo(Payload, kw_only=True):
     """OCPP 2.0.1 ``IdTokenInfo`` (first defined in schema AuthorizeResponse.json)."""
 
-    status: AuthorizationStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: AuthorizationStatus
     cache_expiry_date_time: DateTime | None = msgspec.field(
         default=None, name="cacheExpiryDateTime"
     )
@@ -487,53 +487,53 @@ class IdTokenInfo(Payload):
     personal_message: MessageContent | None = msgspec.field(default=None, name="personalMessage")
 
 
-class LogParameters(Payload):
+class LogParameters(Payload, kw_only=True):
     """OCPP 2.0.1 ``LogParameters`` (first defined in schema GetLogRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     remote_location: Annotated[str, msgspec.Meta(max_length=512)] = msgspec.field(
         name="remoteLocation"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     oldest_timestamp: DateTime | None = msgspec.field(default=None, name="oldestTimestamp")
     latest_timestamp: DateTime | None = msgspec.field(default=None, name="latestTimestamp")
 
 
-class MessageContent(Payload):
+class MessageContent(Payload, kw_only=True):
     """OCPP 2.0.1 ``MessageContent`` (first defined in schema AuthorizeResponse.json)."""
 
-    format: MessageFormat
-    content: Annotated[str, msgspec.Meta(max_length=512)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    format: MessageFormat
     language: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    content: Annotated[str, msgspec.Meta(max_length=512)]
 
 
-class MessageInfo(Payload):
+class MessageInfo(Payload, kw_only=True):
     """OCPP 2.0.1 ``MessageInfo`` (first defined in schema NotifyDisplayMessagesRequest.json)."""
 
-    id: int
-    priority: MessagePriority
-    message: MessageContent
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     display: Component | None = None
+    id: int
+    priority: MessagePriority
     state: MessageState | None = None
     start_date_time: DateTime | None = msgspec.field(default=None, name="startDateTime")
     end_date_time: DateTime | None = msgspec.field(default=None, name="endDateTime")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
+    message: MessageContent
 
 
-class MeterValue(Payload):
+class MeterValue(Payload, kw_only=True):
     """OCPP 2.0.1 ``MeterValue`` (first defined in schema MeterValuesRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     sampled_value: Annotated[list[SampledValue], msgspec.Meta(min_length=1)] = msgspec.field(
         name="sampledValue"
     )
     timestamp: DateTime
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Modem(Payload):
+class Modem(Payload, kw_only=True):
     """OCPP 2.0.1 ``Modem`` (first defined in schema BootNotificationRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -541,38 +541,39 @@ class Modem(Payload):
     imsi: Annotated[str, msgspec.Meta(max_length=20)] | None = None
 
 
-class MonitoringData(Payload):
+class MonitoringData(Payload, kw_only=True):
     """OCPP 2.0.1 ``MonitoringData`` (first defined in schema
     NotifyMonitoringReportRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     component: Component
     variable: Variable
     variable_monitoring: Annotated[list[VariableMonitoring], msgspec.Meta(min_length=1)] = (
         msgspec.field(name="variableMonitoring")
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NetworkConnectionProfile(Payload):
+class NetworkConnectionProfile(Payload, kw_only=True):
     """OCPP 2.0.1 ``NetworkConnectionProfile`` (first defined in schema
     SetNetworkProfileRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    apn: APN | None = None
     ocpp_version: OCPPVersion = msgspec.field(name="ocppVersion")
     ocpp_transport: OCPPTransport = msgspec.field(name="ocppTransport")
     ocpp_csms_url: Annotated[str, msgspec.Meta(max_length=512)] = msgspec.field(name="ocppCsmsUrl")
     message_timeout: int = msgspec.field(name="messageTimeout")
     security_profile: int = msgspec.field(name="securityProfile")
     ocpp_interface: OCPPInterface = msgspec.field(name="ocppInterface")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    apn: APN | None = None
     vpn: VPN | None = None
 
 
-class OCSPRequestData(Payload):
+class OCSPRequestData(Payload, kw_only=True):
     """OCPP 2.0.1 ``OCSPRequestData`` (first defined in schema AuthorizeRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     hash_algorithm: HashAlgorithm = msgspec.field(name="hashAlgorithm")
     issuer_name_hash: Annotated[str, msgspec.Meta(max_length=128)] = msgspec.field(
         name="issuerNameHash"
@@ -582,52 +583,51 @@ class OCSPRequestData(Payload):
     )
     serial_number: Annotated[str, msgspec.Meta(max_length=40)] = msgspec.field(name="serialNumber")
     responder_url: Annotated[str, msgspec.Meta(max_length=512)] = msgspec.field(name="responderURL")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RelativeTimeInterval(Payload):
+class RelativeTimeInterval(Payload, kw_only=True):
     """OCPP 2.0.1 ``RelativeTimeInterval`` (first defined in schema
     NotifyChargingLimitRequest.json).
     """
 
-    start: int
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    start: int
     duration: int | None = None
 
 
-class ReportData(Payload):
+class ReportData(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReportData`` (first defined in schema NotifyReportRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     component: Component
     variable: Variable
     variable_attribute: Annotated[
         list[VariableAttribute], msgspec.Meta(min_length=1, max_length=4)
     ] = msgspec.field(name="variableAttribute")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     variable_characteristics: VariableCharacteristics | None = msgspec.field(
         default=None, name="variableCharacteristics"
     )
 
 
-class SalesTariff(Payload):
+class SalesTariff(Payload, kw_only=True):
     """OCPP 2.0.1 ``SalesTariff`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    id: int
-    sales_tariff_entry: Annotated[
-        list[SalesTariffEntry], msgspec.Meta(min_length=1, max_length=1024)
-    ] = msgspec.field(name="salesTariffEntry")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id: int
     sales_tariff_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="salesTariffDescription"
     )
     num_e_price_levels: int | None = msgspec.field(default=None, name="numEPriceLevels")
+    sales_tariff_entry: Annotated[
+        list[SalesTariffEntry], msgspec.Meta(min_length=1, max_length=1024)
+    ] = msgspec.field(name="salesTariffEntry")
 
 
-class SalesTariffEntry(Payload):
+class SalesTariffEntry(Payload, kw_only=True):
     """OCPP 2.0.1 ``SalesTariffEntry`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    relative_time_interval: RelativeTimeInterval = msgspec.field(name="relativeTimeInterval")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    relative_time_interval: RelativeTimeInterval = msgspec.field(name="relativeTimeInterval")
     e_price_level: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="ePriceLevel"
     )
@@ -636,11 +636,11 @@ class SalesTariffEntry(Payload):
     ) = msgspec.field(default=None, name="consumptionCost")
 
 
-class SampledValue(Payload):
+class SampledValue(Payload, kw_only=True):
     """OCPP 2.0.1 ``SampledValue`` (first defined in schema MeterValuesRequest.json)."""
 
-    value: Number
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    value: Number
     context: ReadingContext | None = None
     measurand: Measurand | None = None
     phase: Phase | None = None
@@ -651,64 +651,65 @@ class SampledValue(Payload):
     unit_of_measure: UnitOfMeasure | None = msgspec.field(default=None, name="unitOfMeasure")
 
 
-class SetMonitoringData(Payload):
+class SetMonitoringData(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringData`` (first defined in schema
     SetVariableMonitoringRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id: int | None = None
+    transaction: bool | None = None
     value: Number
     type: Monitor
     severity: int
     component: Component
     variable: Variable
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int | None = None
-    transaction: bool | None = None
 
 
-class SetMonitoringResult(Payload):
+class SetMonitoringResult(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringResult`` (first defined in schema
     SetVariableMonitoringResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id: int | None = None
+    status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     status: SetMonitoringStatus
     type: Monitor
     component: Component
     variable: Variable
     severity: int
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int | None = None
-    status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetVariableData(Payload):
+class SetVariableData(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetVariableData`` (first defined in schema SetVariablesRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
     attribute_value: Annotated[str, msgspec.Meta(max_length=1000)] = msgspec.field(
         name="attributeValue"
     )
     component: Component
     variable: Variable
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
 
 
-class SetVariableResult(Payload):
+class SetVariableResult(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetVariableResult`` (first defined in schema SetVariablesResponse.json)."""
 
-    attribute_status: SetVariableStatus = msgspec.field(name="attributeStatus")
-    component: Component
-    variable: Variable
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
+    attribute_status: SetVariableStatus = msgspec.field(name="attributeStatus")
     attribute_status_info: StatusInfo | None = msgspec.field(
         default=None, name="attributeStatusInfo"
     )
+    component: Component
+    variable: Variable
 
 
-class SignedMeterValue(Payload):
+class SignedMeterValue(Payload, kw_only=True):
     """OCPP 2.0.1 ``SignedMeterValue`` (first defined in schema MeterValuesRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     signed_meter_data: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(
         name="signedMeterData"
     )
@@ -719,33 +720,32 @@ class SignedMeterValue(Payload):
         name="encodingMethod"
     )
     public_key: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="publicKey")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class StatusInfo(Payload):
+class StatusInfo(Payload, kw_only=True):
     """OCPP 2.0.1 ``StatusInfo`` (first defined in schema BootNotificationResponse.json)."""
 
-    reason_code: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="reasonCode")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    reason_code: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="reasonCode")
     additional_info: Annotated[str, msgspec.Meta(max_length=512)] | None = msgspec.field(
         default=None, name="additionalInfo"
     )
 
 
-class Transaction(Payload):
+class Transaction(Payload, kw_only=True):
     """OCPP 2.0.1 ``Transaction`` (first defined in schema TransactionEventRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(
         name="transactionId"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     charging_state: ChargingState | None = msgspec.field(default=None, name="chargingState")
     time_spent_charging: int | None = msgspec.field(default=None, name="timeSpentCharging")
     stopped_reason: Reason | None = msgspec.field(default=None, name="stoppedReason")
     remote_start_id: int | None = msgspec.field(default=None, name="remoteStartId")
 
 
-class UnitOfMeasure(Payload):
+class UnitOfMeasure(Payload, kw_only=True):
     """OCPP 2.0.1 ``UnitOfMeasure`` (first defined in schema MeterValuesRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -753,27 +753,27 @@ class UnitOfMeasure(Payload):
     multiplier: int | None = None
 
 
-class VPN(Payload):
+class VPN(Payload, kw_only=True):
     """OCPP 2.0.1 ``VPN`` (first defined in schema SetNetworkProfileRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     server: Annotated[str, msgspec.Meta(max_length=512)]
     user: Annotated[str, msgspec.Meta(max_length=20)]
+    group: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     password: Annotated[str, msgspec.Meta(max_length=20)]
     key: Annotated[str, msgspec.Meta(max_length=255)]
     type: SetNetworkProfileVPN
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    group: Annotated[str, msgspec.Meta(max_length=20)] | None = None
 
 
-class Variable(Payload):
+class Variable(Payload, kw_only=True):
     """OCPP 2.0.1 ``Variable`` (first defined in schema GetMonitoringReportRequest.json)."""
 
-    name: Annotated[str, msgspec.Meta(max_length=50)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    name: Annotated[str, msgspec.Meta(max_length=50)]
     instance: Annotated[str, msgspec.Meta(max_length=50)] | None = None
 
 
-class VariableAttribute(Payload):
+class VariableAttribute(Payload, kw_only=True):
     """OCPP 2.0.1 ``VariableAttribute`` (first defined in schema NotifyReportRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -784,28 +784,28 @@ class VariableAttribute(Payload):
     constant: bool | None = None
 
 
-class VariableCharacteristics(Payload):
+class VariableCharacteristics(Payload, kw_only=True):
     """OCPP 2.0.1 ``VariableCharacteristics`` (first defined in schema NotifyReportRequest.json)."""
 
-    data_type: Data = msgspec.field(name="dataType")
-    supports_monitoring: bool = msgspec.field(name="supportsMonitoring")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     unit: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    data_type: Data = msgspec.field(name="dataType")
     min_limit: Number | None = msgspec.field(default=None, name="minLimit")
     max_limit: Number | None = msgspec.field(default=None, name="maxLimit")
     values_list: Annotated[str, msgspec.Meta(max_length=1000)] | None = msgspec.field(
         default=None, name="valuesList"
     )
+    supports_monitoring: bool = msgspec.field(name="supportsMonitoring")
 
 
-class VariableMonitoring(Payload):
+class VariableMonitoring(Payload, kw_only=True):
     """OCPP 2.0.1 ``VariableMonitoring`` (first defined in schema
     NotifyMonitoringReportRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     id: int
     transaction: bool
     value: Number
     type: Monitor
     severity: int
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")

@@ -240,113 +240,113 @@ __all__ = [
 ]
 
 
-class AuthorizeRequest(Payload):
+class AuthorizeRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``AuthorizeRequest`` payload (schema AuthorizeRequest.json)."""
 
-    id_token: IdToken = msgspec.field(name="idToken")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id_token: IdToken = msgspec.field(name="idToken")
     certificate: Annotated[str, msgspec.Meta(max_length=5500)] | None = None
     iso15118_certificate_hash_data: (
         Annotated[list[OCSPRequestData], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="iso15118CertificateHashData")
 
 
-class AuthorizeResponse(Payload):
+class AuthorizeResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``AuthorizeResponse`` payload (schema AuthorizeResponse.json)."""
 
-    id_token_info: IdTokenInfo = msgspec.field(name="idTokenInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id_token_info: IdTokenInfo = msgspec.field(name="idTokenInfo")
     certificate_status: AuthorizeCertificateStatus | None = msgspec.field(
         default=None, name="certificateStatus"
     )
 
 
-class BootNotificationRequest(Payload):
+class BootNotificationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``BootNotificationRequest`` payload (schema BootNotificationRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     charging_station: ChargingStation = msgspec.field(name="chargingStation")
     reason: BootReason
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class BootNotificationResponse(Payload):
+class BootNotificationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``BootNotificationResponse`` payload (schema BootNotificationResponse.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     current_time: DateTime = msgspec.field(name="currentTime")
     interval: int
     status: RegistrationStatus
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class CancelReservationRequest(Payload):
+class CancelReservationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``CancelReservationRequest`` payload (schema CancelReservationRequest.json)."""
 
-    reservation_id: int = msgspec.field(name="reservationId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    reservation_id: int = msgspec.field(name="reservationId")
 
 
-class CancelReservationResponse(Payload):
+class CancelReservationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``CancelReservationResponse`` payload (schema CancelReservationResponse.json)."""
 
-    status: CancelReservationStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: CancelReservationStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class CertificateSignedRequest(Payload):
+class CertificateSignedRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``CertificateSignedRequest`` payload (schema CertificateSignedRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     certificate_chain: Annotated[str, msgspec.Meta(max_length=10000)] = msgspec.field(
         name="certificateChain"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     certificate_type: CertificateSigningUse | None = msgspec.field(
         default=None, name="certificateType"
     )
 
 
-class CertificateSignedResponse(Payload):
+class CertificateSignedResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``CertificateSignedResponse`` payload (schema CertificateSignedResponse.json)."""
 
-    status: CertificateSignedStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: CertificateSignedStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ChangeAvailabilityRequest(Payload):
+class ChangeAvailabilityRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChangeAvailabilityRequest`` payload (schema ChangeAvailabilityRequest.json)."""
 
-    operational_status: OperationalStatus = msgspec.field(name="operationalStatus")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse: EVSE | None = None
+    operational_status: OperationalStatus = msgspec.field(name="operationalStatus")
 
 
-class ChangeAvailabilityResponse(Payload):
+class ChangeAvailabilityResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChangeAvailabilityResponse`` payload (schema
     ChangeAvailabilityResponse.json).
     """
 
-    status: ChangeAvailabilityStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ChangeAvailabilityStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ClearCacheRequest(Payload):
+class ClearCacheRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearCacheRequest`` payload (schema ClearCacheRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearCacheResponse(Payload):
+class ClearCacheResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearCacheResponse`` payload (schema ClearCacheResponse.json)."""
 
-    status: ClearCacheStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ClearCacheStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ClearChargingProfileRequest(Payload):
+class ClearChargingProfileRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearChargingProfileRequest`` payload (schema
     ClearChargingProfileRequest.json).
     """
@@ -358,66 +358,66 @@ class ClearChargingProfileRequest(Payload):
     )
 
 
-class ClearChargingProfileResponse(Payload):
+class ClearChargingProfileResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearChargingProfileResponse`` payload (schema
     ClearChargingProfileResponse.json).
     """
 
-    status: ClearChargingProfileStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ClearChargingProfileStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ClearDisplayMessageRequest(Payload):
+class ClearDisplayMessageRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearDisplayMessageRequest`` payload (schema
     ClearDisplayMessageRequest.json).
     """
 
-    id: int
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id: int
 
 
-class ClearDisplayMessageResponse(Payload):
+class ClearDisplayMessageResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearDisplayMessageResponse`` payload (schema
     ClearDisplayMessageResponse.json).
     """
 
-    status: ClearMessageStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ClearMessageStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ClearVariableMonitoringRequest(Payload):
+class ClearVariableMonitoringRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearVariableMonitoringRequest`` payload (schema
     ClearVariableMonitoringRequest.json).
     """
 
-    id: Annotated[list[int], msgspec.Meta(min_length=1)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    id: Annotated[list[int], msgspec.Meta(min_length=1)]
 
 
-class ClearVariableMonitoringResponse(Payload):
+class ClearVariableMonitoringResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearVariableMonitoringResponse`` payload (schema
     ClearVariableMonitoringResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     clear_monitoring_result: Annotated[list[ClearMonitoringResult], msgspec.Meta(min_length=1)] = (
         msgspec.field(name="clearMonitoringResult")
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearedChargingLimitRequest(Payload):
+class ClearedChargingLimitRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearedChargingLimitRequest`` payload (schema
     ClearedChargingLimitRequest.json).
     """
 
-    charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
     evse_id: int | None = msgspec.field(default=None, name="evseId")
 
 
-class ClearedChargingLimitResponse(Payload):
+class ClearedChargingLimitResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ClearedChargingLimitResponse`` payload (schema
     ClearedChargingLimitResponse.json).
     """
@@ -425,96 +425,96 @@ class ClearedChargingLimitResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CostUpdatedRequest(Payload):
+class CostUpdatedRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``CostUpdatedRequest`` payload (schema CostUpdatedRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     total_cost: Number = msgspec.field(name="totalCost")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(
         name="transactionId"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CostUpdatedResponse(Payload):
+class CostUpdatedResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``CostUpdatedResponse`` payload (schema CostUpdatedResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CustomerInformationRequest(Payload):
+class CustomerInformationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``CustomerInformationRequest`` payload (schema
     CustomerInformationRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
-    report: bool
-    clear: bool
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     customer_certificate: CertificateHashData | None = msgspec.field(
         default=None, name="customerCertificate"
     )
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
+    request_id: int = msgspec.field(name="requestId")
+    report: bool
+    clear: bool
     customer_identifier: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
         default=None, name="customerIdentifier"
     )
 
 
-class CustomerInformationResponse(Payload):
+class CustomerInformationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``CustomerInformationResponse`` payload (schema
     CustomerInformationResponse.json).
     """
 
-    status: CustomerInformationStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: CustomerInformationStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class DataTransferRequest(Payload):
+class DataTransferRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``DataTransferRequest`` payload (schema DataTransferRequest.json)."""
 
-    vendor_id: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="vendorId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     message_id: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="messageId"
     )
     data: Any = msgspec.UNSET
+    vendor_id: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="vendorId")
 
 
-class DataTransferResponse(Payload):
+class DataTransferResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``DataTransferResponse`` payload (schema DataTransferResponse.json)."""
 
-    status: DataTransferStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: DataTransferStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     data: Any = msgspec.UNSET
 
 
-class DeleteCertificateRequest(Payload):
+class DeleteCertificateRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``DeleteCertificateRequest`` payload (schema DeleteCertificateRequest.json)."""
 
-    certificate_hash_data: CertificateHashData = msgspec.field(name="certificateHashData")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    certificate_hash_data: CertificateHashData = msgspec.field(name="certificateHashData")
 
 
-class DeleteCertificateResponse(Payload):
+class DeleteCertificateResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``DeleteCertificateResponse`` payload (schema DeleteCertificateResponse.json)."""
 
-    status: DeleteCertificateStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: DeleteCertificateStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class FirmwareStatusNotificationRequest(Payload):
+class FirmwareStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``FirmwareStatusNotificationRequest`` payload (schema
     FirmwareStatusNotificationRequest.json).
     """
 
-    status: FirmwareStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: FirmwareStatus
     request_id: int | None = msgspec.field(default=None, name="requestId")
 
 
-class FirmwareStatusNotificationResponse(Payload):
+class FirmwareStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``FirmwareStatusNotificationResponse`` payload (schema
     FirmwareStatusNotificationResponse.json).
     """
@@ -522,134 +522,134 @@ class FirmwareStatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Get15118EVCertificateRequest(Payload):
+class Get15118EVCertificateRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``Get15118EVCertificateRequest`` payload (schema
     Get15118EVCertificateRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     iso15118_schema_version: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(
         name="iso15118SchemaVersion"
     )
     action: CertificateAction
     exi_request: Annotated[str, msgspec.Meta(max_length=5600)] = msgspec.field(name="exiRequest")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Get15118EVCertificateResponse(Payload):
+class Get15118EVCertificateResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``Get15118EVCertificateResponse`` payload (schema
     Get15118EVCertificateResponse.json).
     """
 
-    status: Iso15118EVCertificateStatus
-    exi_response: Annotated[str, msgspec.Meta(max_length=7500)] = msgspec.field(name="exiResponse")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: Iso15118EVCertificateStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
+    exi_response: Annotated[str, msgspec.Meta(max_length=7500)] = msgspec.field(name="exiResponse")
 
 
-class GetBaseReportRequest(Payload):
+class GetBaseReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetBaseReportRequest`` payload (schema GetBaseReportRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     request_id: int = msgspec.field(name="requestId")
     report_base: ReportBase = msgspec.field(name="reportBase")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetBaseReportResponse(Payload):
+class GetBaseReportResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetBaseReportResponse`` payload (schema GetBaseReportResponse.json)."""
 
-    status: GenericDeviceModelStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericDeviceModelStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class GetCertificateStatusRequest(Payload):
+class GetCertificateStatusRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetCertificateStatusRequest`` payload (schema
     GetCertificateStatusRequest.json).
     """
 
-    ocsp_request_data: OCSPRequestData = msgspec.field(name="ocspRequestData")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    ocsp_request_data: OCSPRequestData = msgspec.field(name="ocspRequestData")
 
 
-class GetCertificateStatusResponse(Payload):
+class GetCertificateStatusResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetCertificateStatusResponse`` payload (schema
     GetCertificateStatusResponse.json).
     """
 
-    status: GetCertificateStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GetCertificateStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     ocsp_result: Annotated[str, msgspec.Meta(max_length=5500)] | None = msgspec.field(
         default=None, name="ocspResult"
     )
 
 
-class GetChargingProfilesRequest(Payload):
+class GetChargingProfilesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetChargingProfilesRequest`` payload (schema
     GetChargingProfilesRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
-    charging_profile: ChargingProfileCriterion = msgspec.field(name="chargingProfile")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    request_id: int = msgspec.field(name="requestId")
     evse_id: int | None = msgspec.field(default=None, name="evseId")
+    charging_profile: ChargingProfileCriterion = msgspec.field(name="chargingProfile")
 
 
-class GetChargingProfilesResponse(Payload):
+class GetChargingProfilesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetChargingProfilesResponse`` payload (schema
     GetChargingProfilesResponse.json).
     """
 
-    status: GetChargingProfileStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GetChargingProfileStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class GetCompositeScheduleRequest(Payload):
+class GetCompositeScheduleRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetCompositeScheduleRequest`` payload (schema
     GetCompositeScheduleRequest.json).
     """
 
-    duration: int
-    evse_id: int = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    duration: int
     charging_rate_unit: ChargingRateUnit | None = msgspec.field(
         default=None, name="chargingRateUnit"
     )
+    evse_id: int = msgspec.field(name="evseId")
 
 
-class GetCompositeScheduleResponse(Payload):
+class GetCompositeScheduleResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetCompositeScheduleResponse`` payload (schema
     GetCompositeScheduleResponse.json).
     """
 
-    status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     schedule: CompositeSchedule | None = None
 
 
-class GetDisplayMessagesRequest(Payload):
+class GetDisplayMessagesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetDisplayMessagesRequest`` payload (schema GetDisplayMessagesRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     id: Annotated[list[int], msgspec.Meta(min_length=1)] | None = None
+    request_id: int = msgspec.field(name="requestId")
     priority: MessagePriority | None = None
     state: MessageState | None = None
 
 
-class GetDisplayMessagesResponse(Payload):
+class GetDisplayMessagesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetDisplayMessagesResponse`` payload (schema
     GetDisplayMessagesResponse.json).
     """
 
-    status: GetDisplayMessagesStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GetDisplayMessagesStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class GetInstalledCertificateIdsRequest(Payload):
+class GetInstalledCertificateIdsRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetInstalledCertificateIdsRequest`` payload (schema
     GetInstalledCertificateIdsRequest.json).
     """
@@ -660,20 +660,20 @@ class GetInstalledCertificateIdsRequest(Payload):
     )
 
 
-class GetInstalledCertificateIdsResponse(Payload):
+class GetInstalledCertificateIdsResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetInstalledCertificateIdsResponse`` payload (schema
     GetInstalledCertificateIdsResponse.json).
     """
 
-    status: GetInstalledCertificateStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GetInstalledCertificateStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     certificate_hash_data_chain: (
         Annotated[list[CertificateHashDataChain], msgspec.Meta(min_length=1)] | None
     ) = msgspec.field(default=None, name="certificateHashDataChain")
 
 
-class GetLocalListVersionRequest(Payload):
+class GetLocalListVersionRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetLocalListVersionRequest`` payload (schema
     GetLocalListVersionRequest.json).
     """
@@ -681,82 +681,82 @@ class GetLocalListVersionRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetLocalListVersionResponse(Payload):
+class GetLocalListVersionResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetLocalListVersionResponse`` payload (schema
     GetLocalListVersionResponse.json).
     """
 
-    version_number: int = msgspec.field(name="versionNumber")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    version_number: int = msgspec.field(name="versionNumber")
 
 
-class GetLogRequest(Payload):
+class GetLogRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetLogRequest`` payload (schema GetLogRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     log: LogParameters
     log_type: Log = msgspec.field(name="logType")
     request_id: int = msgspec.field(name="requestId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     retries: int | None = None
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
 
 
-class GetLogResponse(Payload):
+class GetLogResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetLogResponse`` payload (schema GetLogResponse.json)."""
 
-    status: LogStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: LogStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     filename: Annotated[str, msgspec.Meta(max_length=255)] | None = None
 
 
-class GetMonitoringReportRequest(Payload):
+class GetMonitoringReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetMonitoringReportRequest`` payload (schema
     GetMonitoringReportRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
+    request_id: int = msgspec.field(name="requestId")
     monitoring_criteria: (
         Annotated[list[MonitoringCriterion], msgspec.Meta(min_length=1, max_length=3)] | None
     ) = msgspec.field(default=None, name="monitoringCriteria")
 
 
-class GetMonitoringReportResponse(Payload):
+class GetMonitoringReportResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetMonitoringReportResponse`` payload (schema
     GetMonitoringReportResponse.json).
     """
 
-    status: GenericDeviceModelStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericDeviceModelStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class GetReportRequest(Payload):
+class GetReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetReportRequest`` payload (schema GetReportRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
+    request_id: int = msgspec.field(name="requestId")
     component_criteria: (
         Annotated[list[ComponentCriterion], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="componentCriteria")
 
 
-class GetReportResponse(Payload):
+class GetReportResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetReportResponse`` payload (schema GetReportResponse.json)."""
 
-    status: GenericDeviceModelStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericDeviceModelStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class GetTransactionStatusRequest(Payload):
+class GetTransactionStatusRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetTransactionStatusRequest`` payload (schema
     GetTransactionStatusRequest.json).
     """
@@ -767,76 +767,76 @@ class GetTransactionStatusRequest(Payload):
     )
 
 
-class GetTransactionStatusResponse(Payload):
+class GetTransactionStatusResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetTransactionStatusResponse`` payload (schema
     GetTransactionStatusResponse.json).
     """
 
-    messages_in_queue: bool = msgspec.field(name="messagesInQueue")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     ongoing_indicator: bool | None = msgspec.field(default=None, name="ongoingIndicator")
+    messages_in_queue: bool = msgspec.field(name="messagesInQueue")
 
 
-class GetVariablesRequest(Payload):
+class GetVariablesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetVariablesRequest`` payload (schema GetVariablesRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     get_variable_data: Annotated[list[GetVariableData], msgspec.Meta(min_length=1)] = msgspec.field(
         name="getVariableData"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetVariablesResponse(Payload):
+class GetVariablesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetVariablesResponse`` payload (schema GetVariablesResponse.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     get_variable_result: Annotated[list[GetVariableResult], msgspec.Meta(min_length=1)] = (
         msgspec.field(name="getVariableResult")
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class HeartbeatRequest(Payload):
+class HeartbeatRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``HeartbeatRequest`` payload (schema HeartbeatRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class HeartbeatResponse(Payload):
+class HeartbeatResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``HeartbeatResponse`` payload (schema HeartbeatResponse.json)."""
 
-    current_time: DateTime = msgspec.field(name="currentTime")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    current_time: DateTime = msgspec.field(name="currentTime")
 
 
-class InstallCertificateRequest(Payload):
+class InstallCertificateRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``InstallCertificateRequest`` payload (schema InstallCertificateRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     certificate_type: InstallCertificateUse = msgspec.field(name="certificateType")
     certificate: Annotated[str, msgspec.Meta(max_length=5500)]
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class InstallCertificateResponse(Payload):
+class InstallCertificateResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``InstallCertificateResponse`` payload (schema
     InstallCertificateResponse.json).
     """
 
-    status: InstallCertificateStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: InstallCertificateStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class LogStatusNotificationRequest(Payload):
+class LogStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``LogStatusNotificationRequest`` payload (schema
     LogStatusNotificationRequest.json).
     """
 
-    status: UploadLogStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: UploadLogStatus
     request_id: int | None = msgspec.field(default=None, name="requestId")
 
 
-class LogStatusNotificationResponse(Payload):
+class LogStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``LogStatusNotificationResponse`` payload (schema
     LogStatusNotificationResponse.json).
     """
@@ -844,36 +844,36 @@ class LogStatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MeterValuesRequest(Payload):
+class MeterValuesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``MeterValuesRequest`` payload (schema MeterValuesRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse_id: int = msgspec.field(name="evseId")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] = msgspec.field(
         name="meterValue"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MeterValuesResponse(Payload):
+class MeterValuesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``MeterValuesResponse`` payload (schema MeterValuesResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyChargingLimitRequest(Payload):
+class NotifyChargingLimitRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyChargingLimitRequest`` payload (schema
     NotifyChargingLimitRequest.json).
     """
 
-    charging_limit: ChargingLimit = msgspec.field(name="chargingLimit")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     charging_schedule: Annotated[list[ChargingSchedule], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="chargingSchedule")
     )
     evse_id: int | None = msgspec.field(default=None, name="evseId")
+    charging_limit: ChargingLimit = msgspec.field(name="chargingLimit")
 
 
-class NotifyChargingLimitResponse(Payload):
+class NotifyChargingLimitResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyChargingLimitResponse`` payload (schema
     NotifyChargingLimitResponse.json).
     """
@@ -881,20 +881,20 @@ class NotifyChargingLimitResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyCustomerInformationRequest(Payload):
+class NotifyCustomerInformationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyCustomerInformationRequest`` payload (schema
     NotifyCustomerInformationRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     data: Annotated[str, msgspec.Meta(max_length=512)]
+    tbc: bool | None = None
     seq_no: int = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
     request_id: int = msgspec.field(name="requestId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    tbc: bool | None = None
 
 
-class NotifyCustomerInformationResponse(Payload):
+class NotifyCustomerInformationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyCustomerInformationResponse`` payload (schema
     NotifyCustomerInformationResponse.json).
     """
@@ -902,20 +902,20 @@ class NotifyCustomerInformationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDisplayMessagesRequest(Payload):
+class NotifyDisplayMessagesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyDisplayMessagesRequest`` payload (schema
     NotifyDisplayMessagesRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     message_info: Annotated[list[MessageInfo], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="messageInfo"
     )
+    request_id: int = msgspec.field(name="requestId")
     tbc: bool | None = None
 
 
-class NotifyDisplayMessagesResponse(Payload):
+class NotifyDisplayMessagesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyDisplayMessagesResponse`` payload (schema
     NotifyDisplayMessagesResponse.json).
     """
@@ -923,80 +923,80 @@ class NotifyDisplayMessagesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEVChargingNeedsRequest(Payload):
+class NotifyEVChargingNeedsRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyEVChargingNeedsRequest`` payload (schema
     NotifyEVChargingNeedsRequest.json).
     """
 
-    charging_needs: ChargingNeeds = msgspec.field(name="chargingNeeds")
-    evse_id: int = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     max_schedule_tuples: int | None = msgspec.field(default=None, name="maxScheduleTuples")
+    charging_needs: ChargingNeeds = msgspec.field(name="chargingNeeds")
+    evse_id: int = msgspec.field(name="evseId")
 
 
-class NotifyEVChargingNeedsResponse(Payload):
+class NotifyEVChargingNeedsResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyEVChargingNeedsResponse`` payload (schema
     NotifyEVChargingNeedsResponse.json).
     """
 
-    status: NotifyEVChargingNeedsStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: NotifyEVChargingNeedsStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class NotifyEVChargingScheduleRequest(Payload):
+class NotifyEVChargingScheduleRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyEVChargingScheduleRequest`` payload (schema
     NotifyEVChargingScheduleRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     time_base: DateTime = msgspec.field(name="timeBase")
     charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
     evse_id: int = msgspec.field(name="evseId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEVChargingScheduleResponse(Payload):
+class NotifyEVChargingScheduleResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyEVChargingScheduleResponse`` payload (schema
     NotifyEVChargingScheduleResponse.json).
     """
 
-    status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class NotifyEventRequest(Payload):
+class NotifyEventRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyEventRequest`` payload (schema NotifyEventRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     generated_at: DateTime = msgspec.field(name="generatedAt")
+    tbc: bool | None = None
     seq_no: int = msgspec.field(name="seqNo")
     event_data: Annotated[list[EventData], msgspec.Meta(min_length=1)] = msgspec.field(
         name="eventData"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    tbc: bool | None = None
 
 
-class NotifyEventResponse(Payload):
+class NotifyEventResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyEventResponse`` payload (schema NotifyEventResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyMonitoringReportRequest(Payload):
+class NotifyMonitoringReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyMonitoringReportRequest`` payload (schema
     NotifyMonitoringReportRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
-    seq_no: int = msgspec.field(name="seqNo")
-    generated_at: DateTime = msgspec.field(name="generatedAt")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     monitor: Annotated[list[MonitoringData], msgspec.Meta(min_length=1)] | None = None
+    request_id: int = msgspec.field(name="requestId")
     tbc: bool | None = None
+    seq_no: int = msgspec.field(name="seqNo")
+    generated_at: DateTime = msgspec.field(name="generatedAt")
 
 
-class NotifyMonitoringReportResponse(Payload):
+class NotifyMonitoringReportResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyMonitoringReportResponse`` payload (schema
     NotifyMonitoringReportResponse.json).
     """
@@ -1004,51 +1004,51 @@ class NotifyMonitoringReportResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyReportRequest(Payload):
+class NotifyReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyReportRequest`` payload (schema NotifyReportRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     request_id: int = msgspec.field(name="requestId")
     generated_at: DateTime = msgspec.field(name="generatedAt")
-    seq_no: int = msgspec.field(name="seqNo")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     report_data: Annotated[list[ReportData], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="reportData"
     )
     tbc: bool | None = None
+    seq_no: int = msgspec.field(name="seqNo")
 
 
-class NotifyReportResponse(Payload):
+class NotifyReportResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyReportResponse`` payload (schema NotifyReportResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PublishFirmwareRequest(Payload):
+class PublishFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``PublishFirmwareRequest`` payload (schema PublishFirmwareRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     location: Annotated[str, msgspec.Meta(max_length=512)]
+    retries: int | None = None
     checksum: Annotated[str, msgspec.Meta(max_length=32)]
     request_id: int = msgspec.field(name="requestId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    retries: int | None = None
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
 
 
-class PublishFirmwareResponse(Payload):
+class PublishFirmwareResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``PublishFirmwareResponse`` payload (schema PublishFirmwareResponse.json)."""
 
-    status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class PublishFirmwareStatusNotificationRequest(Payload):
+class PublishFirmwareStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``PublishFirmwareStatusNotificationRequest`` payload (schema
     PublishFirmwareStatusNotificationRequest.json).
     """
 
-    status: PublishFirmwareStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: PublishFirmwareStatus
     location: (
         Annotated[list[Annotated[str, msgspec.Meta(max_length=512)]], msgspec.Meta(min_length=1)]
         | None
@@ -1056,7 +1056,7 @@ class PublishFirmwareStatusNotificationRequest(Payload):
     request_id: int | None = msgspec.field(default=None, name="requestId")
 
 
-class PublishFirmwareStatusNotificationResponse(Payload):
+class PublishFirmwareStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``PublishFirmwareStatusNotificationResponse`` payload (schema
     PublishFirmwareStatusNotificationResponse.json).
     """
@@ -1064,22 +1064,22 @@ class PublishFirmwareStatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReportChargingProfilesRequest(Payload):
+class ReportChargingProfilesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReportChargingProfilesRequest`` payload (schema
     ReportChargingProfilesRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     request_id: int = msgspec.field(name="requestId")
     charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
     charging_profile: Annotated[list[ChargingProfile], msgspec.Meta(min_length=1)] = msgspec.field(
         name="chargingProfile"
     )
-    evse_id: int = msgspec.field(name="evseId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     tbc: bool | None = None
+    evse_id: int = msgspec.field(name="evseId")
 
 
-class ReportChargingProfilesResponse(Payload):
+class ReportChargingProfilesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReportChargingProfilesResponse`` payload (schema
     ReportChargingProfilesResponse.json).
     """
@@ -1087,66 +1087,66 @@ class ReportChargingProfilesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestStartTransactionRequest(Payload):
+class RequestStartTransactionRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``RequestStartTransactionRequest`` payload (schema
     RequestStartTransactionRequest.json).
     """
 
-    id_token: IdToken = msgspec.field(name="idToken")
-    remote_start_id: int = msgspec.field(name="remoteStartId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse_id: int | None = msgspec.field(default=None, name="evseId")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
+    id_token: IdToken = msgspec.field(name="idToken")
+    remote_start_id: int = msgspec.field(name="remoteStartId")
     charging_profile: ChargingProfile | None = msgspec.field(default=None, name="chargingProfile")
 
 
-class RequestStartTransactionResponse(Payload):
+class RequestStartTransactionResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``RequestStartTransactionResponse`` payload (schema
     RequestStartTransactionResponse.json).
     """
 
-    status: RequestStartStopStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: RequestStartStopStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
 
 
-class RequestStopTransactionRequest(Payload):
+class RequestStopTransactionRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``RequestStopTransactionRequest`` payload (schema
     RequestStopTransactionRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(
         name="transactionId"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestStopTransactionResponse(Payload):
+class RequestStopTransactionResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``RequestStopTransactionResponse`` payload (schema
     RequestStopTransactionResponse.json).
     """
 
-    status: RequestStartStopStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: RequestStartStopStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ReservationStatusUpdateRequest(Payload):
+class ReservationStatusUpdateRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReservationStatusUpdateRequest`` payload (schema
     ReservationStatusUpdateRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     reservation_id: int = msgspec.field(name="reservationId")
     reservation_update_status: ReservationUpdateStatus = msgspec.field(
         name="reservationUpdateStatus"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReservationStatusUpdateResponse(Payload):
+class ReservationStatusUpdateResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReservationStatusUpdateResponse`` payload (schema
     ReservationStatusUpdateResponse.json).
     """
@@ -1154,56 +1154,56 @@ class ReservationStatusUpdateResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReserveNowRequest(Payload):
+class ReserveNowRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReserveNowRequest`` payload (schema ReserveNowRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     id: int
     expiry_date_time: DateTime = msgspec.field(name="expiryDateTime")
-    id_token: IdToken = msgspec.field(name="idToken")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     connector_type: Connector | None = msgspec.field(default=None, name="connectorType")
+    id_token: IdToken = msgspec.field(name="idToken")
     evse_id: int | None = msgspec.field(default=None, name="evseId")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
 
 
-class ReserveNowResponse(Payload):
+class ReserveNowResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReserveNowResponse`` payload (schema ReserveNowResponse.json)."""
 
-    status: ReserveNowStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ReserveNowStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class ResetRequest(Payload):
+class ResetRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ResetRequest`` payload (schema ResetRequest.json)."""
 
-    type: Reset
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    type: Reset
     evse_id: int | None = msgspec.field(default=None, name="evseId")
 
 
-class ResetResponse(Payload):
+class ResetResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``ResetResponse`` payload (schema ResetResponse.json)."""
 
-    status: ResetStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ResetStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SecurityEventNotificationRequest(Payload):
+class SecurityEventNotificationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SecurityEventNotificationRequest`` payload (schema
     SecurityEventNotificationRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     type: Annotated[str, msgspec.Meta(max_length=50)]
     timestamp: DateTime
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     tech_info: Annotated[str, msgspec.Meta(max_length=255)] | None = msgspec.field(
         default=None, name="techInfo"
     )
 
 
-class SecurityEventNotificationResponse(Payload):
+class SecurityEventNotificationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SecurityEventNotificationResponse`` payload (schema
     SecurityEventNotificationResponse.json).
     """
@@ -1211,175 +1211,175 @@ class SecurityEventNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SendLocalListRequest(Payload):
+class SendLocalListRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SendLocalListRequest`` payload (schema SendLocalListRequest.json)."""
 
-    version_number: int = msgspec.field(name="versionNumber")
-    update_type: Update = msgspec.field(name="updateType")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     local_authorization_list: (
         Annotated[list[AuthorizationData], msgspec.Meta(min_length=1)] | None
     ) = msgspec.field(default=None, name="localAuthorizationList")
+    version_number: int = msgspec.field(name="versionNumber")
+    update_type: Update = msgspec.field(name="updateType")
 
 
-class SendLocalListResponse(Payload):
+class SendLocalListResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SendLocalListResponse`` payload (schema SendLocalListResponse.json)."""
 
-    status: SendLocalListStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: SendLocalListStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetChargingProfileRequest(Payload):
+class SetChargingProfileRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetChargingProfileRequest`` payload (schema SetChargingProfileRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse_id: int = msgspec.field(name="evseId")
     charging_profile: ChargingProfile = msgspec.field(name="chargingProfile")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetChargingProfileResponse(Payload):
+class SetChargingProfileResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetChargingProfileResponse`` payload (schema
     SetChargingProfileResponse.json).
     """
 
-    status: ChargingProfileStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: ChargingProfileStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetDisplayMessageRequest(Payload):
+class SetDisplayMessageRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetDisplayMessageRequest`` payload (schema SetDisplayMessageRequest.json)."""
 
-    message: MessageInfo
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    message: MessageInfo
 
 
-class SetDisplayMessageResponse(Payload):
+class SetDisplayMessageResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetDisplayMessageResponse`` payload (schema SetDisplayMessageResponse.json)."""
 
-    status: DisplayMessageStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: DisplayMessageStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetMonitoringBaseRequest(Payload):
+class SetMonitoringBaseRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringBaseRequest`` payload (schema SetMonitoringBaseRequest.json)."""
 
-    monitoring_base: MonitoringBase = msgspec.field(name="monitoringBase")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    monitoring_base: MonitoringBase = msgspec.field(name="monitoringBase")
 
 
-class SetMonitoringBaseResponse(Payload):
+class SetMonitoringBaseResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringBaseResponse`` payload (schema SetMonitoringBaseResponse.json)."""
 
-    status: GenericDeviceModelStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericDeviceModelStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetMonitoringLevelRequest(Payload):
+class SetMonitoringLevelRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringLevelRequest`` payload (schema SetMonitoringLevelRequest.json)."""
 
-    severity: int
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    severity: int
 
 
-class SetMonitoringLevelResponse(Payload):
+class SetMonitoringLevelResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringLevelResponse`` payload (schema
     SetMonitoringLevelResponse.json).
     """
 
-    status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetNetworkProfileRequest(Payload):
+class SetNetworkProfileRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetNetworkProfileRequest`` payload (schema SetNetworkProfileRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     configuration_slot: int = msgspec.field(name="configurationSlot")
     connection_data: NetworkConnectionProfile = msgspec.field(name="connectionData")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetNetworkProfileResponse(Payload):
+class SetNetworkProfileResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetNetworkProfileResponse`` payload (schema SetNetworkProfileResponse.json)."""
 
-    status: SetNetworkProfileStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: SetNetworkProfileStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class SetVariableMonitoringRequest(Payload):
+class SetVariableMonitoringRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetVariableMonitoringRequest`` payload (schema
     SetVariableMonitoringRequest.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     set_monitoring_data: Annotated[list[SetMonitoringData], msgspec.Meta(min_length=1)] = (
         msgspec.field(name="setMonitoringData")
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariableMonitoringResponse(Payload):
+class SetVariableMonitoringResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetVariableMonitoringResponse`` payload (schema
     SetVariableMonitoringResponse.json).
     """
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     set_monitoring_result: Annotated[list[SetMonitoringResult], msgspec.Meta(min_length=1)] = (
         msgspec.field(name="setMonitoringResult")
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariablesRequest(Payload):
+class SetVariablesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetVariablesRequest`` payload (schema SetVariablesRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     set_variable_data: Annotated[list[SetVariableData], msgspec.Meta(min_length=1)] = msgspec.field(
         name="setVariableData"
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariablesResponse(Payload):
+class SetVariablesResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetVariablesResponse`` payload (schema SetVariablesResponse.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     set_variable_result: Annotated[list[SetVariableResult], msgspec.Meta(min_length=1)] = (
         msgspec.field(name="setVariableResult")
     )
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SignCertificateRequest(Payload):
+class SignCertificateRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SignCertificateRequest`` payload (schema SignCertificateRequest.json)."""
 
-    csr: Annotated[str, msgspec.Meta(max_length=5500)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    csr: Annotated[str, msgspec.Meta(max_length=5500)]
     certificate_type: CertificateSigningUse | None = msgspec.field(
         default=None, name="certificateType"
     )
 
 
-class SignCertificateResponse(Payload):
+class SignCertificateResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``SignCertificateResponse`` payload (schema SignCertificateResponse.json)."""
 
-    status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: GenericStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class StatusNotificationRequest(Payload):
+class StatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``StatusNotificationRequest`` payload (schema StatusNotificationRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     timestamp: DateTime
     connector_status: ConnectorStatus = msgspec.field(name="connectorStatus")
     evse_id: int = msgspec.field(name="evseId")
     connector_id: int = msgspec.field(name="connectorId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class StatusNotificationResponse(Payload):
+class StatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``StatusNotificationResponse`` payload (schema
     StatusNotificationResponse.json).
     """
@@ -1387,27 +1387,27 @@ class StatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TransactionEventRequest(Payload):
+class TransactionEventRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``TransactionEventRequest`` payload (schema TransactionEventRequest.json)."""
 
-    event_type: TransactionEvent = msgspec.field(name="eventType")
-    timestamp: DateTime
-    trigger_reason: TriggerReason = msgspec.field(name="triggerReason")
-    seq_no: int = msgspec.field(name="seqNo")
-    transaction_info: Transaction = msgspec.field(name="transactionInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    event_type: TransactionEvent = msgspec.field(name="eventType")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="meterValue"
     )
+    timestamp: DateTime
+    trigger_reason: TriggerReason = msgspec.field(name="triggerReason")
+    seq_no: int = msgspec.field(name="seqNo")
     offline: bool | None = None
     number_of_phases_used: int | None = msgspec.field(default=None, name="numberOfPhasesUsed")
     cable_max_current: int | None = msgspec.field(default=None, name="cableMaxCurrent")
     reservation_id: int | None = msgspec.field(default=None, name="reservationId")
+    transaction_info: Transaction = msgspec.field(name="transactionInfo")
     evse: EVSE | None = None
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
 
 
-class TransactionEventResponse(Payload):
+class TransactionEventResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``TransactionEventResponse`` payload (schema TransactionEventResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -1419,65 +1419,65 @@ class TransactionEventResponse(Payload):
     )
 
 
-class TriggerMessageRequest(Payload):
+class TriggerMessageRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``TriggerMessageRequest`` payload (schema TriggerMessageRequest.json)."""
 
-    requested_message: MessageTrigger = msgspec.field(name="requestedMessage")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse: EVSE | None = None
+    requested_message: MessageTrigger = msgspec.field(name="requestedMessage")
 
 
-class TriggerMessageResponse(Payload):
+class TriggerMessageResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``TriggerMessageResponse`` payload (schema TriggerMessageResponse.json)."""
 
-    status: TriggerMessageStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: TriggerMessageStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class UnlockConnectorRequest(Payload):
+class UnlockConnectorRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``UnlockConnectorRequest`` payload (schema UnlockConnectorRequest.json)."""
 
+    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     evse_id: int = msgspec.field(name="evseId")
     connector_id: int = msgspec.field(name="connectorId")
-    custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UnlockConnectorResponse(Payload):
+class UnlockConnectorResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``UnlockConnectorResponse`` payload (schema UnlockConnectorResponse.json)."""
 
-    status: UnlockStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: UnlockStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
-class UnpublishFirmwareRequest(Payload):
+class UnpublishFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``UnpublishFirmwareRequest`` payload (schema UnpublishFirmwareRequest.json)."""
 
-    checksum: Annotated[str, msgspec.Meta(max_length=32)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    checksum: Annotated[str, msgspec.Meta(max_length=32)]
 
 
-class UnpublishFirmwareResponse(Payload):
+class UnpublishFirmwareResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``UnpublishFirmwareResponse`` payload (schema UnpublishFirmwareResponse.json)."""
 
-    status: UnpublishFirmwareStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: UnpublishFirmwareStatus
 
 
-class UpdateFirmwareRequest(Payload):
+class UpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``UpdateFirmwareRequest`` payload (schema UpdateFirmwareRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
-    firmware: Firmware
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     retries: int | None = None
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: int = msgspec.field(name="requestId")
+    firmware: Firmware
 
 
-class UpdateFirmwareResponse(Payload):
+class UpdateFirmwareResponse(Payload, kw_only=True):
     """OCPP 2.0.1 ``UpdateFirmwareResponse`` payload (schema UpdateFirmwareResponse.json)."""
 
-    status: UpdateFirmwareStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
+    status: UpdateFirmwareStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")

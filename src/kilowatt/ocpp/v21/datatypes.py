@@ -188,7 +188,7 @@ __all__ = [
 ]
 
 
-class ACChargingParameters(Payload):
+class ACChargingParameters(Payload, kw_only=True):
     """OCPP 2.1 ``ACChargingParameters`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -200,11 +200,10 @@ class ACChargingParameters(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class APN(Payload):
+class APN(Payload, kw_only=True):
     """OCPP 2.1 ``APN`` (first defined in schema SetNetworkProfileRequest.json)."""
 
     apn: Annotated[str, msgspec.Meta(max_length=2000)]
-    apn_authentication: APNAuthentication = msgspec.field(name="apnAuthentication")
     apn_user_name: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="apnUserName"
     )
@@ -218,29 +217,30 @@ class APN(Payload):
     use_only_preferred_network: bool | None = msgspec.field(
         default=None, name="useOnlyPreferredNetwork"
     )
+    apn_authentication: APNAuthentication = msgspec.field(name="apnAuthentication")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AbsolutePriceSchedule(Payload):
+class AbsolutePriceSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``AbsolutePriceSchedule`` (first defined in schema
     NotifyChargingLimitRequest.json).
     """
 
     time_anchor: DateTime = msgspec.field(name="timeAnchor")
     price_schedule_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="priceScheduleID")
+    price_schedule_description: Annotated[str, msgspec.Meta(max_length=160)] | None = msgspec.field(
+        default=None, name="priceScheduleDescription"
+    )
     currency: Annotated[str, msgspec.Meta(max_length=3)]
     language: Annotated[str, msgspec.Meta(max_length=8)]
     price_algorithm: Annotated[str, msgspec.Meta(max_length=2000)] = msgspec.field(
         name="priceAlgorithm"
     )
+    minimum_cost: RationalNumber | None = msgspec.field(default=None, name="minimumCost")
+    maximum_cost: RationalNumber | None = msgspec.field(default=None, name="maximumCost")
     price_rule_stacks: Annotated[
         list[PriceRuleStack], msgspec.Meta(min_length=1, max_length=1024)
     ] = msgspec.field(name="priceRuleStacks")
-    price_schedule_description: Annotated[str, msgspec.Meta(max_length=160)] | None = msgspec.field(
-        default=None, name="priceScheduleDescription"
-    )
-    minimum_cost: RationalNumber | None = msgspec.field(default=None, name="minimumCost")
-    maximum_cost: RationalNumber | None = msgspec.field(default=None, name="maximumCost")
     tax_rules: Annotated[list[TaxRule], msgspec.Meta(min_length=1, max_length=10)] | None = (
         msgspec.field(default=None, name="taxRules")
     )
@@ -253,7 +253,7 @@ class AbsolutePriceSchedule(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AdditionalInfo(Payload):
+class AdditionalInfo(Payload, kw_only=True):
     """OCPP 2.1 ``AdditionalInfo`` (first defined in schema AuthorizeRequest.json)."""
 
     additional_id_token: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(
@@ -263,7 +263,7 @@ class AdditionalInfo(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AdditionalSelectedServices(Payload):
+class AdditionalSelectedServices(Payload, kw_only=True):
     """OCPP 2.1 ``AdditionalSelectedServices`` (first defined in schema
     NotifyChargingLimitRequest.json).
     """
@@ -273,21 +273,21 @@ class AdditionalSelectedServices(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Address(Payload):
+class Address(Payload, kw_only=True):
     """OCPP 2.1 ``Address`` (first defined in schema NotifySettlementRequest.json)."""
 
     name: Annotated[str, msgspec.Meta(max_length=50)]
     address1: Annotated[str, msgspec.Meta(max_length=100)]
-    city: Annotated[str, msgspec.Meta(max_length=100)]
-    country: Annotated[str, msgspec.Meta(max_length=50)]
     address2: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    city: Annotated[str, msgspec.Meta(max_length=100)]
     postal_code: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="postalCode"
     )
+    country: Annotated[str, msgspec.Meta(max_length=50)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AuthorizationData(Payload):
+class AuthorizationData(Payload, kw_only=True):
     """OCPP 2.1 ``AuthorizationData`` (first defined in schema SendLocalListRequest.json)."""
 
     id_token: IdToken = msgspec.field(name="idToken")
@@ -295,7 +295,7 @@ class AuthorizationData(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class BatteryData(Payload):
+class BatteryData(Payload, kw_only=True):
     """OCPP 2.1 ``BatteryData`` (first defined in schema BatterySwapRequest.json)."""
 
     evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
@@ -314,7 +314,7 @@ class BatteryData(Payload):
         check_number(self.so_h, "soH", ge=Decimal("0.0"), le=Decimal("100.0"))
 
 
-class CertificateHashData(Payload):
+class CertificateHashData(Payload, kw_only=True):
     """OCPP 2.1 ``CertificateHashData`` (first defined in schema
     CustomerInformationRequest.json).
     """
@@ -330,7 +330,7 @@ class CertificateHashData(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CertificateHashDataChain(Payload):
+class CertificateHashDataChain(Payload, kw_only=True):
     """OCPP 2.1 ``CertificateHashDataChain`` (first defined in schema
     GetInstalledCertificateIdsResponse.json).
     """
@@ -343,7 +343,7 @@ class CertificateHashDataChain(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CertificateStatus(Payload):
+class CertificateStatus(Payload, kw_only=True):
     """OCPP 2.1 ``CertificateStatus`` (first defined in schema
     GetCertificateChainStatusResponse.json).
     """
@@ -355,7 +355,7 @@ class CertificateStatus(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CertificateStatusRequestInfo(Payload):
+class CertificateStatusRequestInfo(Payload, kw_only=True):
     """OCPP 2.1 ``CertificateStatusRequestInfo`` (first defined in schema
     GetCertificateChainStatusRequest.json).
     """
@@ -369,7 +369,7 @@ class CertificateStatusRequestInfo(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingLimit(Payload):
+class ChargingLimit(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingLimit`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     charging_limit_source: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(
@@ -380,10 +380,9 @@ class ChargingLimit(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingNeeds(Payload):
+class ChargingNeeds(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingNeeds`` (first defined in schema NotifyEVChargingNeedsRequest.json)."""
 
-    requested_energy_transfer: EnergyTransferMode = msgspec.field(name="requestedEnergyTransfer")
     ac_charging_parameters: ACChargingParameters | None = msgspec.field(
         default=None, name="acChargingParameters"
     )
@@ -391,6 +390,7 @@ class ChargingNeeds(Payload):
         default=None, name="derChargingParameters"
     )
     ev_energy_offer: EVEnergyOffer | None = msgspec.field(default=None, name="evEnergyOffer")
+    requested_energy_transfer: EnergyTransferMode = msgspec.field(name="requestedEnergyTransfer")
     dc_charging_parameters: DCChargingParameters | None = msgspec.field(
         default=None, name="dcChargingParameters"
     )
@@ -408,27 +408,24 @@ class ChargingNeeds(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingPeriod(Payload):
+class ChargingPeriod(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingPeriod`` (first defined in schema TransactionEventRequest.json)."""
 
-    start_period: DateTime = msgspec.field(name="startPeriod")
     dimensions: Annotated[list[CostDimension], msgspec.Meta(min_length=1)] | None = None
     tariff_id: Annotated[str, msgspec.Meta(max_length=60)] | None = msgspec.field(
         default=None, name="tariffId"
     )
+    start_period: DateTime = msgspec.field(name="startPeriod")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingProfile(Payload):
+class ChargingProfile(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingProfile`` (first defined in schema ReportChargingProfilesRequest.json)."""
 
     id: int
     stack_level: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
-    charging_schedule: Annotated[
-        list[ChargingSchedule], msgspec.Meta(min_length=1, max_length=3)
-    ] = msgspec.field(name="chargingSchedule")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
     valid_from: DateTime | None = msgspec.field(default=None, name="validFrom")
     valid_to: DateTime | None = msgspec.field(default=None, name="validTo")
@@ -436,6 +433,9 @@ class ChargingProfile(Payload):
         default=None, name="transactionId"
     )
     max_offline_duration: int | None = msgspec.field(default=None, name="maxOfflineDuration")
+    charging_schedule: Annotated[
+        list[ChargingSchedule], msgspec.Meta(min_length=1, max_length=3)
+    ] = msgspec.field(name="chargingSchedule")
     invalid_after_offline_duration: bool | None = msgspec.field(
         default=None, name="invalidAfterOfflineDuration"
     )
@@ -447,7 +447,7 @@ class ChargingProfile(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingProfileCriterion(Payload):
+class ChargingProfileCriterion(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingProfileCriterion`` (first defined in schema
     GetChargingProfilesRequest.json).
     """
@@ -471,17 +471,14 @@ class ChargingProfileCriterion(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingSchedule(Payload):
+class ChargingSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingSchedule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     id: int
-    charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
-    charging_schedule_period: Annotated[
-        list[ChargingSchedulePeriod], msgspec.Meta(min_length=1, max_length=1024)
-    ] = msgspec.field(name="chargingSchedulePeriod")
     limit_at_so_c: LimitAtSoC | None = msgspec.field(default=None, name="limitAtSoC")
     start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
     duration: int | None = None
+    charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     min_charging_rate: Number | None = msgspec.field(default=None, name="minChargingRate")
     power_tolerance: Number | None = msgspec.field(default=None, name="powerTolerance")
     signature_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
@@ -491,6 +488,9 @@ class ChargingSchedule(Payload):
         default=None, name="digestValue"
     )
     use_local_time: bool | None = msgspec.field(default=None, name="useLocalTime")
+    charging_schedule_period: Annotated[
+        list[ChargingSchedulePeriod], msgspec.Meta(min_length=1, max_length=1024)
+    ] = msgspec.field(name="chargingSchedulePeriod")
     randomized_delay: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="randomizedDelay"
     )
@@ -504,7 +504,7 @@ class ChargingSchedule(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChargingSchedulePeriod(Payload):
+class ChargingSchedulePeriod(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingSchedulePeriod`` (first defined in schema
     GetCompositeScheduleResponse.json).
     """
@@ -549,7 +549,7 @@ class ChargingSchedulePeriod(Payload):
         check_number(self.discharge_limit_l3, "dischargeLimit_L3", le=Decimal("0.0"))
 
 
-class ChargingScheduleUpdate(Payload):
+class ChargingScheduleUpdate(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingScheduleUpdate`` (first defined in schema
     PullDynamicScheduleUpdateResponse.json).
     """
@@ -575,22 +575,22 @@ class ChargingScheduleUpdate(Payload):
         check_number(self.discharge_limit_l3, "dischargeLimit_L3", le=Decimal("0.0"))
 
 
-class ChargingStation(Payload):
+class ChargingStation(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingStation`` (first defined in schema BootNotificationRequest.json)."""
 
-    model: Annotated[str, msgspec.Meta(max_length=20)]
-    vendor_name: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(name="vendorName")
     serial_number: Annotated[str, msgspec.Meta(max_length=25)] | None = msgspec.field(
         default=None, name="serialNumber"
     )
+    model: Annotated[str, msgspec.Meta(max_length=20)]
     modem: Modem | None = None
+    vendor_name: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(name="vendorName")
     firmware_version: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="firmwareVersion"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearChargingProfile(Payload):
+class ClearChargingProfile(Payload, kw_only=True):
     """OCPP 2.1 ``ClearChargingProfile`` (first defined in schema
     ClearChargingProfileRequest.json).
     """
@@ -605,7 +605,7 @@ class ClearChargingProfile(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearMonitoringResult(Payload):
+class ClearMonitoringResult(Payload, kw_only=True):
     """OCPP 2.1 ``ClearMonitoringResult`` (first defined in schema
     ClearVariableMonitoringResponse.json).
     """
@@ -616,27 +616,27 @@ class ClearMonitoringResult(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearTariffsResult(Payload):
+class ClearTariffsResult(Payload, kw_only=True):
     """OCPP 2.1 ``ClearTariffsResult`` (first defined in schema ClearTariffsResponse.json)."""
 
-    status: TariffClearStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     tariff_id: Annotated[str, msgspec.Meta(max_length=60)] | None = msgspec.field(
         default=None, name="tariffId"
     )
+    status: TariffClearStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Component(Payload):
+class Component(Payload, kw_only=True):
     """OCPP 2.1 ``Component`` (first defined in schema GetMonitoringReportRequest.json)."""
 
-    name: Annotated[str, msgspec.Meta(max_length=50)]
     evse: EVSE | None = None
+    name: Annotated[str, msgspec.Meta(max_length=50)]
     instance: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ComponentVariable(Payload):
+class ComponentVariable(Payload, kw_only=True):
     """OCPP 2.1 ``ComponentVariable`` (first defined in schema GetMonitoringReportRequest.json)."""
 
     component: Component
@@ -644,7 +644,7 @@ class ComponentVariable(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CompositeSchedule(Payload):
+class CompositeSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``CompositeSchedule`` (first defined in schema
     GetCompositeScheduleResponse.json).
     """
@@ -659,7 +659,7 @@ class CompositeSchedule(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ConstantStreamData(Payload):
+class ConstantStreamData(Payload, kw_only=True):
     """OCPP 2.1 ``ConstantStreamData`` (first defined in schema
     GetPeriodicEventStreamResponse.json).
     """
@@ -672,7 +672,7 @@ class ConstantStreamData(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ConsumptionCost(Payload):
+class ConsumptionCost(Payload, kw_only=True):
     """OCPP 2.1 ``ConsumptionCost`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     start_value: Number = msgspec.field(name="startValue")
@@ -680,7 +680,7 @@ class ConsumptionCost(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Cost(Payload):
+class Cost(Payload, kw_only=True):
     """OCPP 2.1 ``Cost`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     cost_kind: CostKind = msgspec.field(name="costKind")
@@ -689,14 +689,14 @@ class Cost(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CostDetails(Payload):
+class CostDetails(Payload, kw_only=True):
     """OCPP 2.1 ``CostDetails`` (first defined in schema TransactionEventRequest.json)."""
 
-    total_cost: TotalCost = msgspec.field(name="totalCost")
-    total_usage: TotalUsage = msgspec.field(name="totalUsage")
     charging_periods: Annotated[list[ChargingPeriod], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="chargingPeriods")
     )
+    total_cost: TotalCost = msgspec.field(name="totalCost")
+    total_usage: TotalUsage = msgspec.field(name="totalUsage")
     failure_to_calculate: bool | None = msgspec.field(default=None, name="failureToCalculate")
     failure_reason: Annotated[str, msgspec.Meta(max_length=500)] | None = msgspec.field(
         default=None, name="failureReason"
@@ -704,7 +704,7 @@ class CostDetails(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CostDimension(Payload):
+class CostDimension(Payload, kw_only=True):
     """OCPP 2.1 ``CostDimension`` (first defined in schema TransactionEventRequest.json)."""
 
     type: TransactionEventCostDimension
@@ -712,7 +712,7 @@ class CostDimension(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DCChargingParameters(Payload):
+class DCChargingParameters(Payload, kw_only=True):
     """OCPP 2.1 ``DCChargingParameters`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -734,7 +734,7 @@ class DCChargingParameters(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DERChargingParameters(Payload):
+class DERChargingParameters(Payload, kw_only=True):
     """OCPP 2.1 ``DERChargingParameters`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -853,26 +853,26 @@ class DERChargingParameters(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DERCurve(Payload):
+class DERCurve(Payload, kw_only=True):
     """OCPP 2.1 ``DERCurve`` (first defined in schema ReportDERControlRequest.json)."""
 
     curve_data: Annotated[list[DERCurvePoints], msgspec.Meta(min_length=1, max_length=10)] = (
         msgspec.field(name="curveData")
     )
-    priority: Annotated[int, msgspec.Meta(ge=0)]
-    y_unit: DERUnit = msgspec.field(name="yUnit")
     hysteresis: Hysteresis | None = None
+    priority: Annotated[int, msgspec.Meta(ge=0)]
     reactive_power_params: ReactivePowerParams | None = msgspec.field(
         default=None, name="reactivePowerParams"
     )
     voltage_params: VoltageParams | None = msgspec.field(default=None, name="voltageParams")
+    y_unit: DERUnit = msgspec.field(name="yUnit")
     response_time: Number | None = msgspec.field(default=None, name="responseTime")
     start_time: DateTime | None = msgspec.field(default=None, name="startTime")
     duration: Number | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DERCurveGet(Payload):
+class DERCurveGet(Payload, kw_only=True):
     """OCPP 2.1 ``DERCurveGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     curve: DERCurve
@@ -883,7 +883,7 @@ class DERCurveGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DERCurvePoints(Payload):
+class DERCurvePoints(Payload, kw_only=True):
     """OCPP 2.1 ``DERCurvePoints`` (first defined in schema ReportDERControlRequest.json)."""
 
     x: Number
@@ -891,7 +891,7 @@ class DERCurvePoints(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVAbsolutePriceSchedule(Payload):
+class EVAbsolutePriceSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``EVAbsolutePriceSchedule`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -907,7 +907,7 @@ class EVAbsolutePriceSchedule(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVAbsolutePriceScheduleEntry(Payload):
+class EVAbsolutePriceScheduleEntry(Payload, kw_only=True):
     """OCPP 2.1 ``EVAbsolutePriceScheduleEntry`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -919,17 +919,17 @@ class EVAbsolutePriceScheduleEntry(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVEnergyOffer(Payload):
+class EVEnergyOffer(Payload, kw_only=True):
     """OCPP 2.1 ``EVEnergyOffer`` (first defined in schema NotifyEVChargingNeedsRequest.json)."""
 
-    ev_power_schedule: EVPowerSchedule = msgspec.field(name="evPowerSchedule")
     ev_absolute_price_schedule: EVAbsolutePriceSchedule | None = msgspec.field(
         default=None, name="evAbsolutePriceSchedule"
     )
+    ev_power_schedule: EVPowerSchedule = msgspec.field(name="evPowerSchedule")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVPowerSchedule(Payload):
+class EVPowerSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``EVPowerSchedule`` (first defined in schema NotifyEVChargingNeedsRequest.json)."""
 
     ev_power_schedule_entries: Annotated[
@@ -939,7 +939,7 @@ class EVPowerSchedule(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVPowerScheduleEntry(Payload):
+class EVPowerScheduleEntry(Payload, kw_only=True):
     """OCPP 2.1 ``EVPowerScheduleEntry`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -949,7 +949,7 @@ class EVPowerScheduleEntry(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVPriceRule(Payload):
+class EVPriceRule(Payload, kw_only=True):
     """OCPP 2.1 ``EVPriceRule`` (first defined in schema NotifyEVChargingNeedsRequest.json)."""
 
     energy_fee: Number = msgspec.field(name="energyFee")
@@ -957,7 +957,7 @@ class EVPriceRule(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EVSE(Payload):
+class EVSE(Payload, kw_only=True):
     """OCPP 2.1 ``EVSE`` (first defined in schema ChangeAvailabilityRequest.json)."""
 
     id: Annotated[int, msgspec.Meta(ge=0)]
@@ -967,7 +967,7 @@ class EVSE(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EnterService(Payload):
+class EnterService(Payload, kw_only=True):
     """OCPP 2.1 ``EnterService`` (first defined in schema ReportDERControlRequest.json)."""
 
     priority: Annotated[int, msgspec.Meta(ge=0)]
@@ -981,7 +981,7 @@ class EnterService(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EnterServiceGet(Payload):
+class EnterServiceGet(Payload, kw_only=True):
     """OCPP 2.1 ``EnterServiceGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     enter_service: EnterService = msgspec.field(name="enterService")
@@ -989,17 +989,14 @@ class EnterServiceGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class EventData(Payload):
+class EventData(Payload, kw_only=True):
     """OCPP 2.1 ``EventData`` (first defined in schema NotifyEventRequest.json)."""
 
     event_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="eventId")
     timestamp: DateTime
     trigger: EventTrigger
-    actual_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="actualValue")
-    component: Component
-    event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
-    variable: Variable
     cause: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    actual_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="actualValue")
     tech_code: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="techCode"
     )
@@ -1010,14 +1007,17 @@ class EventData(Payload):
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
+    component: Component
     variable_monitoring_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="variableMonitoringId"
     )
+    event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
+    variable: Variable
     severity: Annotated[int, msgspec.Meta(ge=0)] | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Firmware(Payload):
+class Firmware(Payload, kw_only=True):
     """OCPP 2.1 ``Firmware`` (first defined in schema UpdateFirmwareRequest.json)."""
 
     location: Annotated[str, msgspec.Meta(max_length=2000)]
@@ -1030,7 +1030,7 @@ class Firmware(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FixedPF(Payload):
+class FixedPF(Payload, kw_only=True):
     """OCPP 2.1 ``FixedPF`` (first defined in schema ReportDERControlRequest.json)."""
 
     priority: Annotated[int, msgspec.Meta(ge=0)]
@@ -1041,7 +1041,7 @@ class FixedPF(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FixedPFGet(Payload):
+class FixedPFGet(Payload, kw_only=True):
     """OCPP 2.1 ``FixedPFGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     fixed_pf: FixedPF = msgspec.field(name="fixedPF")
@@ -1051,7 +1051,7 @@ class FixedPFGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FixedVar(Payload):
+class FixedVar(Payload, kw_only=True):
     """OCPP 2.1 ``FixedVar`` (first defined in schema ReportDERControlRequest.json)."""
 
     priority: Annotated[int, msgspec.Meta(ge=0)]
@@ -1062,7 +1062,7 @@ class FixedVar(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FixedVarGet(Payload):
+class FixedVarGet(Payload, kw_only=True):
     """OCPP 2.1 ``FixedVarGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     fixed_var: FixedVar = msgspec.field(name="fixedVar")
@@ -1072,7 +1072,7 @@ class FixedVarGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FreqDroop(Payload):
+class FreqDroop(Payload, kw_only=True):
     """OCPP 2.1 ``FreqDroop`` (first defined in schema ReportDERControlRequest.json)."""
 
     priority: Annotated[int, msgspec.Meta(ge=0)]
@@ -1086,7 +1086,7 @@ class FreqDroop(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FreqDroopGet(Payload):
+class FreqDroopGet(Payload, kw_only=True):
     """OCPP 2.1 ``FreqDroopGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     freq_droop: FreqDroop = msgspec.field(name="freqDroop")
@@ -1096,21 +1096,19 @@ class FreqDroopGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetVariableData(Payload):
+class GetVariableData(Payload, kw_only=True):
     """OCPP 2.1 ``GetVariableData`` (first defined in schema GetVariablesRequest.json)."""
 
+    attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
     component: Component
     variable: Variable
-    attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetVariableResult(Payload):
+class GetVariableResult(Payload, kw_only=True):
     """OCPP 2.1 ``GetVariableResult`` (first defined in schema GetVariablesResponse.json)."""
 
     attribute_status: GetVariableStatus = msgspec.field(name="attributeStatus")
-    component: Component
-    variable: Variable
     attribute_status_info: StatusInfo | None = msgspec.field(
         default=None, name="attributeStatusInfo"
     )
@@ -1118,10 +1116,12 @@ class GetVariableResult(Payload):
     attribute_value: Annotated[str, msgspec.Meta(max_length=2500)] | None = msgspec.field(
         default=None, name="attributeValue"
     )
+    component: Component
+    variable: Variable
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Gradient(Payload):
+class Gradient(Payload, kw_only=True):
     """OCPP 2.1 ``Gradient`` (first defined in schema ReportDERControlRequest.json)."""
 
     priority: Annotated[int, msgspec.Meta(ge=0)]
@@ -1130,7 +1130,7 @@ class Gradient(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GradientGet(Payload):
+class GradientGet(Payload, kw_only=True):
     """OCPP 2.1 ``GradientGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     gradient: Gradient
@@ -1138,7 +1138,7 @@ class GradientGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Hysteresis(Payload):
+class Hysteresis(Payload, kw_only=True):
     """OCPP 2.1 ``Hysteresis`` (first defined in schema ReportDERControlRequest.json)."""
 
     hysteresis_high: Number | None = msgspec.field(default=None, name="hysteresisHigh")
@@ -1148,18 +1148,18 @@ class Hysteresis(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class IdToken(Payload):
+class IdToken(Payload, kw_only=True):
     """OCPP 2.1 ``IdToken`` (first defined in schema AuthorizeRequest.json)."""
 
-    id_token: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="idToken")
-    type: Annotated[str, msgspec.Meta(max_length=20)]
     additional_info: Annotated[list[AdditionalInfo], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="additionalInfo")
     )
+    id_token: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="idToken")
+    type: Annotated[str, msgspec.Meta(max_length=20)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class IdTokenInfo(Payload):
+class IdTokenInfo(Payload, kw_only=True):
     """OCPP 2.1 ``IdTokenInfo`` (first defined in schema AuthorizeResponse.json)."""
 
     status: AuthorizationStatus
@@ -1177,7 +1177,7 @@ class IdTokenInfo(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class LimitAtSoC(Payload):
+class LimitAtSoC(Payload, kw_only=True):
     """OCPP 2.1 ``LimitAtSoC`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     soc: Annotated[int, msgspec.Meta(ge=0, le=100)]
@@ -1185,7 +1185,7 @@ class LimitAtSoC(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class LimitMaxDischarge(Payload):
+class LimitMaxDischarge(Payload, kw_only=True):
     """OCPP 2.1 ``LimitMaxDischarge`` (first defined in schema ReportDERControlRequest.json)."""
 
     priority: Annotated[int, msgspec.Meta(ge=0)]
@@ -1200,7 +1200,7 @@ class LimitMaxDischarge(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class LimitMaxDischargeGet(Payload):
+class LimitMaxDischargeGet(Payload, kw_only=True):
     """OCPP 2.1 ``LimitMaxDischargeGet`` (first defined in schema ReportDERControlRequest.json)."""
 
     id: Annotated[str, msgspec.Meta(max_length=36)]
@@ -1210,7 +1210,7 @@ class LimitMaxDischargeGet(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class LogParameters(Payload):
+class LogParameters(Payload, kw_only=True):
     """OCPP 2.1 ``LogParameters`` (first defined in schema GetLogRequest.json)."""
 
     remote_location: Annotated[str, msgspec.Meta(max_length=2000)] = msgspec.field(
@@ -1221,35 +1221,35 @@ class LogParameters(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MessageContent(Payload):
+class MessageContent(Payload, kw_only=True):
     """OCPP 2.1 ``MessageContent`` (first defined in schema AuthorizeResponse.json)."""
 
     format: MessageFormat
-    content: Annotated[str, msgspec.Meta(max_length=1024)]
     language: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    content: Annotated[str, msgspec.Meta(max_length=1024)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MessageInfo(Payload):
+class MessageInfo(Payload, kw_only=True):
     """OCPP 2.1 ``MessageInfo`` (first defined in schema NotifyDisplayMessagesRequest.json)."""
 
+    display: Component | None = None
     id: Annotated[int, msgspec.Meta(ge=0)]
     priority: MessagePriority
-    message: MessageContent
-    display: Component | None = None
     state: MessageState | None = None
     start_date_time: DateTime | None = msgspec.field(default=None, name="startDateTime")
     end_date_time: DateTime | None = msgspec.field(default=None, name="endDateTime")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
+    message: MessageContent
     message_extra: (
         Annotated[list[MessageContent], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="messageExtra")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MeterValue(Payload):
+class MeterValue(Payload, kw_only=True):
     """OCPP 2.1 ``MeterValue`` (first defined in schema MeterValuesRequest.json)."""
 
     sampled_value: Annotated[list[SampledValue], msgspec.Meta(min_length=1)] = msgspec.field(
@@ -1259,7 +1259,7 @@ class MeterValue(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Modem(Payload):
+class Modem(Payload, kw_only=True):
     """OCPP 2.1 ``Modem`` (first defined in schema BootNotificationRequest.json)."""
 
     iccid: Annotated[str, msgspec.Meta(max_length=20)] | None = None
@@ -1267,7 +1267,7 @@ class Modem(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MonitoringData(Payload):
+class MonitoringData(Payload, kw_only=True):
     """OCPP 2.1 ``MonitoringData`` (first defined in schema NotifyMonitoringReportRequest.json)."""
 
     component: Component
@@ -1278,18 +1278,18 @@ class MonitoringData(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NetworkConnectionProfile(Payload):
+class NetworkConnectionProfile(Payload, kw_only=True):
     """OCPP 2.1 ``NetworkConnectionProfile`` (first defined in schema
     SetNetworkProfileRequest.json).
     """
 
+    apn: APN | None = None
+    ocpp_version: OCPPVersion | None = msgspec.field(default=None, name="ocppVersion")
     ocpp_interface: OCPPInterface = msgspec.field(name="ocppInterface")
     ocpp_transport: OCPPTransport = msgspec.field(name="ocppTransport")
     message_timeout: int = msgspec.field(name="messageTimeout")
     ocpp_csms_url: Annotated[str, msgspec.Meta(max_length=2000)] = msgspec.field(name="ocppCsmsUrl")
     security_profile: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="securityProfile")
-    apn: APN | None = None
-    ocpp_version: OCPPVersion | None = msgspec.field(default=None, name="ocppVersion")
     identity: Annotated[str, msgspec.Meta(max_length=48)] | None = None
     basic_auth_password: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
         default=None, name="basicAuthPassword"
@@ -1298,7 +1298,7 @@ class NetworkConnectionProfile(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class OCSPRequestData(Payload):
+class OCSPRequestData(Payload, kw_only=True):
     """OCPP 2.1 ``OCSPRequestData`` (first defined in schema AuthorizeRequest.json)."""
 
     hash_algorithm: HashAlgorithm = msgspec.field(name="hashAlgorithm")
@@ -1315,32 +1315,32 @@ class OCSPRequestData(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class OverstayRule(Payload):
+class OverstayRule(Payload, kw_only=True):
     """OCPP 2.1 ``OverstayRule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     overstay_fee: RationalNumber = msgspec.field(name="overstayFee")
-    start_time: int = msgspec.field(name="startTime")
-    overstay_fee_period: int = msgspec.field(name="overstayFeePeriod")
     overstay_rule_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="overstayRuleDescription"
     )
+    start_time: int = msgspec.field(name="startTime")
+    overstay_fee_period: int = msgspec.field(name="overstayFeePeriod")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class OverstayRuleList(Payload):
+class OverstayRuleList(Payload, kw_only=True):
     """OCPP 2.1 ``OverstayRuleList`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    overstay_rule: Annotated[list[OverstayRule], msgspec.Meta(min_length=1, max_length=5)] = (
-        msgspec.field(name="overstayRule")
-    )
     overstay_power_threshold: RationalNumber | None = msgspec.field(
         default=None, name="overstayPowerThreshold"
+    )
+    overstay_rule: Annotated[list[OverstayRule], msgspec.Meta(min_length=1, max_length=5)] = (
+        msgspec.field(name="overstayRule")
     )
     overstay_time_threshold: int | None = msgspec.field(default=None, name="overstayTimeThreshold")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PeriodicEventStreamParams(Payload):
+class PeriodicEventStreamParams(Payload, kw_only=True):
     """OCPP 2.1 ``PeriodicEventStreamParams`` (first defined in schema
     AdjustPeriodicEventStreamRequest.json).
     """
@@ -1350,7 +1350,7 @@ class PeriodicEventStreamParams(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Price(Payload):
+class Price(Payload, kw_only=True):
     """OCPP 2.1 ``Price`` (first defined in schema AuthorizeResponse.json)."""
 
     excl_tax: Number | None = msgspec.field(default=None, name="exclTax")
@@ -1361,7 +1361,7 @@ class Price(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PriceLevelSchedule(Payload):
+class PriceLevelSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``PriceLevelSchedule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     price_level_schedule_entries: Annotated[
@@ -1369,16 +1369,16 @@ class PriceLevelSchedule(Payload):
     ] = msgspec.field(name="priceLevelScheduleEntries")
     time_anchor: DateTime = msgspec.field(name="timeAnchor")
     price_schedule_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="priceScheduleId")
-    number_of_price_levels: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(
-        name="numberOfPriceLevels"
-    )
     price_schedule_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="priceScheduleDescription"
+    )
+    number_of_price_levels: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(
+        name="numberOfPriceLevels"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PriceLevelScheduleEntry(Payload):
+class PriceLevelScheduleEntry(Payload, kw_only=True):
     """OCPP 2.1 ``PriceLevelScheduleEntry`` (first defined in schema
     NotifyChargingLimitRequest.json).
     """
@@ -1388,11 +1388,9 @@ class PriceLevelScheduleEntry(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PriceRule(Payload):
+class PriceRule(Payload, kw_only=True):
     """OCPP 2.1 ``PriceRule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    energy_fee: RationalNumber = msgspec.field(name="energyFee")
-    power_range_start: RationalNumber = msgspec.field(name="powerRangeStart")
     parking_fee_period: int | None = msgspec.field(default=None, name="parkingFeePeriod")
     carbon_dioxide_emission: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="carbonDioxideEmission"
@@ -1400,11 +1398,13 @@ class PriceRule(Payload):
     renewable_generation_percentage: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = (
         msgspec.field(default=None, name="renewableGenerationPercentage")
     )
+    energy_fee: RationalNumber = msgspec.field(name="energyFee")
     parking_fee: RationalNumber | None = msgspec.field(default=None, name="parkingFee")
+    power_range_start: RationalNumber = msgspec.field(name="powerRangeStart")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PriceRuleStack(Payload):
+class PriceRuleStack(Payload, kw_only=True):
     """OCPP 2.1 ``PriceRuleStack`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     duration: int
@@ -1414,7 +1414,7 @@ class PriceRuleStack(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RationalNumber(Payload):
+class RationalNumber(Payload, kw_only=True):
     """OCPP 2.1 ``RationalNumber`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     exponent: int
@@ -1422,7 +1422,7 @@ class RationalNumber(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReactivePowerParams(Payload):
+class ReactivePowerParams(Payload, kw_only=True):
     """OCPP 2.1 ``ReactivePowerParams`` (first defined in schema ReportDERControlRequest.json)."""
 
     v_ref: Number | None = msgspec.field(default=None, name="vRef")
@@ -1433,7 +1433,7 @@ class ReactivePowerParams(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RelativeTimeInterval(Payload):
+class RelativeTimeInterval(Payload, kw_only=True):
     """OCPP 2.1 ``RelativeTimeInterval`` (first defined in schema
     NotifyChargingLimitRequest.json).
     """
@@ -1443,7 +1443,7 @@ class RelativeTimeInterval(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReportData(Payload):
+class ReportData(Payload, kw_only=True):
     """OCPP 2.1 ``ReportData`` (first defined in schema NotifyReportRequest.json)."""
 
     component: Component
@@ -1457,23 +1457,23 @@ class ReportData(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SalesTariff(Payload):
+class SalesTariff(Payload, kw_only=True):
     """OCPP 2.1 ``SalesTariff`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     id: Annotated[int, msgspec.Meta(ge=0)]
-    sales_tariff_entry: Annotated[
-        list[SalesTariffEntry], msgspec.Meta(min_length=1, max_length=1024)
-    ] = msgspec.field(name="salesTariffEntry")
     sales_tariff_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="salesTariffDescription"
     )
     num_e_price_levels: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="numEPriceLevels"
     )
+    sales_tariff_entry: Annotated[
+        list[SalesTariffEntry], msgspec.Meta(min_length=1, max_length=1024)
+    ] = msgspec.field(name="salesTariffEntry")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SalesTariffEntry(Payload):
+class SalesTariffEntry(Payload, kw_only=True):
     """OCPP 2.1 ``SalesTariffEntry`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     relative_time_interval: RelativeTimeInterval = msgspec.field(name="relativeTimeInterval")
@@ -1486,7 +1486,7 @@ class SalesTariffEntry(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SampledValue(Payload):
+class SampledValue(Payload, kw_only=True):
     """OCPP 2.1 ``SampledValue`` (first defined in schema MeterValuesRequest.json)."""
 
     value: Number
@@ -1501,75 +1501,75 @@ class SampledValue(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetMonitoringData(Payload):
+class SetMonitoringData(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringData`` (first defined in schema
     SetVariableMonitoringRequest.json).
     """
 
-    value: Number
-    type: Monitor
-    severity: Annotated[int, msgspec.Meta(ge=0)]
-    component: Component
-    variable: Variable
     id: Annotated[int, msgspec.Meta(ge=0)] | None = None
     periodic_event_stream: PeriodicEventStreamParams | None = msgspec.field(
         default=None, name="periodicEventStream"
     )
     transaction: bool | None = None
+    value: Number
+    type: Monitor
+    severity: Annotated[int, msgspec.Meta(ge=0)]
+    component: Component
+    variable: Variable
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetMonitoringResult(Payload):
+class SetMonitoringResult(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringResult`` (first defined in schema
     SetVariableMonitoringResponse.json).
     """
 
+    id: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     status: SetMonitoringStatus
     type: Monitor
     component: Component
     variable: Variable
     severity: Annotated[int, msgspec.Meta(ge=0)]
-    id: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariableData(Payload):
+class SetVariableData(Payload, kw_only=True):
     """OCPP 2.1 ``SetVariableData`` (first defined in schema SetVariablesRequest.json)."""
 
+    attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
     attribute_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(
         name="attributeValue"
     )
     component: Component
     variable: Variable
-    attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariableResult(Payload):
+class SetVariableResult(Payload, kw_only=True):
     """OCPP 2.1 ``SetVariableResult`` (first defined in schema SetVariablesResponse.json)."""
 
-    attribute_status: SetVariableStatus = msgspec.field(name="attributeStatus")
-    component: Component
-    variable: Variable
     attribute_type: Attribute | None = msgspec.field(default=None, name="attributeType")
+    attribute_status: SetVariableStatus = msgspec.field(name="attributeStatus")
     attribute_status_info: StatusInfo | None = msgspec.field(
         default=None, name="attributeStatusInfo"
     )
+    component: Component
+    variable: Variable
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SignedMeterValue(Payload):
+class SignedMeterValue(Payload, kw_only=True):
     """OCPP 2.1 ``SignedMeterValue`` (first defined in schema MeterValuesRequest.json)."""
 
     signed_meter_data: Annotated[str, msgspec.Meta(max_length=32768)] = msgspec.field(
         name="signedMeterData"
     )
-    encoding_method: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(
-        name="encodingMethod"
-    )
     signing_method: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="signingMethod"
+    )
+    encoding_method: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(
+        name="encodingMethod"
     )
     public_key: Annotated[str, msgspec.Meta(max_length=2500)] | None = msgspec.field(
         default=None, name="publicKey"
@@ -1577,7 +1577,7 @@ class SignedMeterValue(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class StatusInfo(Payload):
+class StatusInfo(Payload, kw_only=True):
     """OCPP 2.1 ``StatusInfo`` (first defined in schema AFRRSignalResponse.json)."""
 
     reason_code: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="reasonCode")
@@ -1587,7 +1587,7 @@ class StatusInfo(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class StreamDataElement(Payload):
+class StreamDataElement(Payload, kw_only=True):
     """OCPP 2.1 ``StreamDataElement`` (first defined in schema NotifyPeriodicEventStream.json)."""
 
     t: Number
@@ -1595,14 +1595,14 @@ class StreamDataElement(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Tariff(Payload):
+class Tariff(Payload, kw_only=True):
     """OCPP 2.1 ``Tariff`` (first defined in schema AuthorizeResponse.json)."""
 
     tariff_id: Annotated[str, msgspec.Meta(max_length=60)] = msgspec.field(name="tariffId")
-    currency: Annotated[str, msgspec.Meta(max_length=3)]
     description: (
         Annotated[list[MessageContent], msgspec.Meta(min_length=1, max_length=10)] | None
     ) = None
+    currency: Annotated[str, msgspec.Meta(max_length=3)]
     energy: TariffEnergy | None = None
     valid_from: DateTime | None = msgspec.field(default=None, name="validFrom")
     charging_time: TariffTime | None = msgspec.field(default=None, name="chargingTime")
@@ -1615,7 +1615,7 @@ class Tariff(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffAssignment(Payload):
+class TariffAssignment(Payload, kw_only=True):
     """OCPP 2.1 ``TariffAssignment`` (first defined in schema GetTariffsResponse.json)."""
 
     tariff_id: Annotated[str, msgspec.Meta(max_length=60)] = msgspec.field(name="tariffId")
@@ -1631,7 +1631,7 @@ class TariffAssignment(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffConditions(Payload):
+class TariffConditions(Payload, kw_only=True):
     """OCPP 2.1 ``TariffConditions`` (first defined in schema AuthorizeResponse.json)."""
 
     start_time_of_day: str | None = msgspec.field(default=None, name="startTimeOfDay")
@@ -1657,7 +1657,7 @@ class TariffConditions(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffConditionsFixed(Payload):
+class TariffConditionsFixed(Payload, kw_only=True):
     """OCPP 2.1 ``TariffConditionsFixed`` (first defined in schema AuthorizeResponse.json)."""
 
     start_time_of_day: str | None = msgspec.field(default=None, name="startTimeOfDay")
@@ -1677,7 +1677,7 @@ class TariffConditionsFixed(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffEnergy(Payload):
+class TariffEnergy(Payload, kw_only=True):
     """OCPP 2.1 ``TariffEnergy`` (first defined in schema AuthorizeResponse.json)."""
 
     prices: Annotated[list[TariffEnergyPrice], msgspec.Meta(min_length=1)]
@@ -1687,7 +1687,7 @@ class TariffEnergy(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffEnergyPrice(Payload):
+class TariffEnergyPrice(Payload, kw_only=True):
     """OCPP 2.1 ``TariffEnergyPrice`` (first defined in schema AuthorizeResponse.json)."""
 
     price_kwh: Number = msgspec.field(name="priceKwh")
@@ -1695,7 +1695,7 @@ class TariffEnergyPrice(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffFixed(Payload):
+class TariffFixed(Payload, kw_only=True):
     """OCPP 2.1 ``TariffFixed`` (first defined in schema AuthorizeResponse.json)."""
 
     prices: Annotated[list[TariffFixedPrice], msgspec.Meta(min_length=1)]
@@ -1705,15 +1705,15 @@ class TariffFixed(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffFixedPrice(Payload):
+class TariffFixedPrice(Payload, kw_only=True):
     """OCPP 2.1 ``TariffFixedPrice`` (first defined in schema AuthorizeResponse.json)."""
 
-    price_fixed: Number = msgspec.field(name="priceFixed")
     conditions: TariffConditionsFixed | None = None
+    price_fixed: Number = msgspec.field(name="priceFixed")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffTime(Payload):
+class TariffTime(Payload, kw_only=True):
     """OCPP 2.1 ``TariffTime`` (first defined in schema AuthorizeResponse.json)."""
 
     prices: Annotated[list[TariffTimePrice], msgspec.Meta(min_length=1)]
@@ -1723,7 +1723,7 @@ class TariffTime(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TariffTimePrice(Payload):
+class TariffTimePrice(Payload, kw_only=True):
     """OCPP 2.1 ``TariffTimePrice`` (first defined in schema AuthorizeResponse.json)."""
 
     price_minute: Number = msgspec.field(name="priceMinute")
@@ -1731,7 +1731,7 @@ class TariffTimePrice(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TaxRate(Payload):
+class TaxRate(Payload, kw_only=True):
     """OCPP 2.1 ``TaxRate`` (first defined in schema AuthorizeResponse.json)."""
 
     type: Annotated[str, msgspec.Meta(max_length=20)]
@@ -1740,38 +1740,38 @@ class TaxRate(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TaxRule(Payload):
+class TaxRule(Payload, kw_only=True):
     """OCPP 2.1 ``TaxRule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     tax_rule_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="taxRuleID")
+    tax_rule_name: Annotated[str, msgspec.Meta(max_length=100)] | None = msgspec.field(
+        default=None, name="taxRuleName"
+    )
+    tax_included_in_price: bool | None = msgspec.field(default=None, name="taxIncludedInPrice")
     applies_to_energy_fee: bool = msgspec.field(name="appliesToEnergyFee")
     applies_to_parking_fee: bool = msgspec.field(name="appliesToParkingFee")
     applies_to_overstay_fee: bool = msgspec.field(name="appliesToOverstayFee")
     applies_to_minimum_maximum_cost: bool = msgspec.field(name="appliesToMinimumMaximumCost")
     tax_rate: RationalNumber = msgspec.field(name="taxRate")
-    tax_rule_name: Annotated[str, msgspec.Meta(max_length=100)] | None = msgspec.field(
-        default=None, name="taxRuleName"
-    )
-    tax_included_in_price: bool | None = msgspec.field(default=None, name="taxIncludedInPrice")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TotalCost(Payload):
+class TotalCost(Payload, kw_only=True):
     """OCPP 2.1 ``TotalCost`` (first defined in schema TransactionEventRequest.json)."""
 
     currency: Annotated[str, msgspec.Meta(max_length=3)]
     type_of_cost: TariffCost = msgspec.field(name="typeOfCost")
-    total: TotalPrice
     fixed: Price | None = None
     energy: Price | None = None
     charging_time: Price | None = msgspec.field(default=None, name="chargingTime")
     idle_time: Price | None = msgspec.field(default=None, name="idleTime")
     reservation_time: Price | None = msgspec.field(default=None, name="reservationTime")
     reservation_fixed: Price | None = msgspec.field(default=None, name="reservationFixed")
+    total: TotalPrice
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TotalPrice(Payload):
+class TotalPrice(Payload, kw_only=True):
     """OCPP 2.1 ``TotalPrice`` (first defined in schema TransactionEventRequest.json)."""
 
     excl_tax: Number | None = msgspec.field(default=None, name="exclTax")
@@ -1779,7 +1779,7 @@ class TotalPrice(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TotalUsage(Payload):
+class TotalUsage(Payload, kw_only=True):
     """OCPP 2.1 ``TotalUsage`` (first defined in schema TransactionEventRequest.json)."""
 
     energy: Number
@@ -1789,7 +1789,7 @@ class TotalUsage(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Transaction(Payload):
+class Transaction(Payload, kw_only=True):
     """OCPP 2.1 ``Transaction`` (first defined in schema TransactionEventRequest.json)."""
 
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(
@@ -1809,7 +1809,7 @@ class Transaction(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TransactionLimit(Payload):
+class TransactionLimit(Payload, kw_only=True):
     """OCPP 2.1 ``TransactionLimit`` (first defined in schema TransactionEventRequest.json)."""
 
     max_cost: Number | None = msgspec.field(default=None, name="maxCost")
@@ -1821,7 +1821,7 @@ class TransactionLimit(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UnitOfMeasure(Payload):
+class UnitOfMeasure(Payload, kw_only=True):
     """OCPP 2.1 ``UnitOfMeasure`` (first defined in schema MeterValuesRequest.json)."""
 
     unit: Annotated[str, msgspec.Meta(max_length=20)] | None = None
@@ -1829,7 +1829,7 @@ class UnitOfMeasure(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class V2XChargingParameters(Payload):
+class V2XChargingParameters(Payload, kw_only=True):
     """OCPP 2.1 ``V2XChargingParameters`` (first defined in schema
     NotifyEVChargingNeedsRequest.json).
     """
@@ -1869,7 +1869,7 @@ class V2XChargingParameters(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class V2XFreqWattPoint(Payload):
+class V2XFreqWattPoint(Payload, kw_only=True):
     """OCPP 2.1 ``V2XFreqWattPoint`` (first defined in schema GetCompositeScheduleResponse.json)."""
 
     frequency: Number
@@ -1877,7 +1877,7 @@ class V2XFreqWattPoint(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class V2XSignalWattPoint(Payload):
+class V2XSignalWattPoint(Payload, kw_only=True):
     """OCPP 2.1 ``V2XSignalWattPoint`` (first defined in schema
     GetCompositeScheduleResponse.json).
     """
@@ -1887,19 +1887,19 @@ class V2XSignalWattPoint(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VPN(Payload):
+class VPN(Payload, kw_only=True):
     """OCPP 2.1 ``VPN`` (first defined in schema SetNetworkProfileRequest.json)."""
 
     server: Annotated[str, msgspec.Meta(max_length=2000)]
     user: Annotated[str, msgspec.Meta(max_length=50)]
+    group: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     password: Annotated[str, msgspec.Meta(max_length=64)]
     key: Annotated[str, msgspec.Meta(max_length=255)]
     type: SetNetworkProfileVPN
-    group: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Variable(Payload):
+class Variable(Payload, kw_only=True):
     """OCPP 2.1 ``Variable`` (first defined in schema GetMonitoringReportRequest.json)."""
 
     name: Annotated[str, msgspec.Meta(max_length=50)]
@@ -1907,7 +1907,7 @@ class Variable(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VariableAttribute(Payload):
+class VariableAttribute(Payload, kw_only=True):
     """OCPP 2.1 ``VariableAttribute`` (first defined in schema NotifyReportRequest.json)."""
 
     type: Attribute | None = None
@@ -1918,12 +1918,11 @@ class VariableAttribute(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VariableCharacteristics(Payload):
+class VariableCharacteristics(Payload, kw_only=True):
     """OCPP 2.1 ``VariableCharacteristics`` (first defined in schema NotifyReportRequest.json)."""
 
-    data_type: Data = msgspec.field(name="dataType")
-    supports_monitoring: bool = msgspec.field(name="supportsMonitoring")
     unit: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    data_type: Data = msgspec.field(name="dataType")
     min_limit: Number | None = msgspec.field(default=None, name="minLimit")
     max_limit: Number | None = msgspec.field(default=None, name="maxLimit")
     max_elements: Annotated[int, msgspec.Meta(ge=1)] | None = msgspec.field(
@@ -1932,10 +1931,11 @@ class VariableCharacteristics(Payload):
     values_list: Annotated[str, msgspec.Meta(max_length=1000)] | None = msgspec.field(
         default=None, name="valuesList"
     )
+    supports_monitoring: bool = msgspec.field(name="supportsMonitoring")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VariableMonitoring(Payload):
+class VariableMonitoring(Payload, kw_only=True):
     """OCPP 2.1 ``VariableMonitoring`` (first defined in schema
     NotifyMonitoringReportRequest.json).
     """
@@ -1949,7 +1949,7 @@ class VariableMonitoring(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VoltageParams(Payload):
+class VoltageParams(Payload, kw_only=True):
     """OCPP 2.1 ``VoltageParams`` (first defined in schema ReportDERControlRequest.json)."""
 
     hv10_min_mean_value: Number | None = msgspec.field(default=None, name="hv10MinMeanValue")

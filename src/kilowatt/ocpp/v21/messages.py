@@ -330,7 +330,7 @@ __all__ = [
 ]
 
 
-class AFRRSignalRequest(Payload):
+class AFRRSignalRequest(Payload, kw_only=True):
     """OCPP 2.1 ``AFRRSignalRequest`` payload (schema AFRRSignalRequest.json)."""
 
     timestamp: DateTime
@@ -338,7 +338,7 @@ class AFRRSignalRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AFRRSignalResponse(Payload):
+class AFRRSignalResponse(Payload, kw_only=True):
     """OCPP 2.1 ``AFRRSignalResponse`` payload (schema AFRRSignalResponse.json)."""
 
     status: GenericStatus
@@ -346,7 +346,7 @@ class AFRRSignalResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AdjustPeriodicEventStreamRequest(Payload):
+class AdjustPeriodicEventStreamRequest(Payload, kw_only=True):
     """OCPP 2.1 ``AdjustPeriodicEventStreamRequest`` payload (schema
     AdjustPeriodicEventStreamRequest.json).
     """
@@ -356,7 +356,7 @@ class AdjustPeriodicEventStreamRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AdjustPeriodicEventStreamResponse(Payload):
+class AdjustPeriodicEventStreamResponse(Payload, kw_only=True):
     """OCPP 2.1 ``AdjustPeriodicEventStreamResponse`` payload (schema
     AdjustPeriodicEventStreamResponse.json).
     """
@@ -366,7 +366,7 @@ class AdjustPeriodicEventStreamResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AuthorizeRequest(Payload):
+class AuthorizeRequest(Payload, kw_only=True):
     """OCPP 2.1 ``AuthorizeRequest`` payload (schema AuthorizeRequest.json)."""
 
     id_token: IdToken = msgspec.field(name="idToken")
@@ -377,7 +377,7 @@ class AuthorizeRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class AuthorizeResponse(Payload):
+class AuthorizeResponse(Payload, kw_only=True):
     """OCPP 2.1 ``AuthorizeResponse`` payload (schema AuthorizeResponse.json)."""
 
     id_token_info: IdTokenInfo = msgspec.field(name="idTokenInfo")
@@ -391,7 +391,7 @@ class AuthorizeResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class BatterySwapRequest(Payload):
+class BatterySwapRequest(Payload, kw_only=True):
     """OCPP 2.1 ``BatterySwapRequest`` payload (schema BatterySwapRequest.json)."""
 
     battery_data: Annotated[list[BatteryData], msgspec.Meta(min_length=1)] = msgspec.field(
@@ -403,13 +403,13 @@ class BatterySwapRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class BatterySwapResponse(Payload):
+class BatterySwapResponse(Payload, kw_only=True):
     """OCPP 2.1 ``BatterySwapResponse`` payload (schema BatterySwapResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class BootNotificationRequest(Payload):
+class BootNotificationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``BootNotificationRequest`` payload (schema BootNotificationRequest.json)."""
 
     charging_station: ChargingStation = msgspec.field(name="chargingStation")
@@ -417,7 +417,7 @@ class BootNotificationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class BootNotificationResponse(Payload):
+class BootNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``BootNotificationResponse`` payload (schema BootNotificationResponse.json)."""
 
     current_time: DateTime = msgspec.field(name="currentTime")
@@ -427,14 +427,14 @@ class BootNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CancelReservationRequest(Payload):
+class CancelReservationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``CancelReservationRequest`` payload (schema CancelReservationRequest.json)."""
 
     reservation_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="reservationId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CancelReservationResponse(Payload):
+class CancelReservationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``CancelReservationResponse`` payload (schema CancelReservationResponse.json)."""
 
     status: CancelReservationStatus
@@ -442,7 +442,7 @@ class CancelReservationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CertificateSignedRequest(Payload):
+class CertificateSignedRequest(Payload, kw_only=True):
     """OCPP 2.1 ``CertificateSignedRequest`` payload (schema CertificateSignedRequest.json)."""
 
     certificate_chain: Annotated[str, msgspec.Meta(max_length=10000)] = msgspec.field(
@@ -455,7 +455,7 @@ class CertificateSignedRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CertificateSignedResponse(Payload):
+class CertificateSignedResponse(Payload, kw_only=True):
     """OCPP 2.1 ``CertificateSignedResponse`` payload (schema CertificateSignedResponse.json)."""
 
     status: CertificateSignedStatus
@@ -463,15 +463,15 @@ class CertificateSignedResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChangeAvailabilityRequest(Payload):
+class ChangeAvailabilityRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ChangeAvailabilityRequest`` payload (schema ChangeAvailabilityRequest.json)."""
 
-    operational_status: OperationalStatus = msgspec.field(name="operationalStatus")
     evse: EVSE | None = None
+    operational_status: OperationalStatus = msgspec.field(name="operationalStatus")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChangeAvailabilityResponse(Payload):
+class ChangeAvailabilityResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ChangeAvailabilityResponse`` payload (schema ChangeAvailabilityResponse.json)."""
 
     status: ChangeAvailabilityStatus
@@ -479,7 +479,7 @@ class ChangeAvailabilityResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChangeTransactionTariffRequest(Payload):
+class ChangeTransactionTariffRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ChangeTransactionTariffRequest`` payload (schema
     ChangeTransactionTariffRequest.json).
     """
@@ -491,7 +491,7 @@ class ChangeTransactionTariffRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ChangeTransactionTariffResponse(Payload):
+class ChangeTransactionTariffResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ChangeTransactionTariffResponse`` payload (schema
     ChangeTransactionTariffResponse.json).
     """
@@ -501,13 +501,13 @@ class ChangeTransactionTariffResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearCacheRequest(Payload):
+class ClearCacheRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearCacheRequest`` payload (schema ClearCacheRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearCacheResponse(Payload):
+class ClearCacheResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearCacheResponse`` payload (schema ClearCacheResponse.json)."""
 
     status: ClearCacheStatus
@@ -515,7 +515,7 @@ class ClearCacheResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearChargingProfileRequest(Payload):
+class ClearChargingProfileRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearChargingProfileRequest`` payload (schema
     ClearChargingProfileRequest.json).
     """
@@ -527,7 +527,7 @@ class ClearChargingProfileRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearChargingProfileResponse(Payload):
+class ClearChargingProfileResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearChargingProfileResponse`` payload (schema
     ClearChargingProfileResponse.json).
     """
@@ -537,7 +537,7 @@ class ClearChargingProfileResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearDERControlRequest(Payload):
+class ClearDERControlRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearDERControlRequest`` payload (schema ClearDERControlRequest.json)."""
 
     is_default: bool = msgspec.field(name="isDefault")
@@ -548,7 +548,7 @@ class ClearDERControlRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearDERControlResponse(Payload):
+class ClearDERControlResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearDERControlResponse`` payload (schema ClearDERControlResponse.json)."""
 
     status: DERControlStatus
@@ -556,14 +556,14 @@ class ClearDERControlResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearDisplayMessageRequest(Payload):
+class ClearDisplayMessageRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearDisplayMessageRequest`` payload (schema ClearDisplayMessageRequest.json)."""
 
     id: Annotated[int, msgspec.Meta(ge=0)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearDisplayMessageResponse(Payload):
+class ClearDisplayMessageResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearDisplayMessageResponse`` payload (schema
     ClearDisplayMessageResponse.json).
     """
@@ -573,7 +573,7 @@ class ClearDisplayMessageResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearTariffsRequest(Payload):
+class ClearTariffsRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearTariffsRequest`` payload (schema ClearTariffsRequest.json)."""
 
     tariff_ids: (
@@ -584,7 +584,7 @@ class ClearTariffsRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearTariffsResponse(Payload):
+class ClearTariffsResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearTariffsResponse`` payload (schema ClearTariffsResponse.json)."""
 
     clear_tariffs_result: Annotated[list[ClearTariffsResult], msgspec.Meta(min_length=1)] = (
@@ -593,7 +593,7 @@ class ClearTariffsResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearVariableMonitoringRequest(Payload):
+class ClearVariableMonitoringRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearVariableMonitoringRequest`` payload (schema
     ClearVariableMonitoringRequest.json).
     """
@@ -602,7 +602,7 @@ class ClearVariableMonitoringRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearVariableMonitoringResponse(Payload):
+class ClearVariableMonitoringResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearVariableMonitoringResponse`` payload (schema
     ClearVariableMonitoringResponse.json).
     """
@@ -613,7 +613,7 @@ class ClearVariableMonitoringResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearedChargingLimitRequest(Payload):
+class ClearedChargingLimitRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearedChargingLimitRequest`` payload (schema
     ClearedChargingLimitRequest.json).
     """
@@ -625,7 +625,7 @@ class ClearedChargingLimitRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClearedChargingLimitResponse(Payload):
+class ClearedChargingLimitResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClearedChargingLimitResponse`` payload (schema
     ClearedChargingLimitResponse.json).
     """
@@ -633,7 +633,7 @@ class ClearedChargingLimitResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClosePeriodicEventStreamRequest(Payload):
+class ClosePeriodicEventStreamRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClosePeriodicEventStreamRequest`` payload (schema
     ClosePeriodicEventStreamRequest.json).
     """
@@ -642,7 +642,7 @@ class ClosePeriodicEventStreamRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ClosePeriodicEventStreamResponse(Payload):
+class ClosePeriodicEventStreamResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ClosePeriodicEventStreamResponse`` payload (schema
     ClosePeriodicEventStreamResponse.json).
     """
@@ -650,7 +650,7 @@ class ClosePeriodicEventStreamResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CostUpdatedRequest(Payload):
+class CostUpdatedRequest(Payload, kw_only=True):
     """OCPP 2.1 ``CostUpdatedRequest`` payload (schema CostUpdatedRequest.json)."""
 
     total_cost: Number = msgspec.field(name="totalCost")
@@ -660,29 +660,29 @@ class CostUpdatedRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CostUpdatedResponse(Payload):
+class CostUpdatedResponse(Payload, kw_only=True):
     """OCPP 2.1 ``CostUpdatedResponse`` payload (schema CostUpdatedResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CustomerInformationRequest(Payload):
+class CustomerInformationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``CustomerInformationRequest`` payload (schema CustomerInformationRequest.json)."""
 
-    request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
-    report: bool
-    clear: bool
     customer_certificate: CertificateHashData | None = msgspec.field(
         default=None, name="customerCertificate"
     )
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
+    request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
+    report: bool
+    clear: bool
     customer_identifier: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
         default=None, name="customerIdentifier"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class CustomerInformationResponse(Payload):
+class CustomerInformationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``CustomerInformationResponse`` payload (schema
     CustomerInformationResponse.json).
     """
@@ -692,18 +692,18 @@ class CustomerInformationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DataTransferRequest(Payload):
+class DataTransferRequest(Payload, kw_only=True):
     """OCPP 2.1 ``DataTransferRequest`` payload (schema DataTransferRequest.json)."""
 
-    vendor_id: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="vendorId")
     message_id: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="messageId"
     )
     data: Any = msgspec.UNSET
+    vendor_id: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="vendorId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DataTransferResponse(Payload):
+class DataTransferResponse(Payload, kw_only=True):
     """OCPP 2.1 ``DataTransferResponse`` payload (schema DataTransferResponse.json)."""
 
     status: DataTransferStatus
@@ -712,14 +712,14 @@ class DataTransferResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DeleteCertificateRequest(Payload):
+class DeleteCertificateRequest(Payload, kw_only=True):
     """OCPP 2.1 ``DeleteCertificateRequest`` payload (schema DeleteCertificateRequest.json)."""
 
     certificate_hash_data: CertificateHashData = msgspec.field(name="certificateHashData")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class DeleteCertificateResponse(Payload):
+class DeleteCertificateResponse(Payload, kw_only=True):
     """OCPP 2.1 ``DeleteCertificateResponse`` payload (schema DeleteCertificateResponse.json)."""
 
     status: DeleteCertificateStatus
@@ -727,7 +727,7 @@ class DeleteCertificateResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FirmwareStatusNotificationRequest(Payload):
+class FirmwareStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``FirmwareStatusNotificationRequest`` payload (schema
     FirmwareStatusNotificationRequest.json).
     """
@@ -738,7 +738,7 @@ class FirmwareStatusNotificationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class FirmwareStatusNotificationResponse(Payload):
+class FirmwareStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``FirmwareStatusNotificationResponse`` payload (schema
     FirmwareStatusNotificationResponse.json).
     """
@@ -746,7 +746,7 @@ class FirmwareStatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Get15118EVCertificateRequest(Payload):
+class Get15118EVCertificateRequest(Payload, kw_only=True):
     """OCPP 2.1 ``Get15118EVCertificateRequest`` payload (schema
     Get15118EVCertificateRequest.json).
     """
@@ -769,21 +769,21 @@ class Get15118EVCertificateRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class Get15118EVCertificateResponse(Payload):
+class Get15118EVCertificateResponse(Payload, kw_only=True):
     """OCPP 2.1 ``Get15118EVCertificateResponse`` payload (schema
     Get15118EVCertificateResponse.json).
     """
 
     status: Iso15118EVCertificateStatus
-    exi_response: Annotated[str, msgspec.Meta(max_length=17000)] = msgspec.field(name="exiResponse")
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
+    exi_response: Annotated[str, msgspec.Meta(max_length=17000)] = msgspec.field(name="exiResponse")
     remaining_contracts: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="remainingContracts"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetBaseReportRequest(Payload):
+class GetBaseReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetBaseReportRequest`` payload (schema GetBaseReportRequest.json)."""
 
     request_id: int = msgspec.field(name="requestId")
@@ -791,7 +791,7 @@ class GetBaseReportRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetBaseReportResponse(Payload):
+class GetBaseReportResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetBaseReportResponse`` payload (schema GetBaseReportResponse.json)."""
 
     status: GenericDeviceModelStatus
@@ -799,7 +799,7 @@ class GetBaseReportResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetCertificateChainStatusRequest(Payload):
+class GetCertificateChainStatusRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetCertificateChainStatusRequest`` payload (schema
     GetCertificateChainStatusRequest.json).
     """
@@ -810,7 +810,7 @@ class GetCertificateChainStatusRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetCertificateChainStatusResponse(Payload):
+class GetCertificateChainStatusResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetCertificateChainStatusResponse`` payload (schema
     GetCertificateChainStatusResponse.json).
     """
@@ -821,7 +821,7 @@ class GetCertificateChainStatusResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetCertificateStatusRequest(Payload):
+class GetCertificateStatusRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetCertificateStatusRequest`` payload (schema
     GetCertificateStatusRequest.json).
     """
@@ -830,7 +830,7 @@ class GetCertificateStatusRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetCertificateStatusResponse(Payload):
+class GetCertificateStatusResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetCertificateStatusResponse`` payload (schema
     GetCertificateStatusResponse.json).
     """
@@ -843,16 +843,16 @@ class GetCertificateStatusResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetChargingProfilesRequest(Payload):
+class GetChargingProfilesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetChargingProfilesRequest`` payload (schema GetChargingProfilesRequest.json)."""
 
     request_id: int = msgspec.field(name="requestId")
-    charging_profile: ChargingProfileCriterion = msgspec.field(name="chargingProfile")
     evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    charging_profile: ChargingProfileCriterion = msgspec.field(name="chargingProfile")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetChargingProfilesResponse(Payload):
+class GetChargingProfilesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetChargingProfilesResponse`` payload (schema
     GetChargingProfilesResponse.json).
     """
@@ -862,20 +862,20 @@ class GetChargingProfilesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetCompositeScheduleRequest(Payload):
+class GetCompositeScheduleRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetCompositeScheduleRequest`` payload (schema
     GetCompositeScheduleRequest.json).
     """
 
     duration: int
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
     charging_rate_unit: ChargingRateUnit | None = msgspec.field(
         default=None, name="chargingRateUnit"
     )
+    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetCompositeScheduleResponse(Payload):
+class GetCompositeScheduleResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetCompositeScheduleResponse`` payload (schema
     GetCompositeScheduleResponse.json).
     """
@@ -886,7 +886,7 @@ class GetCompositeScheduleResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetDERControlRequest(Payload):
+class GetDERControlRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetDERControlRequest`` payload (schema GetDERControlRequest.json)."""
 
     request_id: int = msgspec.field(name="requestId")
@@ -898,7 +898,7 @@ class GetDERControlRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetDERControlResponse(Payload):
+class GetDERControlResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetDERControlResponse`` payload (schema GetDERControlResponse.json)."""
 
     status: DERControlStatus
@@ -906,19 +906,19 @@ class GetDERControlResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetDisplayMessagesRequest(Payload):
+class GetDisplayMessagesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetDisplayMessagesRequest`` payload (schema GetDisplayMessagesRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
     id: Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=1)] | None = (
         None
     )
+    request_id: int = msgspec.field(name="requestId")
     priority: MessagePriority | None = None
     state: MessageState | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetDisplayMessagesResponse(Payload):
+class GetDisplayMessagesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetDisplayMessagesResponse`` payload (schema GetDisplayMessagesResponse.json)."""
 
     status: GetDisplayMessagesStatus
@@ -926,7 +926,7 @@ class GetDisplayMessagesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetInstalledCertificateIdsRequest(Payload):
+class GetInstalledCertificateIdsRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetInstalledCertificateIdsRequest`` payload (schema
     GetInstalledCertificateIdsRequest.json).
     """
@@ -937,7 +937,7 @@ class GetInstalledCertificateIdsRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetInstalledCertificateIdsResponse(Payload):
+class GetInstalledCertificateIdsResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetInstalledCertificateIdsResponse`` payload (schema
     GetInstalledCertificateIdsResponse.json).
     """
@@ -950,13 +950,13 @@ class GetInstalledCertificateIdsResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetLocalListVersionRequest(Payload):
+class GetLocalListVersionRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetLocalListVersionRequest`` payload (schema GetLocalListVersionRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetLocalListVersionResponse(Payload):
+class GetLocalListVersionResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetLocalListVersionResponse`` payload (schema
     GetLocalListVersionResponse.json).
     """
@@ -965,7 +965,7 @@ class GetLocalListVersionResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetLogRequest(Payload):
+class GetLogRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetLogRequest`` payload (schema GetLogRequest.json)."""
 
     log: LogParameters
@@ -976,7 +976,7 @@ class GetLogRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetLogResponse(Payload):
+class GetLogResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetLogResponse`` payload (schema GetLogResponse.json)."""
 
     status: LogStatus
@@ -985,20 +985,20 @@ class GetLogResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetMonitoringReportRequest(Payload):
+class GetMonitoringReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetMonitoringReportRequest`` payload (schema GetMonitoringReportRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
+    request_id: int = msgspec.field(name="requestId")
     monitoring_criteria: (
         Annotated[list[MonitoringCriterion], msgspec.Meta(min_length=1, max_length=3)] | None
     ) = msgspec.field(default=None, name="monitoringCriteria")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetMonitoringReportResponse(Payload):
+class GetMonitoringReportResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetMonitoringReportResponse`` payload (schema
     GetMonitoringReportResponse.json).
     """
@@ -1008,7 +1008,7 @@ class GetMonitoringReportResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetPeriodicEventStreamRequest(Payload):
+class GetPeriodicEventStreamRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetPeriodicEventStreamRequest`` payload (schema
     GetPeriodicEventStreamRequest.json).
     """
@@ -1016,7 +1016,7 @@ class GetPeriodicEventStreamRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetPeriodicEventStreamResponse(Payload):
+class GetPeriodicEventStreamResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetPeriodicEventStreamResponse`` payload (schema
     GetPeriodicEventStreamResponse.json).
     """
@@ -1027,20 +1027,20 @@ class GetPeriodicEventStreamResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetReportRequest(Payload):
+class GetReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetReportRequest`` payload (schema GetReportRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
+    request_id: int = msgspec.field(name="requestId")
     component_criteria: (
         Annotated[list[ComponentCriterion], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="componentCriteria")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetReportResponse(Payload):
+class GetReportResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetReportResponse`` payload (schema GetReportResponse.json)."""
 
     status: GenericDeviceModelStatus
@@ -1048,14 +1048,14 @@ class GetReportResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetTariffsRequest(Payload):
+class GetTariffsRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetTariffsRequest`` payload (schema GetTariffsRequest.json)."""
 
     evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetTariffsResponse(Payload):
+class GetTariffsResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetTariffsResponse`` payload (schema GetTariffsResponse.json)."""
 
     status: TariffGetStatus
@@ -1066,7 +1066,7 @@ class GetTariffsResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetTransactionStatusRequest(Payload):
+class GetTransactionStatusRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetTransactionStatusRequest`` payload (schema
     GetTransactionStatusRequest.json).
     """
@@ -1077,17 +1077,17 @@ class GetTransactionStatusRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetTransactionStatusResponse(Payload):
+class GetTransactionStatusResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetTransactionStatusResponse`` payload (schema
     GetTransactionStatusResponse.json).
     """
 
-    messages_in_queue: bool = msgspec.field(name="messagesInQueue")
     ongoing_indicator: bool | None = msgspec.field(default=None, name="ongoingIndicator")
+    messages_in_queue: bool = msgspec.field(name="messagesInQueue")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetVariablesRequest(Payload):
+class GetVariablesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetVariablesRequest`` payload (schema GetVariablesRequest.json)."""
 
     get_variable_data: Annotated[list[GetVariableData], msgspec.Meta(min_length=1)] = msgspec.field(
@@ -1096,7 +1096,7 @@ class GetVariablesRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class GetVariablesResponse(Payload):
+class GetVariablesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``GetVariablesResponse`` payload (schema GetVariablesResponse.json)."""
 
     get_variable_result: Annotated[list[GetVariableResult], msgspec.Meta(min_length=1)] = (
@@ -1105,20 +1105,20 @@ class GetVariablesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class HeartbeatRequest(Payload):
+class HeartbeatRequest(Payload, kw_only=True):
     """OCPP 2.1 ``HeartbeatRequest`` payload (schema HeartbeatRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class HeartbeatResponse(Payload):
+class HeartbeatResponse(Payload, kw_only=True):
     """OCPP 2.1 ``HeartbeatResponse`` payload (schema HeartbeatResponse.json)."""
 
     current_time: DateTime = msgspec.field(name="currentTime")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class InstallCertificateRequest(Payload):
+class InstallCertificateRequest(Payload, kw_only=True):
     """OCPP 2.1 ``InstallCertificateRequest`` payload (schema InstallCertificateRequest.json)."""
 
     certificate_type: InstallCertificateUse = msgspec.field(name="certificateType")
@@ -1126,7 +1126,7 @@ class InstallCertificateRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class InstallCertificateResponse(Payload):
+class InstallCertificateResponse(Payload, kw_only=True):
     """OCPP 2.1 ``InstallCertificateResponse`` payload (schema InstallCertificateResponse.json)."""
 
     status: InstallCertificateStatus
@@ -1134,7 +1134,7 @@ class InstallCertificateResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class LogStatusNotificationRequest(Payload):
+class LogStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``LogStatusNotificationRequest`` payload (schema
     LogStatusNotificationRequest.json).
     """
@@ -1145,7 +1145,7 @@ class LogStatusNotificationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class LogStatusNotificationResponse(Payload):
+class LogStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``LogStatusNotificationResponse`` payload (schema
     LogStatusNotificationResponse.json).
     """
@@ -1153,7 +1153,7 @@ class LogStatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MeterValuesRequest(Payload):
+class MeterValuesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``MeterValuesRequest`` payload (schema MeterValuesRequest.json)."""
 
     evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
@@ -1163,13 +1163,13 @@ class MeterValuesRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class MeterValuesResponse(Payload):
+class MeterValuesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``MeterValuesResponse`` payload (schema MeterValuesResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyAllowedEnergyTransferRequest(Payload):
+class NotifyAllowedEnergyTransferRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyAllowedEnergyTransferRequest`` payload (schema
     NotifyAllowedEnergyTransferRequest.json).
     """
@@ -1183,7 +1183,7 @@ class NotifyAllowedEnergyTransferRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyAllowedEnergyTransferResponse(Payload):
+class NotifyAllowedEnergyTransferResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyAllowedEnergyTransferResponse`` payload (schema
     NotifyAllowedEnergyTransferResponse.json).
     """
@@ -1193,18 +1193,18 @@ class NotifyAllowedEnergyTransferResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyChargingLimitRequest(Payload):
+class NotifyChargingLimitRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyChargingLimitRequest`` payload (schema NotifyChargingLimitRequest.json)."""
 
-    charging_limit: ChargingLimit = msgspec.field(name="chargingLimit")
     charging_schedule: Annotated[list[ChargingSchedule], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="chargingSchedule")
     )
     evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    charging_limit: ChargingLimit = msgspec.field(name="chargingLimit")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyChargingLimitResponse(Payload):
+class NotifyChargingLimitResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyChargingLimitResponse`` payload (schema
     NotifyChargingLimitResponse.json).
     """
@@ -1212,20 +1212,20 @@ class NotifyChargingLimitResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyCustomerInformationRequest(Payload):
+class NotifyCustomerInformationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyCustomerInformationRequest`` payload (schema
     NotifyCustomerInformationRequest.json).
     """
 
     data: Annotated[str, msgspec.Meta(max_length=512)]
+    tbc: bool | None = None
     seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
     request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
-    tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyCustomerInformationResponse(Payload):
+class NotifyCustomerInformationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyCustomerInformationResponse`` payload (schema
     NotifyCustomerInformationResponse.json).
     """
@@ -1233,26 +1233,26 @@ class NotifyCustomerInformationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDERAlarmRequest(Payload):
+class NotifyDERAlarmRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyDERAlarmRequest`` payload (schema NotifyDERAlarmRequest.json)."""
 
     control_type: DERControl = msgspec.field(name="controlType")
-    timestamp: DateTime
     grid_event_fault: GridEventFault | None = msgspec.field(default=None, name="gridEventFault")
     alarm_ended: bool | None = msgspec.field(default=None, name="alarmEnded")
+    timestamp: DateTime
     extra_info: Annotated[str, msgspec.Meta(max_length=200)] | None = msgspec.field(
         default=None, name="extraInfo"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDERAlarmResponse(Payload):
+class NotifyDERAlarmResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyDERAlarmResponse`` payload (schema NotifyDERAlarmResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDERStartStopRequest(Payload):
+class NotifyDERStartStopRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyDERStartStopRequest`` payload (schema NotifyDERStartStopRequest.json)."""
 
     control_id: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(name="controlId")
@@ -1268,26 +1268,26 @@ class NotifyDERStartStopRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDERStartStopResponse(Payload):
+class NotifyDERStartStopResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyDERStartStopResponse`` payload (schema NotifyDERStartStopResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDisplayMessagesRequest(Payload):
+class NotifyDisplayMessagesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyDisplayMessagesRequest`` payload (schema
     NotifyDisplayMessagesRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
     message_info: Annotated[list[MessageInfo], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="messageInfo"
     )
+    request_id: int = msgspec.field(name="requestId")
     tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyDisplayMessagesResponse(Payload):
+class NotifyDisplayMessagesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyDisplayMessagesResponse`` payload (schema
     NotifyDisplayMessagesResponse.json).
     """
@@ -1295,21 +1295,21 @@ class NotifyDisplayMessagesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEVChargingNeedsRequest(Payload):
+class NotifyEVChargingNeedsRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyEVChargingNeedsRequest`` payload (schema
     NotifyEVChargingNeedsRequest.json).
     """
 
     evse_id: Annotated[int, msgspec.Meta(ge=1)] = msgspec.field(name="evseId")
-    charging_needs: ChargingNeeds = msgspec.field(name="chargingNeeds")
     max_schedule_tuples: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="maxScheduleTuples"
     )
+    charging_needs: ChargingNeeds = msgspec.field(name="chargingNeeds")
     timestamp: DateTime | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEVChargingNeedsResponse(Payload):
+class NotifyEVChargingNeedsResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyEVChargingNeedsResponse`` payload (schema
     NotifyEVChargingNeedsResponse.json).
     """
@@ -1319,7 +1319,7 @@ class NotifyEVChargingNeedsResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEVChargingScheduleRequest(Payload):
+class NotifyEVChargingScheduleRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyEVChargingScheduleRequest`` payload (schema
     NotifyEVChargingScheduleRequest.json).
     """
@@ -1336,7 +1336,7 @@ class NotifyEVChargingScheduleRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEVChargingScheduleResponse(Payload):
+class NotifyEVChargingScheduleResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyEVChargingScheduleResponse`` payload (schema
     NotifyEVChargingScheduleResponse.json).
     """
@@ -1346,38 +1346,38 @@ class NotifyEVChargingScheduleResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEventRequest(Payload):
+class NotifyEventRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyEventRequest`` payload (schema NotifyEventRequest.json)."""
 
     generated_at: DateTime = msgspec.field(name="generatedAt")
+    tbc: bool | None = None
     seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
     event_data: Annotated[list[EventData], msgspec.Meta(min_length=1)] = msgspec.field(
         name="eventData"
     )
-    tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyEventResponse(Payload):
+class NotifyEventResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyEventResponse`` payload (schema NotifyEventResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyMonitoringReportRequest(Payload):
+class NotifyMonitoringReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyMonitoringReportRequest`` payload (schema
     NotifyMonitoringReportRequest.json).
     """
 
+    monitor: Annotated[list[MonitoringData], msgspec.Meta(min_length=1)] | None = None
     request_id: int = msgspec.field(name="requestId")
+    tbc: bool | None = None
     seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
-    monitor: Annotated[list[MonitoringData], msgspec.Meta(min_length=1)] | None = None
-    tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyMonitoringReportResponse(Payload):
+class NotifyMonitoringReportResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyMonitoringReportResponse`` payload (schema
     NotifyMonitoringReportResponse.json).
     """
@@ -1385,7 +1385,7 @@ class NotifyMonitoringReportResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyPeriodicEventStreamRequest(Payload):
+class NotifyPeriodicEventStreamRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyPeriodicEventStreamRequest`` payload (schema
     NotifyPeriodicEventStream.json).
     """
@@ -1397,7 +1397,7 @@ class NotifyPeriodicEventStreamRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyPriorityChargingRequest(Payload):
+class NotifyPriorityChargingRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyPriorityChargingRequest`` payload (schema
     NotifyPriorityChargingRequest.json).
     """
@@ -1409,7 +1409,7 @@ class NotifyPriorityChargingRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyPriorityChargingResponse(Payload):
+class NotifyPriorityChargingResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyPriorityChargingResponse`` payload (schema
     NotifyPriorityChargingResponse.json).
     """
@@ -1417,38 +1417,38 @@ class NotifyPriorityChargingResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyReportRequest(Payload):
+class NotifyReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyReportRequest`` payload (schema NotifyReportRequest.json)."""
 
     request_id: int = msgspec.field(name="requestId")
     generated_at: DateTime = msgspec.field(name="generatedAt")
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
     report_data: Annotated[list[ReportData], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="reportData"
     )
     tbc: bool | None = None
+    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyReportResponse(Payload):
+class NotifyReportResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyReportResponse`` payload (schema NotifyReportResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifySettlementRequest(Payload):
+class NotifySettlementRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifySettlementRequest`` payload (schema NotifySettlementRequest.json)."""
 
-    psp_ref: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="pspRef")
-    status: PaymentStatus
-    settlement_amount: Number = msgspec.field(name="settlementAmount")
-    settlement_time: DateTime = msgspec.field(name="settlementTime")
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
+    psp_ref: Annotated[str, msgspec.Meta(max_length=255)] = msgspec.field(name="pspRef")
+    status: PaymentStatus
     status_info: Annotated[str, msgspec.Meta(max_length=500)] | None = msgspec.field(
         default=None, name="statusInfo"
     )
+    settlement_amount: Number = msgspec.field(name="settlementAmount")
+    settlement_time: DateTime = msgspec.field(name="settlementTime")
     receipt_id: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="receiptId"
     )
@@ -1462,7 +1462,7 @@ class NotifySettlementRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifySettlementResponse(Payload):
+class NotifySettlementResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifySettlementResponse`` payload (schema NotifySettlementResponse.json)."""
 
     receipt_url: Annotated[str, msgspec.Meta(max_length=2000)] | None = msgspec.field(
@@ -1474,7 +1474,7 @@ class NotifySettlementResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyWebPaymentStartedRequest(Payload):
+class NotifyWebPaymentStartedRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyWebPaymentStartedRequest`` payload (schema
     NotifyWebPaymentStartedRequest.json).
     """
@@ -1484,7 +1484,7 @@ class NotifyWebPaymentStartedRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class NotifyWebPaymentStartedResponse(Payload):
+class NotifyWebPaymentStartedResponse(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyWebPaymentStartedResponse`` payload (schema
     NotifyWebPaymentStartedResponse.json).
     """
@@ -1492,7 +1492,7 @@ class NotifyWebPaymentStartedResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class OpenPeriodicEventStreamRequest(Payload):
+class OpenPeriodicEventStreamRequest(Payload, kw_only=True):
     """OCPP 2.1 ``OpenPeriodicEventStreamRequest`` payload (schema
     OpenPeriodicEventStreamRequest.json).
     """
@@ -1501,7 +1501,7 @@ class OpenPeriodicEventStreamRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class OpenPeriodicEventStreamResponse(Payload):
+class OpenPeriodicEventStreamResponse(Payload, kw_only=True):
     """OCPP 2.1 ``OpenPeriodicEventStreamResponse`` payload (schema
     OpenPeriodicEventStreamResponse.json).
     """
@@ -1511,20 +1511,20 @@ class OpenPeriodicEventStreamResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PublishFirmwareRequest(Payload):
+class PublishFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.1 ``PublishFirmwareRequest`` payload (schema PublishFirmwareRequest.json)."""
 
     location: Annotated[str, msgspec.Meta(max_length=2000)]
+    retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
     checksum: Annotated[str, msgspec.Meta(max_length=32)]
     request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
-    retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
     retry_interval: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
         default=None, name="retryInterval"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PublishFirmwareResponse(Payload):
+class PublishFirmwareResponse(Payload, kw_only=True):
     """OCPP 2.1 ``PublishFirmwareResponse`` payload (schema PublishFirmwareResponse.json)."""
 
     status: GenericStatus
@@ -1532,7 +1532,7 @@ class PublishFirmwareResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PublishFirmwareStatusNotificationRequest(Payload):
+class PublishFirmwareStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``PublishFirmwareStatusNotificationRequest`` payload (schema
     PublishFirmwareStatusNotificationRequest.json).
     """
@@ -1549,7 +1549,7 @@ class PublishFirmwareStatusNotificationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PublishFirmwareStatusNotificationResponse(Payload):
+class PublishFirmwareStatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``PublishFirmwareStatusNotificationResponse`` payload (schema
     PublishFirmwareStatusNotificationResponse.json).
     """
@@ -1557,7 +1557,7 @@ class PublishFirmwareStatusNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PullDynamicScheduleUpdateRequest(Payload):
+class PullDynamicScheduleUpdateRequest(Payload, kw_only=True):
     """OCPP 2.1 ``PullDynamicScheduleUpdateRequest`` payload (schema
     PullDynamicScheduleUpdateRequest.json).
     """
@@ -1566,20 +1566,20 @@ class PullDynamicScheduleUpdateRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class PullDynamicScheduleUpdateResponse(Payload):
+class PullDynamicScheduleUpdateResponse(Payload, kw_only=True):
     """OCPP 2.1 ``PullDynamicScheduleUpdateResponse`` payload (schema
     PullDynamicScheduleUpdateResponse.json).
     """
 
-    status: ChargingProfileStatus
     schedule_update: ChargingScheduleUpdate | None = msgspec.field(
         default=None, name="scheduleUpdate"
     )
+    status: ChargingProfileStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReportChargingProfilesRequest(Payload):
+class ReportChargingProfilesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ReportChargingProfilesRequest`` payload (schema
     ReportChargingProfilesRequest.json).
     """
@@ -1591,12 +1591,12 @@ class ReportChargingProfilesRequest(Payload):
     charging_profile: Annotated[list[ChargingProfile], msgspec.Meta(min_length=1)] = msgspec.field(
         name="chargingProfile"
     )
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
     tbc: bool | None = None
+    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReportChargingProfilesResponse(Payload):
+class ReportChargingProfilesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ReportChargingProfilesResponse`` payload (schema
     ReportChargingProfilesResponse.json).
     """
@@ -1604,10 +1604,9 @@ class ReportChargingProfilesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReportDERControlRequest(Payload):
+class ReportDERControlRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ReportDERControlRequest`` payload (schema ReportDERControlRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
     curve: Annotated[list[DERCurveGet], msgspec.Meta(min_length=1, max_length=24)] | None = None
     enter_service: (
         Annotated[list[EnterServiceGet], msgspec.Meta(min_length=1, max_length=24)] | None
@@ -1628,17 +1627,18 @@ class ReportDERControlRequest(Payload):
     limit_max_discharge: (
         Annotated[list[LimitMaxDischargeGet], msgspec.Meta(min_length=1, max_length=24)] | None
     ) = msgspec.field(default=None, name="limitMaxDischarge")
+    request_id: int = msgspec.field(name="requestId")
     tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReportDERControlResponse(Payload):
+class ReportDERControlResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ReportDERControlResponse`` payload (schema ReportDERControlResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestBatterySwapRequest(Payload):
+class RequestBatterySwapRequest(Payload, kw_only=True):
     """OCPP 2.1 ``RequestBatterySwapRequest`` payload (schema RequestBatterySwapRequest.json)."""
 
     id_token: IdToken = msgspec.field(name="idToken")
@@ -1646,7 +1646,7 @@ class RequestBatterySwapRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestBatterySwapResponse(Payload):
+class RequestBatterySwapResponse(Payload, kw_only=True):
     """OCPP 2.1 ``RequestBatterySwapResponse`` payload (schema RequestBatterySwapResponse.json)."""
 
     status: GenericStatus
@@ -1654,20 +1654,20 @@ class RequestBatterySwapResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestStartTransactionRequest(Payload):
+class RequestStartTransactionRequest(Payload, kw_only=True):
     """OCPP 2.1 ``RequestStartTransactionRequest`` payload (schema
     RequestStartTransactionRequest.json).
     """
 
-    id_token: IdToken = msgspec.field(name="idToken")
-    remote_start_id: int = msgspec.field(name="remoteStartId")
     evse_id: Annotated[int, msgspec.Meta(ge=1)] | None = msgspec.field(default=None, name="evseId")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
+    id_token: IdToken = msgspec.field(name="idToken")
+    remote_start_id: int = msgspec.field(name="remoteStartId")
     charging_profile: ChargingProfile | None = msgspec.field(default=None, name="chargingProfile")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestStartTransactionResponse(Payload):
+class RequestStartTransactionResponse(Payload, kw_only=True):
     """OCPP 2.1 ``RequestStartTransactionResponse`` payload (schema
     RequestStartTransactionResponse.json).
     """
@@ -1680,7 +1680,7 @@ class RequestStartTransactionResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestStopTransactionRequest(Payload):
+class RequestStopTransactionRequest(Payload, kw_only=True):
     """OCPP 2.1 ``RequestStopTransactionRequest`` payload (schema
     RequestStopTransactionRequest.json).
     """
@@ -1691,7 +1691,7 @@ class RequestStopTransactionRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class RequestStopTransactionResponse(Payload):
+class RequestStopTransactionResponse(Payload, kw_only=True):
     """OCPP 2.1 ``RequestStopTransactionResponse`` payload (schema
     RequestStopTransactionResponse.json).
     """
@@ -1701,7 +1701,7 @@ class RequestStopTransactionResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReservationStatusUpdateRequest(Payload):
+class ReservationStatusUpdateRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ReservationStatusUpdateRequest`` payload (schema
     ReservationStatusUpdateRequest.json).
     """
@@ -1713,7 +1713,7 @@ class ReservationStatusUpdateRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReservationStatusUpdateResponse(Payload):
+class ReservationStatusUpdateResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ReservationStatusUpdateResponse`` payload (schema
     ReservationStatusUpdateResponse.json).
     """
@@ -1721,21 +1721,21 @@ class ReservationStatusUpdateResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReserveNowRequest(Payload):
+class ReserveNowRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ReserveNowRequest`` payload (schema ReserveNowRequest.json)."""
 
     id: Annotated[int, msgspec.Meta(ge=0)]
     expiry_date_time: DateTime = msgspec.field(name="expiryDateTime")
-    id_token: IdToken = msgspec.field(name="idToken")
     connector_type: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="connectorType"
     )
+    id_token: IdToken = msgspec.field(name="idToken")
     evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ReserveNowResponse(Payload):
+class ReserveNowResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ReserveNowResponse`` payload (schema ReserveNowResponse.json)."""
 
     status: ReserveNowStatus
@@ -1743,7 +1743,7 @@ class ReserveNowResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ResetRequest(Payload):
+class ResetRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ResetRequest`` payload (schema ResetRequest.json)."""
 
     type: Reset
@@ -1751,7 +1751,7 @@ class ResetRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class ResetResponse(Payload):
+class ResetResponse(Payload, kw_only=True):
     """OCPP 2.1 ``ResetResponse`` payload (schema ResetResponse.json)."""
 
     status: ResetStatus
@@ -1759,7 +1759,7 @@ class ResetResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SecurityEventNotificationRequest(Payload):
+class SecurityEventNotificationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SecurityEventNotificationRequest`` payload (schema
     SecurityEventNotificationRequest.json).
     """
@@ -1772,7 +1772,7 @@ class SecurityEventNotificationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SecurityEventNotificationResponse(Payload):
+class SecurityEventNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SecurityEventNotificationResponse`` payload (schema
     SecurityEventNotificationResponse.json).
     """
@@ -1780,18 +1780,18 @@ class SecurityEventNotificationResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SendLocalListRequest(Payload):
+class SendLocalListRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SendLocalListRequest`` payload (schema SendLocalListRequest.json)."""
 
-    version_number: int = msgspec.field(name="versionNumber")
-    update_type: Update = msgspec.field(name="updateType")
     local_authorization_list: (
         Annotated[list[AuthorizationData], msgspec.Meta(min_length=1)] | None
     ) = msgspec.field(default=None, name="localAuthorizationList")
+    version_number: int = msgspec.field(name="versionNumber")
+    update_type: Update = msgspec.field(name="updateType")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SendLocalListResponse(Payload):
+class SendLocalListResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SendLocalListResponse`` payload (schema SendLocalListResponse.json)."""
 
     status: SendLocalListStatus
@@ -1799,7 +1799,7 @@ class SendLocalListResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetChargingProfileRequest(Payload):
+class SetChargingProfileRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetChargingProfileRequest`` payload (schema SetChargingProfileRequest.json)."""
 
     evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
@@ -1807,7 +1807,7 @@ class SetChargingProfileRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetChargingProfileResponse(Payload):
+class SetChargingProfileResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetChargingProfileResponse`` payload (schema SetChargingProfileResponse.json)."""
 
     status: ChargingProfileStatus
@@ -1815,7 +1815,7 @@ class SetChargingProfileResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetDERControlRequest(Payload):
+class SetDERControlRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetDERControlRequest`` payload (schema SetDERControlRequest.json)."""
 
     is_default: bool = msgspec.field(name="isDefault")
@@ -1834,7 +1834,7 @@ class SetDERControlRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetDERControlResponse(Payload):
+class SetDERControlResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetDERControlResponse`` payload (schema SetDERControlResponse.json)."""
 
     status: DERControlStatus
@@ -1849,7 +1849,7 @@ class SetDERControlResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetDefaultTariffRequest(Payload):
+class SetDefaultTariffRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetDefaultTariffRequest`` payload (schema SetDefaultTariffRequest.json)."""
 
     evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
@@ -1857,7 +1857,7 @@ class SetDefaultTariffRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetDefaultTariffResponse(Payload):
+class SetDefaultTariffResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetDefaultTariffResponse`` payload (schema SetDefaultTariffResponse.json)."""
 
     status: TariffSetStatus
@@ -1865,14 +1865,14 @@ class SetDefaultTariffResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetDisplayMessageRequest(Payload):
+class SetDisplayMessageRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetDisplayMessageRequest`` payload (schema SetDisplayMessageRequest.json)."""
 
     message: MessageInfo
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetDisplayMessageResponse(Payload):
+class SetDisplayMessageResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetDisplayMessageResponse`` payload (schema SetDisplayMessageResponse.json)."""
 
     status: DisplayMessageStatus
@@ -1880,14 +1880,14 @@ class SetDisplayMessageResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetMonitoringBaseRequest(Payload):
+class SetMonitoringBaseRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringBaseRequest`` payload (schema SetMonitoringBaseRequest.json)."""
 
     monitoring_base: MonitoringBase = msgspec.field(name="monitoringBase")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetMonitoringBaseResponse(Payload):
+class SetMonitoringBaseResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringBaseResponse`` payload (schema SetMonitoringBaseResponse.json)."""
 
     status: GenericDeviceModelStatus
@@ -1895,14 +1895,14 @@ class SetMonitoringBaseResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetMonitoringLevelRequest(Payload):
+class SetMonitoringLevelRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringLevelRequest`` payload (schema SetMonitoringLevelRequest.json)."""
 
     severity: Annotated[int, msgspec.Meta(ge=0)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetMonitoringLevelResponse(Payload):
+class SetMonitoringLevelResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringLevelResponse`` payload (schema SetMonitoringLevelResponse.json)."""
 
     status: GenericStatus
@@ -1910,7 +1910,7 @@ class SetMonitoringLevelResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetNetworkProfileRequest(Payload):
+class SetNetworkProfileRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetNetworkProfileRequest`` payload (schema SetNetworkProfileRequest.json)."""
 
     configuration_slot: int = msgspec.field(name="configurationSlot")
@@ -1918,7 +1918,7 @@ class SetNetworkProfileRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetNetworkProfileResponse(Payload):
+class SetNetworkProfileResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetNetworkProfileResponse`` payload (schema SetNetworkProfileResponse.json)."""
 
     status: SetNetworkProfileStatus
@@ -1926,7 +1926,7 @@ class SetNetworkProfileResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariableMonitoringRequest(Payload):
+class SetVariableMonitoringRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetVariableMonitoringRequest`` payload (schema
     SetVariableMonitoringRequest.json).
     """
@@ -1937,7 +1937,7 @@ class SetVariableMonitoringRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariableMonitoringResponse(Payload):
+class SetVariableMonitoringResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetVariableMonitoringResponse`` payload (schema
     SetVariableMonitoringResponse.json).
     """
@@ -1948,7 +1948,7 @@ class SetVariableMonitoringResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariablesRequest(Payload):
+class SetVariablesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetVariablesRequest`` payload (schema SetVariablesRequest.json)."""
 
     set_variable_data: Annotated[list[SetVariableData], msgspec.Meta(min_length=1)] = msgspec.field(
@@ -1957,7 +1957,7 @@ class SetVariablesRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SetVariablesResponse(Payload):
+class SetVariablesResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SetVariablesResponse`` payload (schema SetVariablesResponse.json)."""
 
     set_variable_result: Annotated[list[SetVariableResult], msgspec.Meta(min_length=1)] = (
@@ -1966,7 +1966,7 @@ class SetVariablesResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SignCertificateRequest(Payload):
+class SignCertificateRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SignCertificateRequest`` payload (schema SignCertificateRequest.json)."""
 
     csr: Annotated[str, msgspec.Meta(max_length=5500)]
@@ -1980,7 +1980,7 @@ class SignCertificateRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class SignCertificateResponse(Payload):
+class SignCertificateResponse(Payload, kw_only=True):
     """OCPP 2.1 ``SignCertificateResponse`` payload (schema SignCertificateResponse.json)."""
 
     status: GenericStatus
@@ -1988,7 +1988,7 @@ class SignCertificateResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class StatusNotificationRequest(Payload):
+class StatusNotificationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``StatusNotificationRequest`` payload (schema StatusNotificationRequest.json)."""
 
     timestamp: DateTime
@@ -1998,24 +1998,23 @@ class StatusNotificationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class StatusNotificationResponse(Payload):
+class StatusNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``StatusNotificationResponse`` payload (schema StatusNotificationResponse.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TransactionEventRequest(Payload):
+class TransactionEventRequest(Payload, kw_only=True):
     """OCPP 2.1 ``TransactionEventRequest`` payload (schema TransactionEventRequest.json)."""
 
-    event_type: TransactionEvent = msgspec.field(name="eventType")
-    timestamp: DateTime
-    trigger_reason: TriggerReason = msgspec.field(name="triggerReason")
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
-    transaction_info: Transaction = msgspec.field(name="transactionInfo")
     cost_details: CostDetails | None = msgspec.field(default=None, name="costDetails")
+    event_type: TransactionEvent = msgspec.field(name="eventType")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="meterValue"
     )
+    timestamp: DateTime
+    trigger_reason: TriggerReason = msgspec.field(name="triggerReason")
+    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
     offline: bool | None = None
     number_of_phases_used: Annotated[int, msgspec.Meta(ge=0, le=3)] | None = msgspec.field(
         default=None, name="numberOfPhasesUsed"
@@ -2028,12 +2027,13 @@ class TransactionEventRequest(Payload):
         default=None, name="preconditioningStatus"
     )
     evse_sleep: bool | None = msgspec.field(default=None, name="evseSleep")
+    transaction_info: Transaction = msgspec.field(name="transactionInfo")
     evse: EVSE | None = None
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TransactionEventResponse(Payload):
+class TransactionEventResponse(Payload, kw_only=True):
     """OCPP 2.1 ``TransactionEventResponse`` payload (schema TransactionEventResponse.json)."""
 
     total_cost: Number | None = msgspec.field(default=None, name="totalCost")
@@ -2051,18 +2051,18 @@ class TransactionEventResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TriggerMessageRequest(Payload):
+class TriggerMessageRequest(Payload, kw_only=True):
     """OCPP 2.1 ``TriggerMessageRequest`` payload (schema TriggerMessageRequest.json)."""
 
-    requested_message: MessageTrigger = msgspec.field(name="requestedMessage")
     evse: EVSE | None = None
+    requested_message: MessageTrigger = msgspec.field(name="requestedMessage")
     custom_trigger: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="customTrigger"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class TriggerMessageResponse(Payload):
+class TriggerMessageResponse(Payload, kw_only=True):
     """OCPP 2.1 ``TriggerMessageResponse`` payload (schema TriggerMessageResponse.json)."""
 
     status: TriggerMessageStatus
@@ -2070,7 +2070,7 @@ class TriggerMessageResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UnlockConnectorRequest(Payload):
+class UnlockConnectorRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UnlockConnectorRequest`` payload (schema UnlockConnectorRequest.json)."""
 
     evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
@@ -2078,7 +2078,7 @@ class UnlockConnectorRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UnlockConnectorResponse(Payload):
+class UnlockConnectorResponse(Payload, kw_only=True):
     """OCPP 2.1 ``UnlockConnectorResponse`` payload (schema UnlockConnectorResponse.json)."""
 
     status: UnlockStatus
@@ -2086,21 +2086,21 @@ class UnlockConnectorResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UnpublishFirmwareRequest(Payload):
+class UnpublishFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UnpublishFirmwareRequest`` payload (schema UnpublishFirmwareRequest.json)."""
 
     checksum: Annotated[str, msgspec.Meta(max_length=32)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UnpublishFirmwareResponse(Payload):
+class UnpublishFirmwareResponse(Payload, kw_only=True):
     """OCPP 2.1 ``UnpublishFirmwareResponse`` payload (schema UnpublishFirmwareResponse.json)."""
 
     status: UnpublishFirmwareStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UpdateDynamicScheduleRequest(Payload):
+class UpdateDynamicScheduleRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UpdateDynamicScheduleRequest`` payload (schema
     UpdateDynamicScheduleRequest.json).
     """
@@ -2110,7 +2110,7 @@ class UpdateDynamicScheduleRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UpdateDynamicScheduleResponse(Payload):
+class UpdateDynamicScheduleResponse(Payload, kw_only=True):
     """OCPP 2.1 ``UpdateDynamicScheduleResponse`` payload (schema
     UpdateDynamicScheduleResponse.json).
     """
@@ -2120,17 +2120,17 @@ class UpdateDynamicScheduleResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UpdateFirmwareRequest(Payload):
+class UpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UpdateFirmwareRequest`` payload (schema UpdateFirmwareRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
-    firmware: Firmware
     retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
     retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: int = msgspec.field(name="requestId")
+    firmware: Firmware
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UpdateFirmwareResponse(Payload):
+class UpdateFirmwareResponse(Payload, kw_only=True):
     """OCPP 2.1 ``UpdateFirmwareResponse`` payload (schema UpdateFirmwareResponse.json)."""
 
     status: UpdateFirmwareStatus
@@ -2138,7 +2138,7 @@ class UpdateFirmwareResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UsePriorityChargingRequest(Payload):
+class UsePriorityChargingRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UsePriorityChargingRequest`` payload (schema UsePriorityChargingRequest.json)."""
 
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] = msgspec.field(
@@ -2148,7 +2148,7 @@ class UsePriorityChargingRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class UsePriorityChargingResponse(Payload):
+class UsePriorityChargingResponse(Payload, kw_only=True):
     """OCPP 2.1 ``UsePriorityChargingResponse`` payload (schema
     UsePriorityChargingResponse.json).
     """
@@ -2158,7 +2158,7 @@ class UsePriorityChargingResponse(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VatNumberValidationRequest(Payload):
+class VatNumberValidationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``VatNumberValidationRequest`` payload (schema VatNumberValidationRequest.json)."""
 
     vat_number: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="vatNumber")
@@ -2166,14 +2166,14 @@ class VatNumberValidationRequest(Payload):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
-class VatNumberValidationResponse(Payload):
+class VatNumberValidationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``VatNumberValidationResponse`` payload (schema
     VatNumberValidationResponse.json).
     """
 
-    vat_number: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="vatNumber")
-    status: GenericStatus
     company: Address | None = None
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
+    vat_number: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="vatNumber")
     evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
