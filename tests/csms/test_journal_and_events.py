@@ -1,0 +1,59 @@
+"""Message journal (buffered group-committed writes, retention) and the event bus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any as Clock  # the settable clock fixture of conftest.py
+
+from kilowatt.csms import EventBus, Services
+from kilowatt.csms.events import DomainEvent, StationConnected, StationDisconnected
+
+
+async def test_journal_records_and_lists(services: Services) -> None:
+    for i in range(5):
+        services.journal.record("CP1", "in", 2, str(i), "Heartbeat", f'[2,"{i}","Heartbeat",{{}}]')
+        services.journal.record("CP1", "out", 3, str(i), "Heartbeat", f'[3,"{i}",{{}}]')
+    services.journal.record("CP2", "in", 2, "x", "Authorize", '[2,"x","Authorize",{}]')
+    page = await services.journal.list("CP1", limit=3)
+    assert page.total == 10
+    assert [(e.direction, e.message_id) for e in page.items] == [
+        ("out", "4"),
+        ("in", "4"),
+        ("out", "3"),
+    ]
+    only = await services.journal.list("CP2", action="Authorize")
+    assert only.total == 1 and only.items[0].frame == '[2,"x","Authorize",{}]'
+
+
+async def test_journal_retention(services: Services, clock: Clock) -> None:
+    services.journal.retention = 60
+    services.journal.record("CP1", "in", 2, "old", "Heartbeat", "[]")
+    await services.journal.flush()
+    clock.advance(120)
+    for i in range(4):
+        services.journal.record("CP1", "in", 2, str(i), "Heartbeat", "[]")
+    assert await services.journal.prune() == 1
+    services.journal.max_messages = 2
+    assert await services.journal.prune() == 2
+    page = await services.journal.list("CP1")
+    assert [e.message_id for e in page.items] == ["3", "2"]
+
+
+async def test_event_bus_subscriptions_and_listeners() -> None:
+    bus = EventBus()
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    seen: list[DomainEvent] = []
+    remove = bus.add_listener(seen.append)
+    bus.add_listener(lambda e: 1 / 0)  # a failing listener does not stop the others
+    only_connected = bus.subscribe(StationConnected)
+    small = bus.subscribe(maxsize=1)
+    bus.publish(StationConnected(station_id="A", at=at, ocpp_version="1.6"))
+    bus.publish(StationDisconnected(station_id="A", at=at))
+    assert [type(e) for e in seen] == [StationConnected, StationDisconnected]
+    assert isinstance(await only_connected.get(), StationConnected)
+    assert isinstance(await small.get(), StationDisconnected) and small.dropped == 1
+    remove()
+    only_connected.close()
+    assert [e async for e in only_connected] == []
+    bus.publish(StationDisconnected(station_id="A", at=at))
+    assert len(seen) == 2
