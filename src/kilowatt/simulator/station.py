@@ -158,6 +158,8 @@ class Session:
     ended: float | None = None
     meter_stop_wh: float | None = None
     rejected: bool = False
+    updates: int = 0
+    """Periodic meter samples taken (queued) during the session."""
 
     def next_seq(self) -> int:
         """The next 2.x ``seqNo`` (0 for the Started event)."""
@@ -261,6 +263,8 @@ class SimStation:
         self._change = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.completed: list[Session] = []
+        """Sessions that have ended, oldest first."""
         self.log: list[tuple[str, str]] = []
         """(direction, action) of every message, for tests and debugging."""
 
@@ -653,6 +657,7 @@ class SimStation:
             if now >= end:
                 break
             if now >= next_sample:
+                session.updates += 1
                 self.queue_updated(session)
                 interval = self.sample_interval() or float("inf")
                 next_sample = max(next_sample + interval, now + interval * 0.5)
@@ -675,6 +680,7 @@ class SimStation:
         session.ended = self.clock.now()
         session.meter_stop_wh = reading.energy_wh
         self.queue_ended(session)
+        self.completed.append(session)
         evse.session = None
         self.profiles.transaction_ended(evse.id)
         self.stats.sessions_active -= 1
