@@ -279,10 +279,7 @@ def test_recurring_daily_profile() -> None:
     store = ProfileStore(1)
     daily = _profile(1, Purpose.TX_DEFAULT, 0, [(0, 5000), (3600, 10000)], start=0.0,
                      kind=ProfileKind.RECURRING)  # fmt: skip
-    daily.recurrency = (
-        daily.recurrency
-        or __import__("kilowatt.simulator.profiles", fromlist=["Recurrency"]).Recurrency.DAILY
-    )
+    daily.recurrency = Recurrency.DAILY
     assert store.install(daily) is None
     assert store.limit_at(1, 86400 * 3 + 10) == 5000
     assert store.limit_at(1, 86400 * 3 + 3700) == 10000
