@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -94,7 +95,7 @@ class CommandService:
     def _response(self, result: CommandResponseType, text: str | None = None) -> CommandResponse:
         return CommandResponse(
             result=result,
-            timeout=int(self.settings.command_timeout),
+            timeout=math.ceil(self.settings.command_timeout),
             message=[DisplayText(language="en", text=text)] if text else None,
         )
 
