@@ -878,8 +878,10 @@ def worker_main(cfg: Config, indices: list[int], conn: Any) -> None:
     try:
         with asyncio.Runner(loop_factory=_loop_factory) as runner:
             result = runner.run(worker_async(cfg, indices, conn))
+        os.set_blocking(conn.fileno(), True)  # the event loop made it non-blocking
         conn.send(("done", result))
     except BaseException as exc:  # report, then die
+        os.set_blocking(conn.fileno(), True)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         raise
     finally:

@@ -358,7 +358,9 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{_fmt(row['ratio']):>14}"
             )
     for name, result in report["targets"].items():
-        if result.get("status") != "ok":
+        if result.get("status") == "skipped":
+            print(f"\n{name}: skipped ({result.get('reason')})")
+        elif result.get("status") != "ok":
             print(f"\n{name.upper()} NOT MEASURED — {result.get('status')}: {result.get('reason')}")
         elif result.get("error_samples"):
             print(f"\n{name}: first errors: " + "; ".join(result["error_samples"][:3]))
