@@ -1,0 +1,63 @@
+"""The operator REST API (``/api/v1``, FastAPI), one module per resource.
+
+Entry points: :func:`create_api` (a FastAPI app with the API under ``/api/v1`` and docs at
+``/docs``) or :func:`create_router` (to mount into another app; then also call
+:func:`~kilowatt.api.responses.install_error_handlers` on that app).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from kilowatt import __version__
+from kilowatt.api import calls, id_tokens, stations, transactions
+from kilowatt.api.context import ApiContext
+from kilowatt.api.responses import install_error_handlers
+from kilowatt.api.security import BearerAuth, load_or_create_api_key
+from kilowatt.config import Settings
+from kilowatt.csms.gateway import StationGateway
+from kilowatt.csms.services import Services
+
+__all__ = ["create_api", "create_router", "install_error_handlers", "load_or_create_api_key"]
+
+API_PREFIX = "/api/v1"
+
+
+def create_router(
+    services: Services, gateway: StationGateway, settings: Settings, *, api_key: str
+) -> APIRouter:
+    """All ``/api/v1`` routes, each behind ``Authorization: Bearer <api_key>``."""
+    ctx = ApiContext(services, gateway, settings)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(BearerAuth(api_key))])
+    for module in (stations, calls, id_tokens, transactions):
+        api.include_router(module.router(ctx))
+    return api
+
+
+def create_api(
+    services: Services,
+    gateway: StationGateway,
+    settings: Settings,
+    *,
+    api_key: str | None = None,
+) -> FastAPI:
+    """The operator API app: ``/api/v1/...``, OpenAPI at ``/openapi.json``, docs at ``/docs``.
+
+    ``api_key`` defaults to ``settings.api_key``; the composition root passes the key from
+    :func:`load_or_create_api_key` when none was configured.
+
+    Raises:
+        ValueError: no API key at all.
+    """
+    key = api_key or settings.api_key
+    if not key:
+        raise ValueError("create_api needs an API key (settings.api_key or api_key=)")
+    app = FastAPI(
+        title="Kilowatt operator API",
+        version=__version__,
+        description="Manage stations, id tokens and transactions; control stations. "
+        "Every endpoint needs `Authorization: Bearer <api key>`.",
+    )
+    app.include_router(create_router(services, gateway, settings, api_key=key))
+    install_error_handlers(app)
+    return app

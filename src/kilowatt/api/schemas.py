@@ -1,0 +1,181 @@
+"""Pydantic models of request bodies, and of responses for the OpenAPI document.
+
+Responses are produced from the service dataclasses (see :mod:`.responses`); the response
+models here describe the same JSON for ``/docs``. Energies in Wh, times RFC 3339 UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConnectorOut(BaseModel):
+    connector_id: int
+    status: str | None
+    error_code: str | None
+    info: str | None
+    vendor_error_code: str | None
+    status_at: datetime | None
+
+
+class EvseOut(BaseModel):
+    evse_id: int
+    connectors: list[ConnectorOut]
+
+
+class StationOut(BaseModel):
+    id: str
+    connected: bool
+    ocpp_version: str | None = Field(description="1.6, 2.0.1 or 2.1 (last connection)")
+    vendor: str | None
+    model: str | None
+    serial_number: str | None
+    firmware_version: str | None
+    boot_status: str | None = Field(description="Last BootNotification answer")
+    last_boot: datetime | None
+    last_seen: datetime | None
+    security_profile: int = Field(description="0 none, 1 Basic auth, 2 TLS + Basic auth")
+    has_password: bool
+    location_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    evses: list[EvseOut]
+
+
+class StationCreate(_In):
+    id: str = Field(min_length=1, max_length=48, description="OCPP identity (no ':')")
+    security_profile: Literal[0, 1, 2] = 0
+    password: str | None = Field(
+        None, min_length=16, max_length=40, description="Basic auth password, profiles 1 and 2"
+    )
+    location_id: str | None = None
+
+
+class StationPatch(_In):
+    security_profile: Literal[0, 1, 2] | None = None
+    password: str | None = Field(None, min_length=16, max_length=40)
+    location_id: str | None = Field(None, description="null removes the location")
+
+
+class IdTokenOut(BaseModel):
+    id_token: str
+    type: str | None
+    status: Literal["Accepted", "Blocked", "Expired", "Invalid"]
+    expiry: datetime | None
+    group_id: str | None
+    max_concurrent_transactions: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IdTokenPut(_In):
+    status: Literal["Accepted", "Blocked", "Expired", "Invalid"] = "Accepted"
+    type: str | None = Field(None, description="2.x IdTokenEnumType; null matches any")
+    expiry: datetime | None = Field(None, description="RFC 3339 with offset")
+    group_id: str | None = None
+    max_concurrent_transactions: int | None = Field(None, ge=1, description="null: no limit")
+
+
+class TransactionOut(BaseModel):
+    id: int
+    station_id: str
+    station_tx_id: str | None = Field(description="The station's transaction id (2.x)")
+    evse_id: int | None
+    connector_id: int | None
+    id_token: str | None
+    id_token_type: str | None
+    status: Literal["active", "completed"]
+    started_at: datetime
+    stopped_at: datetime | None
+    meter_start_wh: float | None = Field(description="Wh, exact decimal")
+    meter_stop_wh: float | None = Field(description="Wh, exact decimal")
+    energy_wh: float | None = Field(description="Wh delivered, exact decimal")
+    duration_s: float | None = Field(description="s from start to stop; null while active")
+    stop_reason: str | None
+    charging_state: str | None
+    remote_start_id: int | None
+    reservation_id: int | None
+    last_seq_no: int | None
+    updated_at: datetime
+
+
+class MeterValueOut(BaseModel):
+    id: int
+    station_id: str
+    transaction_id: int | None
+    evse_id: int
+    connector_id: int
+    timestamp: datetime
+    measurand: str
+    phase: str | None
+    unit: str | None
+    context: str | None
+    location: str | None
+    value: float = Field(description="exact decimal, as sent by the station")
+
+
+class JournalEntryOut(BaseModel):
+    id: int
+    station_id: str
+    at: datetime
+    direction: Literal["in", "out"]
+    message_type: int = Field(description="2 CALL, 3 CALLRESULT, 4 CALLERROR, 5, 6 (2.1)")
+    action: str | None
+    message_id: str | None
+    frame: str = Field(description="The frame text as sent on the wire")
+
+
+class StationEventOut(BaseModel):
+    id: int
+    station_id: str
+    at: datetime
+    kind: str
+    data: dict[str, object]
+
+
+class CallErrorOut(BaseModel):
+    detail: str
+    code: str
+    description: str
+    details: dict[str, object]
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class StationList(BaseModel):
+    items: list[StationOut]
+    total: int
+
+
+class IdTokenList(BaseModel):
+    items: list[IdTokenOut]
+    total: int
+
+
+class TransactionList(BaseModel):
+    items: list[TransactionOut]
+    total: int
+
+
+class MeterValueList(BaseModel):
+    items: list[MeterValueOut]
+    total: int
+
+
+class JournalList(BaseModel):
+    items: list[JournalEntryOut]
+    total: int
+
+
+class StationEventList(BaseModel):
+    items: list[StationEventOut]
+    total: int

@@ -1,0 +1,66 @@
+"""The operator API key: Bearer authentication and the generated key file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import HTTPException, Request, status
+
+from kilowatt.config import Settings
+
+__all__ = ["BearerAuth", "load_or_create_api_key"]
+
+
+def load_or_create_api_key(settings: Settings) -> tuple[str, bool]:
+    """The API key and whether it was generated now (the CLI then prints it once).
+
+    Order: ``settings.api_key`` (flag/env/TOML); else the key stored in
+    ``<data_dir>/api_key``; else a new random key (256 bits, URL-safe) written there with
+    file mode 0600.
+    """
+    if settings.api_key:
+        return settings.api_key, False
+    path: Path = settings.api_key_file
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # O_EXCL: if two processes start at once, the loser reads the winner's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip(), False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key, True
+
+
+class BearerAuth:
+    """FastAPI dependency: ``Authorization: Bearer <key>`` or HTTP 401 with a message."""
+
+    def __init__(self, api_key: str) -> None:
+        if not api_key:
+            raise ValueError("the API key must not be empty")
+        self._key = api_key.encode()
+
+    async def __call__(self, request: Request) -> None:
+        header = request.headers.get("authorization")
+        if header is None:
+            raise self._error("missing Authorization header (expected 'Bearer <api key>')")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise self._error("Authorization header must be 'Bearer <api key>'")
+        if not secrets.compare_digest(token.strip().encode(), self._key):
+            raise self._error("invalid API key")
+
+    @staticmethod
+    def _error(message: str) -> HTTPException:
+        return HTTPException(
+            status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+        )
