@@ -1,4 +1,4 @@
-"""Test helpers: real uvicorn servers on loopback, a fake clock, a fake eMSP, a simulated station."""
+"""Test helpers: uvicorn servers on loopback, a fake clock, a fake eMSP, a simulated station."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import uvicorn
@@ -234,7 +234,7 @@ class SimulatedStation:
     ``timeout`` (the OCPP layer reports a timeout).
     """
 
-    ACTIONS = {
+    ACTIONS: ClassVar[dict[CommandType, str]] = {
         CommandType.START_SESSION: "RemoteStartTransaction",
         CommandType.STOP_SESSION: "RemoteStopTransaction",
         CommandType.RESERVE_NOW: "ReserveNow",
