@@ -926,6 +926,21 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
+def listen_overflows() -> int | None:
+    """Return the host's TcpExt ListenOverflows counter (SYNs dropped on a full accept queue).
+
+    System-wide, so only a hint; a growing value during the connect phase means the server's
+    listen backlog is too small and clients wait for a SYN retransmission (1 s, then 3 s...).
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/net/netstat") as fh:
+        lines = fh.read().splitlines()
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            if names.startswith("TcpExt:"):
+                fields = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+                return int(fields["ListenOverflows"])
+    return None
+
+
 def percentiles(values: array[float]) -> dict[str, float]:
     """Return count, mean, p50, p90, p99, p99.9 and max of ``values`` (ms)."""
     if not values:
@@ -972,6 +987,7 @@ def run(cfg: Config) -> dict[str, Any]:
     raise_fd_limit()
     pid = cfg.server_pid
     rss_idle = server_rss_kb(pid) if pid else None
+    overflows_before = listen_overflows()
     ctx = multiprocessing.get_context("fork")
     workers = []
     for w in range(cfg.processes):
@@ -985,6 +1001,7 @@ def run(cfg: Config) -> dict[str, Any]:
         boot_deadline = time.time() + cfg.connect_timeout * 2 + cfg.stations / 50 + 30
         booted = [_recv(conn, boot_deadline, "boot")[1] for _, conn in workers]
         t_all_booted = time.time()
+        overflows_after = listen_overflows()
         first_connect = min(b["first_connect"] for b in booted)
         last_boot = max(b["last_boot"] for b in booted)
         time.sleep(cfg.settle)
@@ -1015,6 +1032,9 @@ def run(cfg: Config) -> dict[str, Any]:
         wall_booted=t_all_booted - first_connect,
         rss=(rss_idle, rss_connected, rss_end),
         server_cpu=(server_cpu_start, server_cpu_end),
+        overflows=None
+        if overflows_before is None or overflows_after is None
+        else overflows_after - overflows_before,
     )
 
 
@@ -1027,6 +1047,7 @@ def _merge(
     wall_booted: float,
     rss: tuple[int | None, int | None, int | None],
     server_cpu: tuple[float | None, float | None],
+    overflows: int | None = None,
 ) -> dict[str, Any]:
     labels = LABELS[cfg.version]
     counters = Counters()
@@ -1066,6 +1087,7 @@ def _merge(
         "boot_all_s": round(boot_all_s, 3),
         "boot_all_wall_s": round(wall_booted, 3),
         "alive_at_end": sum(r["alive_at_end"] for r in results),
+        "listen_overflows": overflows,
         "window_s": cfg.duration,
         "calls": calls,
         "calls_per_s": round(calls / cfg.duration, 1),
@@ -1119,7 +1141,8 @@ def summary(result: dict[str, Any]) -> str:
     lines = [
         f"{result['mode']} {result['version']}: {result['booted']}/{result['stations']} booted "
         f"in {result['boot_all_s']:.2f} s, {result['connect_failures']} connect failures, "
-        f"{result['boot_failures']} boot failures",
+        f"{result['boot_failures']} boot failures, "
+        f"{result['listen_overflows']} listen overflows on the host",
         f"calls {result['calls']} in {result['window_s']:.0f} s = {result['calls_per_s']:.1f}/s, "
         f"sessions {result['sessions']}, errors {result['errors']} {result['errors_detail']}",
     ]

@@ -237,6 +237,7 @@ ROWS: dict[str, list[tuple[str, Getter]]] = {
     "mix": [
         ("stations booted", _get("booted")),
         ("connect + boot all (s)", _get("boot_all_s")),
+        ("listen overflows (host)", _get("listen_overflows")),
         ("calls/s", _get("calls_per_s")),
         ("sessions completed", _get("sessions")),
         ("latency p50 (ms)", _get("latency_ms", "p50")),
@@ -258,6 +259,7 @@ ROWS: dict[str, list[tuple[str, Getter]]] = {
         ("connect failures", _get("connect_failures")),
         ("boot failures", _get("boot_failures")),
         ("connect + boot all (s)", _get("boot_all_s")),
+        ("listen overflows (host)", _get("listen_overflows")),
         ("heartbeat p50 (ms)", _get("latency_ms", "p50")),
         ("heartbeat p99 (ms)", _get("latency_ms", "p99")),
         ("heartbeats answered", _get("calls")),
