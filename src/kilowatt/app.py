@@ -1,0 +1,287 @@
+"""The composition root: the only module that wires every layer into a running node.
+
+Settings → :class:`~kilowatt.storage.Database` (migrations applied) → services → gateway →
+OCPP WebSocket server (with the handshake auth hook and TLS) and the HTTP server (operator API
+under ``/api/v1``, docs at ``/docs``) on **one** event loop::
+
+    node = Kilowatt(settings)
+    await node.start()          # both servers listening
+    ...
+    await node.stop()           # close frames sent, pending writes committed
+
+:func:`serve` runs a node until SIGINT/SIGTERM (what ``kilowatt serve`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import secrets
+import signal
+import ssl
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from kilowatt.config import Settings
+from kilowatt.csms.model import ConnectDecision
+from kilowatt.csms.services import Services
+from kilowatt.handlers import ConnectionGateway, handler_factory
+from kilowatt.storage import Database
+from kilowatt.transport import (
+    AuthResult,
+    HandshakeRequest,
+    OcppServer,
+    certificate_common_name,
+    serve_ocpp,
+)
+
+__all__ = ["Kilowatt", "auth_hook", "load_api_key", "serve", "tls_context"]
+
+log = logging.getLogger("kilowatt.app")
+
+PRUNE_INTERVAL = 3600.0
+"""How often (s) the message journal is pruned to its retention."""
+
+
+def load_api_key(settings: Settings) -> tuple[str, bool]:
+    """The operator API key and whether it was generated now.
+
+    ``settings.api_key`` wins; otherwise the key stored in ``data_dir/api_key`` (mode 0600);
+    otherwise a new random key (256 bits) is stored there — the caller prints it once.
+    """
+    if settings.api_key:
+        return settings.api_key, False
+    path = settings.api_key_file
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # Created with 0600 from the start: a key readable by others even briefly is leaked.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(key + "\n")
+    return key, True
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """Server TLS for wss:// (security profile 2: TLS 1.2 or later, OCPP 2.0.1 A00.FR.3xx /
+    1.6 Security Whitepaper §2.4); None without ``tls_cert``/``tls_key``."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(settings.tls_cert), str(settings.tls_key))
+    return context
+
+
+def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
+    """The handshake check run before the WebSocket upgrade.
+
+    Unknown identity: accepted under open registration (the station is created when the
+    connection opens), HTTP 404 under ``known``. Known identity: its security profile decides
+    (:meth:`~kilowatt.csms.stations.StationService.check_connection`): wrong/missing Basic-auth
+    password, or a profile-2 station without TLS (a downgrade), gets HTTP 401.
+    """
+
+    async def check(request: HandshakeRequest) -> AuthResult:
+        cn = None
+        if request.certificate is not None:
+            cn = certificate_common_name(request.certificate)
+        decision = await services.stations.check_connection(
+            request.identity, request.password, tls=request.tls, client_cert_cn=cn
+        )
+        if decision is ConnectDecision.ACCEPT:
+            return None
+        if decision is ConnectDecision.UNKNOWN:
+            log.info("refused unknown station %s (registration known)", request.identity)
+            return HTTPStatus.NOT_FOUND
+        log.warning("refused station %s: bad credentials or security profile", request.identity)
+        return HTTPStatus.UNAUTHORIZED
+
+    return check
+
+
+def _api_module() -> Any:
+    """``kilowatt.api`` if installed (None otherwise); looked up by name so that this root
+    keeps starting while the API layer is still being built."""
+    try:
+        return importlib.import_module("kilowatt.api")
+    except ImportError:
+        return None
+
+
+def _operator_api(
+    services: Services, gateway: ConnectionGateway, settings: Settings, api_key: str
+) -> FastAPI:
+    """The FastAPI application: the operator API ``kilowatt.api.create_api(services, gateway,
+    settings, api_key=)`` when it is installed, else a stub with ``/docs`` and a health check.
+    """
+    factory = getattr(_api_module(), "create_api", None)
+    if factory is not None:
+        app: FastAPI = factory(services, gateway, settings, api_key=api_key)
+        return app
+    log.warning("kilowatt.api is not available: serving /docs and /api/v1/health only")
+    app = FastAPI(title="Kilowatt", docs_url="/docs", openapi_url="/openapi.json")
+
+    @app.get("/api/v1/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "connected_stations": len(gateway.connected)}
+
+    return app
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the node decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+class Kilowatt:
+    """One running Kilowatt node (OCPP server + HTTP server + services) on this event loop.
+
+    Args:
+        settings: the node's settings; ports 0 pick free ports (see :attr:`ocpp_port`).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.services = Services.create(self.db, settings)
+        self.gateway = ConnectionGateway()
+        loader: Callable[[Settings], tuple[str, bool]] = getattr(
+            _api_module(), "load_or_create_api_key", load_api_key
+        )
+        self.api_key, self.api_key_generated = loader(settings)
+        self.api = _operator_api(self.services, self.gateway, settings, self.api_key)
+        self.ocpp: OcppServer[Any] | None = None
+        self._http: _Uvicorn | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate the database, then start the OCPP and HTTP servers."""
+        settings = self.settings
+        await self.db.migrate()
+        # A single node restarting holds no sockets: no station can still be connected.
+        await self.services.stations.mark_all_disconnected()
+        if settings.registration == "open":
+            log.warning(
+                "registration is open: any station that connects is registered; "
+                "use --registration known in production"
+            )
+        rpc_options = {"call_timeout": settings.call_timeout, "lenient": False}
+        self.ocpp = serve_ocpp(
+            handler_factory(self.services, self.gateway, rpc_options=rpc_options),
+            settings.host,
+            settings.ocpp_port,
+            auth=auth_hook(self.services),
+            ssl=tls_context(settings),
+            call_timeout=settings.call_timeout,
+        )
+        await self.ocpp.start()
+        config = uvicorn.Config(
+            self.api,
+            host=settings.host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        self._http = _Uvicorn(config)
+        self._http_task = asyncio.create_task(self._http.serve(), name="kw-http")
+        while not self._http.started:
+            if self._http_task.done():
+                await self._http_task  # raises what made it fail (e.g. port in use)
+                raise RuntimeError("the HTTP server stopped during start-up")
+            await asyncio.sleep(0.01)
+        self._prune_task = asyncio.create_task(self._prune_loop(), name="kw-journal-prune")
+        scheme = "wss" if self.settings.tls_enabled else "ws"
+        log.info(
+            "listening: OCPP %s://%s:%d/ocpp/<identity>, HTTP http://%s:%d (API /api/v1, /docs)",
+            scheme,
+            settings.host,
+            self.ocpp_port,
+            settings.host,
+            self.http_port,
+        )
+
+    async def stop(self) -> None:
+        """Stop both servers, send close frames, commit pending writes. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prune_task
+        if self._http is not None:
+            self._http.should_exit = True
+        if self.ocpp is not None:
+            # Close code 1001 (going away) on every station connection; their handlers record
+            # the disconnection before wait_closed returns.
+            self.ocpp.close()
+            await self.ocpp.wait_closed()
+        if self._http_task is not None:
+            with contextlib.suppress(Exception):
+                await self._http_task
+        await self.services.flush()
+        await self.db.close()
+        log.info("stopped")
+
+    @property
+    def ocpp_port(self) -> int:
+        """The bound OCPP port (useful with ``ocpp_port=0``)."""
+        assert self.ocpp is not None
+        return self.ocpp.port
+
+    @property
+    def http_port(self) -> int:
+        """The bound HTTP port (useful with ``http_port=0``)."""
+        assert self._http is not None
+        port: int = self._http.servers[0].sockets[0].getsockname()[1]
+        return port
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                removed = await self.services.journal.prune()
+                if removed:
+                    log.info("journal: pruned %d frames", removed)
+            except Exception:
+                log.exception("journal pruning failed")
+            await asyncio.sleep(PRUNE_INTERVAL)
+
+
+async def serve(
+    settings: Settings, *, on_started: Callable[[Kilowatt], None] | None = None
+) -> None:
+    """Run a node until SIGINT or SIGTERM, then stop it cleanly."""
+    node = Kilowatt(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await node.start()
+        if on_started is not None:
+            on_started(node)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await node.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

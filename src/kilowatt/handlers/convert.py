@@ -1,0 +1,133 @@
+"""Small conversions shared by the per-version handlers: times, JSON views, sampled values.
+
+Wire times are RFC 3339 strings (the generated messages keep them verbatim, see
+:mod:`kilowatt.ocpp.codec`); the services take aware UTC :class:`~datetime.datetime`.
+Values of sampled values are exact :class:`~decimal.Decimal` (1.6 sends them as strings,
+2.x as JSON numbers with an optional power-of-ten ``unitOfMeasure.multiplier``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+from kilowatt.csms.model import ENERGY_REGISTER, SampledValue
+
+__all__ = [
+    "format_time",
+    "json_view",
+    "parse_time",
+    "samples_2x",
+    "samples_16",
+]
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 ``date-time`` (already checked against the schema pattern) as aware UTC.
+
+    ``datetime.fromisoformat`` rejects a lower-case ``z`` offset that RFC 3339 §5.6 allows, and
+    fractions beyond microseconds are cut (the wire text is kept in the journal anyway).
+    """
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
+    if "t" in text:
+        text = text.replace("t", "T", 1)
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """An aware datetime as the RFC 3339 UTC text stations parse most reliably (``...Z``).
+
+    Milliseconds at most: some 1.6 firmwares choke on microseconds.
+    """
+    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def json_view(payload: Any) -> dict[str, Any]:
+    """A typed payload as a JSON object with wire names (what is stored for notifications).
+
+    Decimals become strings so that their precision survives the JSON column.
+    """
+    data = msgspec.to_builtins(payload)
+    return data if isinstance(data, dict) else {"value": data}
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _value(item: Any) -> str | None:
+    """An enum member's wire value, or None."""
+    if item is None:
+        return None
+    return str(getattr(item, "value", item))
+
+
+def samples_16(meter_values: Any) -> list[SampledValue]:
+    """1.6 ``MeterValue`` / ``TransactionData`` lists → sampled values (OCPP 1.6 §7.31-7.32).
+
+    A ``SignedData`` value is not a number: it is kept out of the numeric samples (the whole
+    frame stays in the journal). Absent measurand means Energy.Active.Import.Register and
+    absent unit Wh (the spec defaults); the unit is stored as sent.
+    """
+    out: list[SampledValue] = []
+    for meter_value in meter_values or ():
+        at = parse_time(meter_value.timestamp)
+        for sv in meter_value.sampled_value:
+            if _value(sv.format) == "SignedData":
+                continue
+            number = _decimal(sv.value)
+            if number is None:
+                continue
+            out.append(
+                SampledValue(
+                    value=number,
+                    timestamp=at,
+                    measurand=_value(sv.measurand) or ENERGY_REGISTER,
+                    phase=_value(sv.phase),
+                    unit=_value(sv.unit),
+                    context=_value(sv.context),
+                    location=_value(sv.location),
+                )
+            )
+    return out
+
+
+def samples_2x(meter_values: Any) -> list[SampledValue]:
+    """2.x ``MeterValueType`` lists → sampled values (OCPP 2.0.1 §2 MeterValueType,
+    SampledValueType, UnitOfMeasureType).
+
+    The multiplier is a power of ten applied here (``value × 10^multiplier``) so the stored
+    value is in ``unit``; the unit defaults to Wh as the spec says.
+    """
+    out: list[SampledValue] = []
+    for meter_value in meter_values or ():
+        at = parse_time(meter_value.timestamp)
+        for sv in meter_value.sampled_value:
+            unit_of_measure = sv.unit_of_measure
+            value = Decimal(sv.value)
+            unit = None
+            if unit_of_measure is not None:
+                unit = unit_of_measure.unit
+                if unit_of_measure.multiplier:
+                    value = value.scaleb(unit_of_measure.multiplier)
+            out.append(
+                SampledValue(
+                    value=value,
+                    timestamp=at,
+                    measurand=_value(sv.measurand) or ENERGY_REGISTER,
+                    phase=_value(sv.phase),
+                    unit=unit,
+                    context=_value(sv.context),
+                    location=_value(sv.location),
+                )
+            )
+    return out

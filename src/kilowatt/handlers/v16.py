@@ -1,0 +1,384 @@
+"""OCPP 1.6 (JSON, with the Security Whitepaper messages): station CALLs ↔ CSMS services.
+
+Every action a 1.6 charge point initiates is handled (OCPP 1.6 §4, Security Whitepaper §4-5):
+
+=================================  ==========================================================
+BootNotification (4.2)             station record; configured status and heartbeat interval
+Heartbeat (4.6)                    last seen; CSMS time
+StatusNotification (4.9)           latest status per connector (connector = EVSE, 0 = station)
+Authorize (4.1)                    id token lookup → idTagInfo
+StartTransaction (4.8)             transaction (CSMS assigns the integer id); idTagInfo
+MeterValues (4.7)                  sampled values, transaction energy
+StopTransaction (4.10)             completes the transaction with its transactionData
+DataTransfer (4.3)                 stored; UnknownVendorId (no vendor extension is installed)
+DiagnosticsStatusNotification,     stored as station events
+FirmwareStatusNotification,
+LogStatusNotification,
+SecurityEventNotification,
+SignedFirmwareStatusNotification
+SignCertificate                    stored; Rejected: Kilowatt holds no CA that could sign
+=================================  ==========================================================
+
+Start/Stop/MeterValues return only after the group commit that holds their data (durable
+acknowledgement; the transaction service awaits the batcher). Replays are idempotent (see
+:mod:`kilowatt.csms.transactions`).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from kilowatt.csms.errors import NotFound
+from kilowatt.csms.gateway import InvalidCommand
+from kilowatt.csms.model import (
+    AuthorizationResult,
+    AuthStatus,
+    BootInfo,
+    ConfigurationEntry,
+    MeterValuesInput,
+    StartTransactionInput,
+    StatusReport,
+    StopTransactionInput,
+)
+from kilowatt.handlers.base import StationHandler, int_param, str_param
+from kilowatt.handlers.convert import format_time, parse_time, samples_16
+from kilowatt.ocpp import v16
+from kilowatt.transport import on
+
+__all__ = ["V16Handler", "id_tag_info"]
+
+MAX_ID_TAG = 20
+"""IdToken is CiString20Type in 1.6 (§7.28)."""
+
+
+def id_tag_info(result: AuthorizationResult) -> v16.IdTagInfo:
+    """``IdTagInfo`` (1.6 §7.29) from an authorization; 2.x-only Unknown is answered Invalid."""
+    status = AuthStatus.INVALID if result.status is AuthStatus.UNKNOWN else result.status
+    parent = result.group_id if result.group_id and len(result.group_id) <= MAX_ID_TAG else None
+    return v16.IdTagInfo(
+        status=v16.IdTagInfoStatus(status.value),
+        expiry_date=format_time(result.expiry) if result.expiry is not None else None,
+        parent_id_tag=parent,
+    )
+
+
+def _status(response: Any) -> dict[str, Any]:
+    return {"status": response.status.value}
+
+
+class V16Handler(StationHandler):
+    """A connected OCPP 1.6 charge point."""
+
+    # --- core profile ---------------------------------------------------------------------------
+
+    @on(v16.BootNotificationRequest)
+    async def boot_notification(
+        self, request: v16.BootNotificationRequest
+    ) -> v16.BootNotificationResponse:
+        details = {
+            "chargeBoxSerialNumber": request.charge_box_serial_number,
+            "iccid": request.iccid,
+            "imsi": request.imsi,
+            "meterType": request.meter_type,
+            "meterSerialNumber": request.meter_serial_number,
+        }
+        info = BootInfo(
+            vendor=request.charge_point_vendor,
+            model=request.charge_point_model,
+            serial_number=request.charge_point_serial_number or request.charge_box_serial_number,
+            firmware_version=request.firmware_version,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+        result = await self.services.stations.boot(self.identity, info)
+        return v16.BootNotificationResponse(
+            status=v16.BootNotificationStatus(result.status.value),
+            current_time=format_time(result.current_time),
+            interval=result.interval,
+        )
+
+    @on(v16.HeartbeatRequest)
+    async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+        now = await self.services.stations.heartbeat(self.identity)
+        return v16.HeartbeatResponse(current_time=format_time(now))
+
+    @on(v16.StatusNotificationRequest)
+    async def status_notification(
+        self, request: v16.StatusNotificationRequest
+    ) -> v16.StatusNotificationResponse:
+        # 1.6 has no EVSE level: each connector is its own EVSE (kilowatt.csms.model).
+        report = StatusReport(
+            evse_id=request.connector_id,
+            connector_id=request.connector_id,
+            status=request.status.value,
+            error_code=request.error_code.value,
+            info=request.info,
+            vendor_error_code=request.vendor_error_code,
+            timestamp=parse_time(request.timestamp) if request.timestamp else None,
+        )
+        await self.services.stations.status_notification(self.identity, report)
+        return v16.StatusNotificationResponse()
+
+    @on(v16.AuthorizeRequest)
+    async def authorize(self, request: v16.AuthorizeRequest) -> v16.AuthorizeResponse:
+        result = await self.services.authorization.authorize(
+            request.id_tag, station_id=self.identity
+        )
+        return v16.AuthorizeResponse(id_tag_info=id_tag_info(result))
+
+    @on(v16.StartTransactionRequest)
+    async def start_transaction(
+        self, request: v16.StartTransactionRequest
+    ) -> v16.StartTransactionResponse:
+        result = await self.services.transactions.start(
+            StartTransactionInput(
+                station_id=self.identity,
+                connector_id=request.connector_id,
+                id_token=request.id_tag,
+                meter_start_wh=Decimal(request.meter_start),
+                timestamp=parse_time(request.timestamp),
+                reservation_id=request.reservation_id,
+            )
+        )
+        return v16.StartTransactionResponse(
+            id_tag_info=id_tag_info(result.authorization), transaction_id=result.transaction.id
+        )
+
+    @on(v16.MeterValuesRequest)
+    async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+        await self.services.transactions.add_meter_values(
+            MeterValuesInput(
+                station_id=self.identity,
+                evse_id=request.connector_id,
+                connector_id=request.connector_id,
+                samples=samples_16(request.meter_value),
+                transaction_id=request.transaction_id,
+            )
+        )
+        return v16.MeterValuesResponse()
+
+    @on(v16.StopTransactionRequest)
+    async def stop_transaction(
+        self, request: v16.StopTransactionRequest
+    ) -> v16.StopTransactionResponse:
+        result = await self.services.transactions.stop(
+            StopTransactionInput(
+                station_id=self.identity,
+                transaction_id=request.transaction_id,
+                meter_stop_wh=Decimal(request.meter_stop),
+                timestamp=parse_time(request.timestamp),
+                reason=request.reason.value if request.reason is not None else None,
+                id_token=request.id_tag,
+                transaction_data=samples_16(request.transaction_data),
+            )
+        )
+        info = id_tag_info(result.authorization) if result.authorization is not None else None
+        return v16.StopTransactionResponse(id_tag_info=info)
+
+    @on(v16.DataTransferRequest)
+    async def data_transfer(self, request: v16.DataTransferRequest) -> v16.DataTransferResponse:
+        # No vendor extension is installed, so every vendorId is unknown (1.6 §4.3); the
+        # message is kept so an operator can see what the station wanted.
+        await self.record("DataTransfer", request)
+        return v16.DataTransferResponse(status=v16.DataTransferStatus.UNKNOWN_VENDOR_ID)
+
+    # --- notifications --------------------------------------------------------------------------
+
+    @on(v16.DiagnosticsStatusNotificationRequest)
+    async def diagnostics_status(
+        self, request: v16.DiagnosticsStatusNotificationRequest
+    ) -> v16.DiagnosticsStatusNotificationResponse:
+        await self.record("DiagnosticsStatusNotification", request)
+        return v16.DiagnosticsStatusNotificationResponse()
+
+    @on(v16.FirmwareStatusNotificationRequest)
+    async def firmware_status(
+        self, request: v16.FirmwareStatusNotificationRequest
+    ) -> v16.FirmwareStatusNotificationResponse:
+        await self.record("FirmwareStatusNotification", request)
+        return v16.FirmwareStatusNotificationResponse()
+
+    @on(v16.LogStatusNotificationRequest)
+    async def log_status(
+        self, request: v16.LogStatusNotificationRequest
+    ) -> v16.LogStatusNotificationResponse:
+        await self.record("LogStatusNotification", request)
+        return v16.LogStatusNotificationResponse()
+
+    @on(v16.SignedFirmwareStatusNotificationRequest)
+    async def signed_firmware_status(
+        self, request: v16.SignedFirmwareStatusNotificationRequest
+    ) -> v16.SignedFirmwareStatusNotificationResponse:
+        await self.record("SignedFirmwareStatusNotification", request)
+        return v16.SignedFirmwareStatusNotificationResponse()
+
+    @on(v16.SecurityEventNotificationRequest)
+    async def security_event(
+        self, request: v16.SecurityEventNotificationRequest
+    ) -> v16.SecurityEventNotificationResponse:
+        await self.record("SecurityEventNotification", request)
+        return v16.SecurityEventNotificationResponse()
+
+    @on(v16.SignCertificateRequest)
+    async def sign_certificate(
+        self, request: v16.SignCertificateRequest
+    ) -> v16.SignCertificateResponse:
+        # Accepted would promise a CertificateSigned call that Kilowatt cannot make (it holds
+        # no CA); the CSR is kept for an operator to sign out of band.
+        await self.record("SignCertificate", request)
+        return v16.SignCertificateResponse(status=v16.GenericStatus.REJECTED)
+
+    # --- answers to our own calls ---------------------------------------------------------------
+
+    async def observe_result(self, action: str, request: Any, response: Any) -> None:
+        """Store configuration keys learnt from GetConfiguration / ChangeConfiguration."""
+        if action == "GetConfiguration":
+            entries = [
+                ConfigurationEntry(k.key, k.value, k.readonly)
+                for k in response.configuration_key or ()
+            ]
+            if entries:
+                await self.services.stations.store_configuration(self.identity, entries)
+        elif action == "ChangeConfiguration" and response.status.value in (
+            "Accepted",
+            "RebootRequired",
+        ):
+            entry = ConfigurationEntry(request.key, request.value, False)
+            await self.services.stations.store_configuration(self.identity, [entry])
+
+    async def _call(self, request: Any, timeout: float) -> Any:
+        response = await self.connection.call(request, timeout=timeout)
+        action = type(request).__name__.removesuffix("Request")
+        await self.observe_result(action, request, response)
+        return response
+
+    # --- version-neutral commands ---------------------------------------------------------------
+
+    async def cmd_start_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """RemoteStartTransaction (1.6 §5.11); idTag at most 20 characters."""
+        id_tag = str_param(params, "id_token", required=True)
+        assert id_tag is not None
+        if len(id_tag) > MAX_ID_TAG:
+            raise InvalidCommand(f"an OCPP 1.6 idTag has at most {MAX_ID_TAG} characters")
+        connector = int_param(params, "connector_id")
+        if connector is None:
+            connector = int_param(params, "evse_id")
+        request = v16.RemoteStartTransactionRequest(id_tag=id_tag, connector_id=connector)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_stop_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """RemoteStopTransaction (1.6 §5.12) with the CSMS transaction id."""
+        transaction_id = int_param(params, "transaction_id", required=True)
+        assert transaction_id is not None
+        try:
+            tx = await self.services.transactions.get(transaction_id)
+        except NotFound:
+            raise InvalidCommand(f"transaction {transaction_id} not found") from None
+        if tx.station_id != self.identity:
+            raise InvalidCommand(f"transaction {transaction_id} is not on {self.identity}")
+        request = v16.RemoteStopTransactionRequest(transaction_id=tx.id)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_reset(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Reset Hard/Soft (1.6 §5.14)."""
+        kind = (str_param(params, "type", default="soft") or "soft").lower()
+        if kind not in ("hard", "soft"):
+            raise InvalidCommand("type must be 'hard' or 'soft'")
+        reset_type = v16.ResetType.HARD if kind == "hard" else v16.ResetType.SOFT
+        return _status(await self._call(v16.ResetRequest(type=reset_type), timeout))
+
+    async def cmd_unlock_connector(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """UnlockConnector (1.6 §5.18); the connector is ``connector_id`` or ``evse_id``."""
+        connector = int_param(params, "connector_id")
+        if connector is None:
+            connector = int_param(params, "evse_id", required=True)
+        assert connector is not None
+        request = v16.UnlockConnectorRequest(connector_id=connector)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_change_availability(
+        self, params: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """ChangeAvailability (1.6 §5.2); connector 0 (default) is the whole charge point."""
+        operative = params.get("operative")
+        if not isinstance(operative, bool):
+            raise InvalidCommand("parameter 'operative' (true/false) is required")
+        connector = int_param(params, "connector_id")
+        if connector is None:
+            connector = int_param(params, "evse_id", default=0)
+        kind = (
+            v16.ChangeAvailabilityType.OPERATIVE
+            if operative
+            else v16.ChangeAvailabilityType.INOPERATIVE
+        )
+        request = v16.ChangeAvailabilityRequest(connector_id=connector or 0, type=kind)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_trigger_message(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """TriggerMessage (1.6 §5.17)."""
+        message = str_param(params, "message", required=True) or ""
+        try:
+            requested = v16.RequestedMessage(message)
+        except ValueError:
+            choices = ", ".join(m.value for m in v16.RequestedMessage)
+            raise InvalidCommand(f"message must be one of {choices}") from None
+        connector = int_param(params, "connector_id")
+        if connector is None:
+            connector = int_param(params, "evse_id")
+        request = v16.TriggerMessageRequest(requested_message=requested, connector_id=connector)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_get_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """GetConfiguration (1.6 §5.8) → ``{configuration: [{key, value, readonly}], unknown}``."""
+        keys = _keys(params)
+        response = await self._call(v16.GetConfigurationRequest(key=keys or None), timeout)
+        configuration = [
+            {"key": k.key, "value": k.value, "readonly": k.readonly}
+            for k in response.configuration_key or ()
+        ]
+        return {"configuration": configuration, "unknown": list(response.unknown_key or ())}
+
+    async def cmd_set_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """ChangeConfiguration (1.6 §5.3) → ``{status}``."""
+        key = str_param(params, "key", required=True)
+        value = params.get("value")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float | Decimal):
+            value = str(value)
+        if not isinstance(value, str) or key is None:
+            raise InvalidCommand("parameters 'key' and 'value' (string) are required")
+        request = v16.ChangeConfigurationRequest(key=key, value=value)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_clear_cache(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """ClearCache (1.6 §5.4)."""
+        return _status(await self._call(v16.ClearCacheRequest(), timeout))
+
+    async def cmd_data_transfer(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """DataTransfer (1.6 §5.6); 1.6 ``data`` is a string, other JSON is sent as its text."""
+        vendor_id = str_param(params, "vendor_id", required=True)
+        assert vendor_id is not None
+        data = params.get("data")
+        if data is not None and not isinstance(data, str):
+            data = json.dumps(data, separators=(",", ":"))
+        request = v16.DataTransferRequest(
+            vendor_id=vendor_id, message_id=str_param(params, "message_id"), data=data
+        )
+        response = await self._call(request, timeout)
+        result = _status(response)
+        if response.data is not None:
+            result["data"] = response.data
+        return result
+
+
+def _keys(params: dict[str, Any]) -> list[str]:
+    keys = params.get("keys")
+    if keys is None and isinstance(params.get("key"), str):
+        keys = [params["key"]]
+    if keys is None:
+        return []
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InvalidCommand("parameter 'keys' must be a list of strings")
+    return keys

@@ -1,0 +1,651 @@
+"""OCPP 2.0.1: station CALLs ↔ CSMS services (also the base of the 2.1 handler).
+
+Every action a 2.0.1 charging station initiates (OCPP 2.0.1 Part 2, use cases in brackets):
+
+=====================================  =====================================================
+BootNotification [B01-B03]             station record; configured status and interval
+Heartbeat [G02]                        last seen; CSMS time
+StatusNotification [G01]               latest status per (EVSE, connector)
+Authorize [C01]                        id token → idTokenInfo
+TransactionEvent [E01-E15]             transaction by station id and seqNo (durable ack)
+MeterValues [J01]                      sampled values (outside transactions)
+NotifyReport [B07]                     device-model variables stored per station
+NotifyEvent [N07]                      stored; Actual values of the device model updated
+DataTransfer [P01]                     stored; UnknownVendorId
+FirmwareStatusNotification [L01],      stored as station events
+PublishFirmwareStatusNotification,
+LogStatusNotification [N01],
+SecurityEventNotification [A04],
+ReservationStatusUpdate [H05],
+NotifyChargingLimit [K12],
+ClearedChargingLimit [K13],
+ReportChargingProfiles [K09],
+NotifyMonitoringReport [N02],
+NotifyCustomerInformation [N09],
+NotifyDisplayMessages [O03]
+NotifyEVChargingNeeds [K15]            stored; Rejected: Kilowatt computes no schedules yet
+NotifyEVChargingSchedule [K15]         stored; Accepted (no CSMS limit to violate)
+SignCertificate [A02]                  stored; Rejected: Kilowatt holds no CA
+Get15118EVCertificate [M01],           CALLERROR NotSupported: no ISO 15118 PKI / OCSP access
+GetCertificateStatus [M06]
+=====================================  =====================================================
+
+The handler class is written against the 2.0.1 types; :mod:`kilowatt.handlers.v21` reuses it
+with the 2.1 message module (:attr:`V201Handler.m`), whose messages share these field names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+from decimal import Decimal
+from types import ModuleType
+from typing import Any, ClassVar
+
+import msgspec
+
+from kilowatt.csms.errors import NotFound
+from kilowatt.csms.gateway import InvalidCommand
+from kilowatt.csms.model import (
+    AuthorizationResult,
+    BootInfo,
+    MeterValuesInput,
+    StatusReport,
+    TransactionEventInput,
+    VariableReport,
+)
+from kilowatt.handlers.base import StationHandler, int_param, str_param
+from kilowatt.handlers.convert import format_time, parse_time, samples_2x
+from kilowatt.handlers.variables import VariableKey, parse_key
+from kilowatt.ocpp import v201
+from kilowatt.ocpp.errors import CallError, ErrorCode
+from kilowatt.transport import on
+
+__all__ = ["V201Handler", "enum_value"]
+
+_SET_STATUS = {
+    "Accepted": "Accepted",
+    "RebootRequired": "RebootRequired",
+    "Rejected": "Rejected",
+    "UnknownComponent": "NotSupported",
+    "UnknownVariable": "NotSupported",
+    "NotSupportedAttributeType": "NotSupported",
+}
+"""2.x SetVariableStatus → the answer of the version-neutral set-configuration command."""
+
+
+def enum_value(item: Any) -> str | None:
+    """The wire value of an enum member (2.1 turned some enums into plain strings)."""
+    if item is None:
+        return None
+    return str(getattr(item, "value", item))
+
+
+def _status(response: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": enum_value(response.status)}
+    info = getattr(response, "status_info", None)
+    if info is not None:
+        result["status_info"] = {"reason_code": info.reason_code}
+        if info.additional_info:
+            result["status_info"]["additional_info"] = info.additional_info
+    return result
+
+
+class V201Handler(StationHandler):
+    """A connected OCPP 2.0.1 charging station."""
+
+    m: ClassVar[ModuleType] = v201
+    """The generated message module of the version (responses are built from it)."""
+
+    # --- provisioning, availability ------------------------------------------------------------
+
+    @on("BootNotification")
+    async def boot_notification(self, request: v201.BootNotificationRequest) -> Any:
+        station = request.charging_station
+        details: dict[str, Any] = {}
+        if station.modem is not None:
+            details["modem"] = {
+                k: v
+                for k, v in (("iccid", station.modem.iccid), ("imsi", station.modem.imsi))
+                if v is not None
+            }
+        info = BootInfo(
+            vendor=station.vendor_name,
+            model=station.model,
+            serial_number=station.serial_number,
+            firmware_version=station.firmware_version,
+            reason=enum_value(request.reason),
+            details=details,
+        )
+        result = await self.services.stations.boot(self.identity, info)
+        return self.m.BootNotificationResponse(
+            status=self.m.RegistrationStatus(result.status.value),
+            current_time=format_time(result.current_time),
+            interval=result.interval,
+        )
+
+    @on("Heartbeat")
+    async def heartbeat(self, request: v201.HeartbeatRequest) -> Any:
+        now = await self.services.stations.heartbeat(self.identity)
+        return self.m.HeartbeatResponse(current_time=format_time(now))
+
+    @on("StatusNotification")
+    async def status_notification(self, request: v201.StatusNotificationRequest) -> Any:
+        report = StatusReport(
+            evse_id=request.evse_id,
+            connector_id=request.connector_id,
+            status=enum_value(request.connector_status) or "",
+            timestamp=parse_time(request.timestamp),
+        )
+        await self.services.stations.status_notification(self.identity, report)
+        return self.m.StatusNotificationResponse()
+
+    @on("NotifyReport")
+    async def notify_report(self, request: v201.NotifyReportRequest) -> Any:
+        reports = [
+            VariableReport(
+                component=data.component.name,
+                variable=data.variable.name,
+                attribute_type=enum_value(attribute.type) or "Actual",
+                value=attribute.value,
+                component_instance=data.component.instance,
+                variable_instance=data.variable.instance,
+                evse_id=data.component.evse.id if data.component.evse else None,
+                connector_id=data.component.evse.connector_id if data.component.evse else None,
+                mutability=enum_value(attribute.mutability),
+                data_type=(
+                    enum_value(data.variable_characteristics.data_type)
+                    if data.variable_characteristics
+                    else None
+                ),
+                unit=data.variable_characteristics.unit if data.variable_characteristics else None,
+            )
+            for data in request.report_data or ()
+            for attribute in data.variable_attribute
+        ]
+        if reports:
+            await self.services.stations.store_variables(self.identity, reports)
+        # The variables themselves live in the device model; the event keeps the report's
+        # bookkeeping (which request, which part) for an operator following a GetBaseReport.
+        summary = {
+            "requestId": request.request_id,
+            "seqNo": request.seq_no,
+            "generatedAt": request.generated_at,
+            "tbc": bool(request.tbc),
+            "variables": len(reports),
+        }
+        await self.services.stations.record_event(self.identity, "NotifyReport", summary)
+        return self.m.NotifyReportResponse()
+
+    # --- authorization, transactions ------------------------------------------------------------
+
+    def id_token_info(self, result: AuthorizationResult) -> Any:
+        """``IdTokenInfoType`` (2.0.1 §2) from an authorization."""
+        group = None
+        if result.group_id:
+            group = self.m.IdToken(id_token=result.group_id, type="Central")
+        return self.m.IdTokenInfo(
+            status=self.m.AuthorizationStatus(result.status.value),
+            cache_expiry_date_time=(
+                format_time(result.expiry) if result.expiry is not None else None
+            ),
+            group_id_token=group,
+        )
+
+    @on("Authorize")
+    async def authorize(self, request: v201.AuthorizeRequest) -> Any:
+        token = request.id_token
+        result = await self.services.authorization.authorize(
+            token.id_token, token_type=enum_value(token.type), station_id=self.identity
+        )
+        # certificateStatus is left out: Kilowatt has no OCSP access to check a contract
+        # certificate (C07), and a made-up Accepted would be a false statement.
+        return self.m.AuthorizeResponse(id_token_info=self.id_token_info(result))
+
+    @on("TransactionEvent")
+    async def transaction_event(self, request: v201.TransactionEventRequest) -> Any:
+        info = request.transaction_info
+        token = request.id_token
+        evse = request.evse
+        result = await self.services.transactions.transaction_event(
+            TransactionEventInput(
+                station_id=self.identity,
+                event_type=enum_value(request.event_type) or "",
+                station_tx_id=info.transaction_id,
+                seq_no=request.seq_no,
+                timestamp=parse_time(request.timestamp),
+                trigger_reason=enum_value(request.trigger_reason),
+                evse_id=evse.id if evse is not None else None,
+                connector_id=evse.connector_id if evse is not None else None,
+                id_token=token.id_token if token is not None else None,
+                id_token_type=enum_value(token.type) if token is not None else None,
+                charging_state=enum_value(info.charging_state),
+                stopped_reason=enum_value(info.stopped_reason),
+                remote_start_id=info.remote_start_id,
+                reservation_id=request.reservation_id,
+                meter_values=samples_2x(request.meter_value),
+                offline=bool(request.offline),
+            )
+        )
+        token_info = None
+        if result.authorization is not None:
+            token_info = self.id_token_info(result.authorization)
+        return self.m.TransactionEventResponse(id_token_info=token_info)
+
+    @on("MeterValues")
+    async def meter_values(self, request: v201.MeterValuesRequest) -> Any:
+        # 2.x MeterValues carries no transaction (those samples come in TransactionEvent) and
+        # no connector: the samples are stored for the EVSE (connector 0).
+        await self.services.transactions.add_meter_values(
+            MeterValuesInput(
+                station_id=self.identity,
+                evse_id=request.evse_id,
+                connector_id=0,
+                samples=samples_2x(request.meter_value),
+            )
+        )
+        return self.m.MeterValuesResponse()
+
+    # --- notifications stored as station events -------------------------------------------------
+
+    async def _notify(self, request: Any) -> Any:
+        action = type(request).__name__.removesuffix("Request")
+        await self.record(action, request)
+        return getattr(self.m, action + "Response")()
+
+    @on("FirmwareStatusNotification")
+    async def firmware_status(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("PublishFirmwareStatusNotification")
+    async def publish_firmware_status(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("LogStatusNotification")
+    async def log_status(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("SecurityEventNotification")
+    async def security_event(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("ReservationStatusUpdate")
+    async def reservation_status(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("NotifyChargingLimit")
+    async def notify_charging_limit(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("ClearedChargingLimit")
+    async def cleared_charging_limit(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("ReportChargingProfiles")
+    async def report_charging_profiles(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("NotifyMonitoringReport")
+    async def notify_monitoring_report(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("NotifyCustomerInformation")
+    async def notify_customer_information(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("NotifyDisplayMessages")
+    async def notify_display_messages(self, request: Any) -> Any:
+        return await self._notify(request)
+
+    @on("NotifyEvent")
+    async def notify_event(self, request: v201.NotifyEventRequest) -> Any:
+        # An event reports a variable's new actual value (N07): keep the device model current.
+        reports = [
+            VariableReport(
+                component=event.component.name,
+                variable=event.variable.name,
+                value=event.actual_value,
+                component_instance=event.component.instance,
+                variable_instance=event.variable.instance,
+                evse_id=event.component.evse.id if event.component.evse else None,
+                connector_id=event.component.evse.connector_id if event.component.evse else None,
+            )
+            for event in request.event_data
+        ]
+        await self.store_values(reports)
+        return await self._notify(request)
+
+    @on("NotifyEVChargingNeeds")
+    async def notify_ev_charging_needs(self, request: Any) -> Any:
+        # Accepted would promise a SetChargingProfile (K15.FR.xx); Kilowatt has no smart
+        # charging scheduler yet, so the honest answer is that it will not provide one.
+        await self.record("NotifyEVChargingNeeds", request)
+        return self.m.NotifyEVChargingNeedsResponse(
+            status=self.m.NotifyEVChargingNeedsStatus(self.charging_needs_answer)
+        )
+
+    charging_needs_answer: ClassVar[str] = "Rejected"
+
+    @on("NotifyEVChargingSchedule")
+    async def notify_ev_charging_schedule(self, request: Any) -> Any:
+        # The CSMS checks the EV's schedule against the limits it set; Kilowatt sets none.
+        await self.record("NotifyEVChargingSchedule", request)
+        return self.m.NotifyEVChargingScheduleResponse(status=self.m.GenericStatus("Accepted"))
+
+    @on("DataTransfer")
+    async def data_transfer(self, request: Any) -> Any:
+        await self.record("DataTransfer", request)
+        return self.m.DataTransferResponse(status=self.m.DataTransferStatus("UnknownVendorId"))
+
+    # --- security / certificates ----------------------------------------------------------------
+
+    @on("SignCertificate")
+    async def sign_certificate(self, request: Any) -> Any:
+        # Accepted would promise a CertificateSigned call (A02.FR.xx) that needs a CA Kilowatt
+        # does not have; the CSR is kept so an operator can sign it out of band.
+        await self.record("SignCertificate", request)
+        return self.m.SignCertificateResponse(
+            status=self.m.GenericStatus("Rejected"),
+            status_info=self.m.StatusInfo(reason_code="NoCA"),
+        )
+
+    @on("Get15118EVCertificate")
+    async def get_15118_ev_certificate(self, request: Any) -> Any:
+        raise CallError(ErrorCode.NOT_SUPPORTED, "no ISO 15118 certificate service configured")
+
+    @on("GetCertificateStatus")
+    async def get_certificate_status(self, request: Any) -> Any:
+        raise CallError(ErrorCode.NOT_SUPPORTED, "no OCSP responder configured")
+
+    # --- answers to our own calls ---------------------------------------------------------------
+
+    async def observe_result(self, action: str, request: Any, response: Any) -> None:
+        """Store device-model values learnt from GetVariables / accepted by SetVariables."""
+        reports: list[VariableReport] = []
+        if action == "GetVariables":
+            for r in response.get_variable_result:
+                if enum_value(r.attribute_status) == "Accepted":
+                    reports.append(_report(r, r.attribute_value))
+        elif action == "SetVariables":
+            values = {
+                (_ident(d), enum_value(d.attribute_type) or "Actual"): d.attribute_value
+                for d in request.set_variable_data
+            }
+            for r in response.set_variable_result:
+                if enum_value(r.attribute_status) in ("Accepted", "RebootRequired"):
+                    value = values.get((_ident(r), enum_value(r.attribute_type) or "Actual"))
+                    reports.append(_report(r, value))
+        if reports:
+            await self.store_values(reports)
+
+    async def store_values(self, reports: list[VariableReport]) -> None:
+        """Store new values while keeping what NotifyReport said about each variable
+        (mutability, data type, unit): events and Get/SetVariables answers do not repeat it,
+        and the storage upsert replaces every column."""
+        if not reports:
+            return
+        known = {_key(v): v for v in await self.services.stations.variables(self.identity)}
+        merged = []
+        for report in reports:
+            old = known.get(_key(report))
+            if old is not None:
+                report = dataclasses.replace(
+                    report, mutability=old.mutability, data_type=old.data_type, unit=old.unit
+                )
+            merged.append(report)
+        await self.services.stations.store_variables(self.identity, merged)
+
+    async def _call(self, request: Any, timeout: float) -> Any:
+        response = await self.connection.call(request, timeout=timeout)
+        action = type(request).__name__.removesuffix("Request")
+        await self.observe_result(action, request, response)
+        return response
+
+    # --- version-neutral commands ---------------------------------------------------------------
+
+    async def cmd_start_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """RequestStartTransaction (F01). The ``remote_start_id`` in the answer is what the
+        station puts in the TransactionEvent, linking the transaction to this command."""
+        id_token = str_param(params, "id_token", required=True)
+        token_type = str_param(params, "id_token_type", default="Central")
+        remote_start_id = int_param(params, "remote_start_id")
+        if remote_start_id is None:
+            # Random rather than a counter: unique across restarts and nodes without state.
+            remote_start_id = secrets.randbelow(2**31 - 1) + 1
+        request = self.m.RequestStartTransactionRequest(
+            id_token=self.m.IdToken(id_token=id_token, type=token_type),
+            remote_start_id=remote_start_id,
+            evse_id=int_param(params, "evse_id"),
+        )
+        response = await self._call(request, timeout)
+        result = _status(response)
+        result["remote_start_id"] = remote_start_id
+        if response.transaction_id is not None:
+            result["station_transaction_id"] = response.transaction_id
+        return result
+
+    async def cmd_stop_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """RequestStopTransaction (F03) with the station's own transaction id."""
+        transaction_id = int_param(params, "transaction_id", required=True)
+        assert transaction_id is not None
+        try:
+            tx = await self.services.transactions.get(transaction_id)
+        except NotFound:
+            raise InvalidCommand(f"transaction {transaction_id} not found") from None
+        if tx.station_id != self.identity or tx.station_tx_id is None:
+            raise InvalidCommand(f"transaction {transaction_id} is not on {self.identity}")
+        request = self.m.RequestStopTransactionRequest(transaction_id=tx.station_tx_id)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_reset(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Reset (B11/B12): hard → Immediate, soft → OnIdle (waits for transactions to end)."""
+        kind = (str_param(params, "type", default="soft") or "soft").lower()
+        if kind not in ("hard", "soft"):
+            raise InvalidCommand("type must be 'hard' or 'soft'")
+        request = self.m.ResetRequest(
+            type=self.m.Reset("Immediate" if kind == "hard" else "OnIdle"),
+            evse_id=int_param(params, "evse_id"),
+        )
+        return _status(await self._call(request, timeout))
+
+    async def cmd_unlock_connector(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """UnlockConnector (F05); ``connector_id`` defaults to 1."""
+        request = self.m.UnlockConnectorRequest(
+            evse_id=int_param(params, "evse_id", required=True),
+            connector_id=int_param(params, "connector_id", default=1),
+        )
+        return _status(await self._call(request, timeout))
+
+    async def cmd_change_availability(
+        self, params: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """ChangeAvailability (G03-G05); no ``evse_id``: the whole station."""
+        operative = params.get("operative")
+        if not isinstance(operative, bool):
+            raise InvalidCommand("parameter 'operative' (true/false) is required")
+        evse_id = int_param(params, "evse_id")
+        connector_id = int_param(params, "connector_id")
+        evse = None
+        if evse_id is not None and evse_id > 0:
+            evse = self.m.EVSE(id=evse_id, connector_id=connector_id)
+        request = self.m.ChangeAvailabilityRequest(
+            operational_status=self.m.OperationalStatus(
+                "Operative" if operative else "Inoperative"
+            ),
+            evse=evse,
+        )
+        return _status(await self._call(request, timeout))
+
+    async def cmd_trigger_message(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """TriggerMessage (F06)."""
+        message = str_param(params, "message", required=True)
+        try:
+            requested = self.m.MessageTrigger(message)
+        except ValueError:
+            choices = ", ".join(m.value for m in self.m.MessageTrigger)
+            raise InvalidCommand(f"message must be one of {choices}") from None
+        evse_id = int_param(params, "evse_id")
+        evse = None
+        if evse_id is not None:
+            evse = self.m.EVSE(id=evse_id, connector_id=int_param(params, "connector_id"))
+        request = self.m.TriggerMessageRequest(requested_message=requested, evse=evse)
+        return _status(await self._call(request, timeout))
+
+    async def cmd_get_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """GetVariables (B06) for the given keys, or the stored device model (from NotifyReport
+        and earlier answers) when no key is given. Shape: :mod:`kilowatt.handlers.variables`."""
+        keys = params.get("keys")
+        if keys is None and isinstance(params.get("key"), str):
+            keys = [params["key"]]
+        stored = await self.services.stations.variables(self.identity)
+        readonly = {
+            (v.component, v.variable, v.attribute_type): v.mutability == "ReadOnly" for v in stored
+        }
+        if not keys:
+            everything = [
+                {
+                    "key": VariableKey(v.component, v.variable, v.attribute_type, "").canonical,
+                    "value": v.value,
+                    "readonly": v.mutability == "ReadOnly",
+                }
+                for v in stored
+                if v.evse_id is None
+                and v.component_instance is None
+                and v.variable_instance is None
+            ]
+            return {"configuration": everything, "unknown": []}
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise InvalidCommand("parameter 'keys' must be a list of strings")
+        parsed: list[VariableKey] = []
+        unknown: list[str] = []
+        for key in keys:
+            vk = parse_key(key)
+            if vk is None:
+                unknown.append(key)
+            else:
+                parsed.append(vk)
+        configuration: list[dict[str, Any]] = []
+        if parsed:
+            request = self.m.GetVariablesRequest(
+                get_variable_data=[
+                    self.m.GetVariableData(
+                        component=self.m.Component(name=k.component),
+                        variable=self.m.Variable(name=k.variable),
+                        attribute_type=self.m.Attribute(k.attribute),
+                    )
+                    for k in parsed
+                ]
+            )
+            response = await self._call(request, timeout)
+            by_ident = {
+                (r.component.name, r.variable.name, enum_value(r.attribute_type) or "Actual"): r
+                for r in response.get_variable_result
+            }
+            for k in parsed:
+                r = by_ident.get((k.component, k.variable, k.attribute))
+                if r is None or enum_value(r.attribute_status) != "Accepted":
+                    unknown.append(k.key)
+                    continue
+                configuration.append(
+                    {
+                        "key": k.key,
+                        "value": r.attribute_value,
+                        "readonly": readonly.get((k.component, k.variable, k.attribute), False),
+                    }
+                )
+        return {"configuration": configuration, "unknown": unknown}
+
+    async def cmd_set_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """SetVariables (B05) of one key → ``{status, attribute_status}``."""
+        key = str_param(params, "key", required=True)
+        assert key is not None
+        value = params.get("value")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float | Decimal):
+            value = str(value)
+        if not isinstance(value, str):
+            raise InvalidCommand("parameter 'value' (string) is required")
+        vk = parse_key(key)
+        if vk is None:
+            return {"status": "NotSupported", "attribute_status": "UnknownVariable"}
+        request = self.m.SetVariablesRequest(
+            set_variable_data=[
+                self.m.SetVariableData(
+                    attribute_value=value,
+                    component=self.m.Component(name=vk.component),
+                    variable=self.m.Variable(name=vk.variable),
+                    attribute_type=self.m.Attribute(vk.attribute),
+                )
+            ]
+        )
+        response = await self._call(request, timeout)
+        status = enum_value(response.set_variable_result[0].attribute_status) or "Rejected"
+        return {"status": _SET_STATUS.get(status, "Rejected"), "attribute_status": status}
+
+    async def cmd_clear_cache(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """ClearCache (C11)."""
+        return _status(await self._call(self.m.ClearCacheRequest(), timeout))
+
+    async def cmd_data_transfer(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """DataTransfer (P02); ``data`` is any JSON value."""
+        vendor_id = str_param(params, "vendor_id", required=True)
+        kwargs: dict[str, Any] = {
+            "vendor_id": vendor_id,
+            "message_id": str_param(params, "message_id"),
+        }
+        if "data" in params:
+            # Through JSON so that numbers become the exact Decimals the codec expects.
+            kwargs["data"] = json.loads(json.dumps(params["data"]), parse_float=Decimal)
+        response = await self._call(self.m.DataTransferRequest(**kwargs), timeout)
+        result = _status(response)
+        data = getattr(response, "data", None)
+        if data is not None and data is not msgspec.UNSET:
+            result["data"] = json.loads(json.dumps(data, default=_json_default))
+        return result
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _ident(item: Any) -> tuple[str, str | None, str, str | None, int | None, int | None]:
+    c, v = item.component, item.variable
+    evse = c.evse
+    return (
+        c.name,
+        c.instance,
+        v.name,
+        v.instance,
+        evse.id if evse else None,
+        evse.connector_id if evse else None,
+    )
+
+
+def _key(v: VariableReport) -> tuple[Any, ...]:
+    return (
+        v.component,
+        v.component_instance,
+        v.evse_id,
+        v.connector_id,
+        v.variable,
+        v.variable_instance,
+        v.attribute_type,
+    )
+
+
+def _report(result: Any, value: str | None) -> VariableReport:
+    c, v = result.component, result.variable
+    return VariableReport(
+        component=c.name,
+        variable=v.name,
+        attribute_type=enum_value(result.attribute_type) or "Actual",
+        value=value,
+        component_instance=c.instance,
+        variable_instance=v.instance,
+        evse_id=c.evse.id if c.evse else None,
+        connector_id=c.evse.connector_id if c.evse else None,
+    )

@@ -1,0 +1,71 @@
+"""Structured logs: one ``key=value`` line per record, with the station identity.
+
+The identity comes from a context variable that the OCPP handler factory sets inside each
+connection's task, so every line logged while serving a station — by the transport, the
+handlers or the services — carries ``station=<identity>`` without passing it around.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+import time
+from typing import TextIO
+
+__all__ = ["LogfmtFormatter", "StationFilter", "configure_logging", "station_context"]
+
+station_context: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kilowatt_station", default=None
+)
+"""The station identity the current task serves (None outside a station connection)."""
+
+
+class StationFilter(logging.Filter):
+    """Adds ``record.station`` (the identity or ``-``) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "station"):
+            record.station = station_context.get() or "-"
+        return True
+
+
+def _quote(value: str) -> str:
+    if value and not any(c in value for c in ' "=\n\t'):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+class LogfmtFormatter(logging.Formatter):
+    """``ts=... level=... logger=... station=... msg=...`` (logfmt), UTC, ms precision."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        ms = int(record.msecs)
+        fields = [
+            f"ts={ts}.{ms:03d}Z",
+            f"level={record.levelname}",
+            f"logger={record.name}",
+            f"station={_quote(str(getattr(record, 'station', '-')))}",
+            f"msg={_quote(record.getMessage())}",
+        ]
+        if record.exc_info:
+            fields.append(f"exc={_quote(self.formatException(record.exc_info))}")
+        return " ".join(fields)
+
+
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Route the root logger (and uvicorn's) to one logfmt handler on ``stream`` (stderr)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(LogfmtFormatter())
+    handler.addFilter(StationFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
