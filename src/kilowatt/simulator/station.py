@@ -598,6 +598,11 @@ class SimStation:
         duration_s: float | None,
         profile: ChargingProfile | None,
     ) -> Session | None:
+        if authorize and not self.scenario.sessions.plug_in_first:
+            # The driver taps the card first (the connector stays free while it is checked).
+            if not await self.authorize(id_token):
+                return None
+            authorize = False
         evse.meter.plug(self.pick_ev())
         evse.last_update = self.clock.now()
         self.set_status(evse, _S.PREPARING)
