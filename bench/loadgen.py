@@ -784,7 +784,12 @@ async def _open_station(sh: Shared, index: int, sem: asyncio.Semaphore) -> Stati
 async def _wait_pipe(loop: asyncio.AbstractEventLoop, conn: Any) -> Any:
     """Receive one object from a multiprocessing connection without blocking the loop."""
     future: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(conn.fileno(), lambda: future.done() or future.set_result(None))
+
+    def readable() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    loop.add_reader(conn.fileno(), readable)
     try:
         await future
     finally:

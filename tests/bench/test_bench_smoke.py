@@ -26,7 +26,8 @@ def _schema(version: str, action: str) -> dict[str, object]:
         path = SCHEMAS / "v16" / "schemas" / f"{action}.json"
     else:
         path = SCHEMAS / "v201" / "schemas" / f"{action}Request.json"
-    return json.loads(path.read_text())
+    schema: dict[str, object] = json.loads(path.read_text())
+    return schema
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
