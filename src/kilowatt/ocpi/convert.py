@@ -12,6 +12,7 @@ with the 2.2.1 model, then lifted to the canonical one.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -49,8 +50,9 @@ def price_to_v221(price: dict[str, Any]) -> dict[str, Any]:
     if "after_taxes" in price:
         out["incl_vat"] = price["after_taxes"]
     elif price.get("taxes"):
-        total = sum(float(t["amount"]) for t in price["taxes"]) + float(price["before_taxes"])
-        out["incl_vat"] = round(total, 4)
+        total = sum((Decimal(str(t["amount"])) for t in price["taxes"]), Decimal(0))
+        total += Decimal(str(price["before_taxes"]))
+        out["incl_vat"] = float(total) if total != total.to_integral_value() else int(total)
     return out
 
 

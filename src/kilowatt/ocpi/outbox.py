@@ -95,8 +95,8 @@ class OutboxWorker:
                     url,
                     partner.their_token,
                     json=entry.body,
-                    sender=us if entry.module else None,
-                    receiver=them if entry.module else None,
+                    sender=us,
+                    receiver=them,
                 )
             except PartnerError as exc:
                 blocked.add(entry.partner_id)

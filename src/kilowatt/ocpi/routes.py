@@ -108,10 +108,10 @@ def _at(caller: Caller, version: str) -> Caller:
 
 
 def _list_response(
-    request: Request, query: ListQuery, page: Page[M], version: str, max_limit: int
+    request: Request, query: ListQuery, page: Page[M], version: str, public_url: str, limit: int
 ) -> JSONResponse:
-    base = str(request.url).split("?", 1)[0]
-    headers = page_headers(base, dict(request.query_params), query, page, max_limit)
+    base = public_url + request.url.path  # our public URL, not the Host we were reached on
+    headers = page_headers(base, dict(request.query_params), query, page, limit)
     return ok([to_wire(item, version) for item in page.items], headers=headers)
 
 
@@ -133,7 +133,9 @@ def _module_router(
         async def locations(request: Request) -> JSONResponse:
             await caller_c(request)
             q = query(request)
-            return _list_response(request, q, await backend.list_locations(q), v, s.max_limit)
+            return _list_response(
+                request, q, await backend.list_locations(q), v, s.public_url, s.max_limit
+            )
 
         async def find_location(location_id: str) -> Any:
             location = await backend.get_location(location_id)
@@ -178,7 +180,9 @@ def _module_router(
         async def sessions(request: Request) -> JSONResponse:
             await caller_c(request)
             q = query(request)
-            return _list_response(request, q, await backend.list_sessions(q), v, s.max_limit)
+            return _list_response(
+                request, q, await backend.list_sessions(q), v, s.public_url, s.max_limit
+            )
 
     if ModuleID.CDRS in s.modules:
 
@@ -186,7 +190,9 @@ def _module_router(
         async def cdrs(request: Request) -> JSONResponse:
             await caller_c(request)
             q = query(request)
-            return _list_response(request, q, await backend.list_cdrs(q), v, s.max_limit)
+            return _list_response(
+                request, q, await backend.list_cdrs(q), v, s.public_url, s.max_limit
+            )
 
     if ModuleID.TARIFFS in s.modules:
 
@@ -194,7 +200,9 @@ def _module_router(
         async def tariffs(request: Request) -> JSONResponse:
             await caller_c(request)
             q = query(request)
-            return _list_response(request, q, await backend.list_tariffs(q), v, s.max_limit)
+            return _list_response(
+                request, q, await backend.list_tariffs(q), v, s.public_url, s.max_limit
+            )
 
     if ModuleID.TOKENS in s.modules:
         tpath = "/tokens/{country_code}/{party_id}/{uid}"
