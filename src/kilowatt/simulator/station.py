@@ -870,9 +870,6 @@ class SimStation:
         Configuration, availability and the meter registers survive, as on real hardware
         (1.6 §5.14 Reset; 2.0.1 B11/B12).
         """
-        # Let the Reset answer reach the socket before anything else happens (the after-hook
-        # that calls us runs once the answer is queued, not once it is written).
-        await asyncio.sleep(0.05)
         await self.stop_all_sessions(reason)
         await self.wait_for(lambda: not self.queue or not self.ready, timeout=30.0)
         self.reservations.expire(float("inf"))

@@ -66,7 +66,7 @@ class InboundHandler(Protocol):
         ...
 
     async def after_call(self, context: CallContext, request: Any) -> None:
-        """Run after the answer to ``request`` has been queued for sending."""
+        """Run after the answer to ``request`` has been written to the socket."""
         ...
 
 
@@ -133,6 +133,10 @@ class OcppConnection:
         self._close_reason = ""
         self._writer: asyncio.Task[None] | None = None
         self._runner: asyncio.Task[None] | None = None
+        # Futures resolved once every frame queued before them has been written to the socket,
+        # so @after hooks run when the peer can already have our answer (a Reset handler that
+        # closes the socket must not lose its own CALLRESULT).
+        self._flush_waiters: list[asyncio.Future[None]] = []
 
     # -- public API -------------------------------------------------------------------------
 
@@ -240,7 +244,23 @@ class OcppConnection:
             if not future.done():
                 future.set_exception(error)
         self._pending.clear()
+        self._release_flush_waiters()
         self._closed.set()
+
+    def _release_flush_waiters(self) -> None:
+        waiters, self._flush_waiters = self._flush_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _flushed(self) -> None:
+        """Wait until every frame queued so far has been handed to the websocket."""
+        if self.closed:
+            return
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._flush_waiters.append(waiter)
+        self._wake.set()
+        await waiter
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)
@@ -313,8 +333,8 @@ class OcppConnection:
             )
             self._wake.set()
             return
-        self._wake.set()
         try:
+            await self._flushed()
             await self.handler.after_call(context, request)
         except Exception:
             logger.exception("%s: after-hook of %s failed", self.identity, action)
@@ -337,8 +357,12 @@ class OcppConnection:
         try:
             while True:
                 self._wake.clear()
+                waiters, self._flush_waiters = self._flush_waiters, []
                 for frame in self.rpc.data_to_send():
                     await self.websocket.send(frame)
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
                 events = self.rpc.handle_timeout(loop.time())
                 if events:
                     self._process(events)
