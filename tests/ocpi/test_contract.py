@@ -103,10 +103,15 @@ async def test_registration_through_operator_api(
 
     from .servers import Server
 
-    app = FastAPI()
+    app = FastAPI()  # a host app with default settings (redirect_slashes=True)
     app.include_router(cpo.ocpi.operator_router())
+    app.include_router(cpo.ocpi.router())
     api = await Server(app).start()
     try:
+        r = await http.get(f"{api.url}/ocpi/versions/", follow_redirects=False)
+        assert r.status_code == 404 and r.json()["status_code"] == 2000
+        r = await http.get(f"{api.url}/ocpi/versions")
+        assert r.status_code == 401
         r = await http.post(f"{api.url}/api/v1/ocpi/partners", json={"name": "X"})
         assert r.status_code == 201
         body = r.json()

@@ -63,6 +63,19 @@ def build_router(ocpi: Ocpi) -> APIRouter:
         v = version.value
         root.include_router(_config_router(ocpi, v, config_route, caller_any))
         root.include_router(_module_router(ocpi, v, module_route, caller_c))
+
+    @root.api_route(
+        "/ocpi/{rest:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
+    async def not_found(rest: str) -> JSONResponse:
+        # Last route: unknown OCPI paths, including trailing slashes, are 404 with the envelope
+        # wherever the router is mounted (the host app's redirect_slashes never kicks in).
+        raise OcpiError(
+            StatusCode.CLIENT_ERROR, f"No such OCPI endpoint: /ocpi/{rest}", http_status=404
+        )
+
     return root
 
 
