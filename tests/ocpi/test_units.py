@@ -110,3 +110,26 @@ def test_ocpi_does_not_import_csms_handlers_or_transport() -> None:
                 names = [node.module]
             for name in names:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+async def test_cli_create_partner(tmp_path: Path) -> None:
+    from dataclasses import dataclass
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from kilowatt.ocpi import create_partner
+    from kilowatt.ocpi.store import OcpiStore
+
+    @dataclass
+    class S:
+        database_url: str
+        public_url: str | None = "https://cpo.example"
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"
+    out = await create_partner(S(url), name="Acme")
+    fields = dict(line.split(maxsplit=1) for line in out.splitlines())
+    assert fields["versions_url"] == "https://cpo.example/ocpi/versions"
+    engine = create_async_engine(url)
+    found = await OcpiStore(engine).find_by_token(fields["token_a"])
+    await engine.dispose()
+    assert found is not None and found[0].id == fields["id"] and found[1] == "A"

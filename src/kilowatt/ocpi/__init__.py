@@ -17,6 +17,7 @@ Layout:
 
 from kilowatt.ocpi.app import Ocpi, create_ocpi_app
 from kilowatt.ocpi.models.common import ModuleID, Role, VersionNumber
+from kilowatt.ocpi.operator import create_partner
 from kilowatt.ocpi.protocols import (
     Authenticator,
     Caller,
@@ -42,4 +43,5 @@ __all__ = [
     "StationOffline",
     "VersionNumber",
     "create_ocpi_app",
+    "create_partner",
 ]
