@@ -1,0 +1,168 @@
+"""Fixtures: a Kilowatt node running in-process on free ports, and typed test stations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kilowatt.app import Kilowatt
+from kilowatt.config import Settings
+from kilowatt.ocpp import v16, v21, v201
+from kilowatt.transport import StationClient, on
+
+API_KEY = "test-api-key-0123456789"
+
+
+def node_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings for an in-process node: loopback, ports chosen by the OS, temp data dir."""
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "ocpp_port": 0,
+        "http_port": 0,
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "api_key": API_KEY,
+        "heartbeat_interval": 120,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def node(tmp_path: Path, database_url: str) -> AsyncIterator[Kilowatt]:
+    """A started node (open registration), stopped after the test."""
+    kilowatt = Kilowatt(node_settings(tmp_path, database_url))
+    await kilowatt.start()
+    try:
+        yield kilowatt
+    finally:
+        await kilowatt.stop()
+
+
+def ocpp_url(node: Kilowatt) -> str:
+    return f"ws://127.0.0.1:{node.ocpp_port}/ocpp"
+
+
+class Station16(StationClient):
+    """A 1.6 charge point that accepts what the CSMS asks and remembers it."""
+
+    received: list[Any]
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection)
+        self.received = []
+
+    @on(v16.RemoteStartTransactionRequest)
+    def remote_start(self, request: Any) -> v16.RemoteStartTransactionResponse:
+        self.received.append(request)
+        return v16.RemoteStartTransactionResponse(status=v16.RemoteStartTransactionStatus.ACCEPTED)
+
+    @on(v16.RemoteStopTransactionRequest)
+    def remote_stop(self, request: Any) -> v16.RemoteStopTransactionResponse:
+        self.received.append(request)
+        return v16.RemoteStopTransactionResponse(status=v16.RemoteStopTransactionStatus.ACCEPTED)
+
+    @on(v16.ResetRequest)
+    def reset(self, request: Any) -> v16.ResetResponse:
+        self.received.append(request)
+        return v16.ResetResponse(status=v16.ResetStatus.ACCEPTED)
+
+    @on(v16.GetConfigurationRequest)
+    def get_configuration(self, request: Any) -> v16.GetConfigurationResponse:
+        self.received.append(request)
+        known = {
+            "HeartbeatInterval": v16.ConfigurationKey(
+                key="HeartbeatInterval", readonly=False, value="120"
+            )
+        }
+        keys = request.key or list(known)
+        return v16.GetConfigurationResponse(
+            configuration_key=[known[k] for k in keys if k in known] or None,
+            unknown_key=[k for k in keys if k not in known] or None,
+        )
+
+    @on(v16.ChangeConfigurationRequest)
+    def change_configuration(self, request: Any) -> v16.ChangeConfigurationResponse:
+        self.received.append(request)
+        return v16.ChangeConfigurationResponse(status=v16.ChangeConfigurationStatus.ACCEPTED)
+
+
+def _station_2x(m: Any) -> type[StationClient]:
+    class Station2x(StationClient):
+        """A 2.x charging station that accepts what the CSMS asks and remembers it."""
+
+        received: list[Any]
+
+        def __init__(self, connection: Any) -> None:
+            super().__init__(connection)
+            self.received = []
+
+        @on("RequestStartTransaction")
+        def request_start(self, request: Any) -> Any:
+            self.received.append(request)
+            return m.RequestStartTransactionResponse(status=m.RequestStartStopStatus("Accepted"))
+
+        @on("RequestStopTransaction")
+        def request_stop(self, request: Any) -> Any:
+            self.received.append(request)
+            return m.RequestStopTransactionResponse(status=m.RequestStartStopStatus("Accepted"))
+
+        @on("Reset")
+        def reset(self, request: Any) -> Any:
+            self.received.append(request)
+            return m.ResetResponse(status=m.ResetStatus("Scheduled"))
+
+        @on("GetVariables")
+        def get_variables(self, request: Any) -> Any:
+            self.received.append(request)
+            results = []
+            for data in request.get_variable_data:
+                known = (data.component.name, data.variable.name) == (
+                    "OCPPCommCtrlr",
+                    "HeartbeatInterval",
+                )
+                results.append(
+                    m.GetVariableResult(
+                        attribute_status=m.GetVariableStatus(
+                            "Accepted" if known else "UnknownVariable"
+                        ),
+                        attribute_value="120" if known else None,
+                        component=data.component,
+                        variable=data.variable,
+                    )
+                )
+            return m.GetVariablesResponse(get_variable_result=results)
+
+        @on("SetVariables")
+        def set_variables(self, request: Any) -> Any:
+            self.received.append(request)
+            return m.SetVariablesResponse(
+                set_variable_result=[
+                    m.SetVariableResult(
+                        attribute_status=m.SetVariableStatus("Accepted"),
+                        component=d.component,
+                        variable=d.variable,
+                    )
+                    for d in request.set_variable_data
+                ]
+            )
+
+    return Station2x
+
+
+Station201 = _station_2x(v201)
+Station21 = _station_2x(v21)
+
+
+async def settled(check: Callable[[], Awaitable[bool]], *, rounds: int = 1000) -> bool:
+    """Poll ``check`` until it is true, yielding to the loop between tries (server-side work
+    such as recording a disconnection runs after the client has returned)."""
+    for _ in range(rounds):
+        if await check():
+            return True
+        await asyncio.sleep(0.005)
+    return await check()
