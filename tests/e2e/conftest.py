@@ -13,6 +13,7 @@ teardown; their combined stdout/stderr is attached to the report of any failing 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +31,7 @@ def _admin_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _pg_execute(dsn: str, sql: str) -> None:
+async def _pg_execute_async(dsn: str, sql: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
@@ -38,6 +39,12 @@ async def _pg_execute(dsn: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def _pg_execute(dsn: str, sql: str) -> None:
+    """Run one statement on a throwaway loop in a thread (callers may be inside a loop)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _pg_execute_async(dsn, sql)).result()
 
 
 class ServerFactory:
@@ -54,7 +61,7 @@ class ServerFactory:
             return None  # the embedded default: <data-dir>/kilowatt.db
         base = os.environ[POSTGRES_ENV]
         name = f"kw_e2e_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg_execute(_admin_dsn(base), f'CREATE DATABASE "{name}"'))
+        _pg_execute(_admin_dsn(base), f'CREATE DATABASE "{name}"')
         self.databases.append(name)
         return make_url(base).set(database=name).render_as_string(hide_password=False)
 
@@ -66,7 +73,7 @@ class ServerFactory:
         tls: bool = False,
     ) -> KilowattServer:
         """A new server on a fresh data directory (and a fresh PostgreSQL database)."""
-        data_dir = self.base_dir / f"server-{len(self.servers)}"
+        data_dir = self.base_dir / f"server-{uuid.uuid4().hex[:8]}"
         data_dir.mkdir(parents=True)
         server = KilowattServer(
             data_dir=data_dir,
@@ -86,7 +93,7 @@ class ServerFactory:
         if self.databases:
             dsn = _admin_dsn(os.environ[POSTGRES_ENV])
             for name in self.databases:
-                asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                _pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -284,24 +284,30 @@ class Api:
         )
         return response.json() if response.content else None
 
+    async def items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, page by page (the server caps ``limit``)."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = await self.json(
+                "GET", path, params={**params, "limit": 500, "offset": len(items)}
+            )
+            assert isinstance(page["items"], list) and isinstance(page["total"], int), page
+            items += page["items"]
+            if not page["items"] or len(items) >= page["total"]:
+                assert len(items) == page["total"], (len(items), page["total"])
+                return items
+
     async def station(self, station_id: str) -> dict[str, Any]:
         return dict(await self.json("GET", f"/stations/{station_id}"))
 
     async def transactions(self, **params: Any) -> list[dict[str, Any]]:
-        page = await self.json("GET", "/transactions", params={"limit": 1000, **params})
-        assert isinstance(page["items"], list) and isinstance(page["total"], int), page
-        return list(page["items"])
+        return await self.items("/transactions", **params)
 
     async def meter_values(self, transaction_id: Any) -> list[dict[str, Any]]:
-        page = await self.json(
-            "GET", f"/transactions/{transaction_id}/meter-values", params={"limit": 10_000}
-        )
-        assert len(page["items"]) == page["total"], page
-        return list(page["items"])
+        return await self.items(f"/transactions/{transaction_id}/meter-values")
 
     async def messages(self, station_id: str) -> list[dict[str, Any]]:
-        page = await self.json("GET", f"/stations/{station_id}/messages", params={"limit": 1000})
-        return list(page["items"])
+        return await self.items(f"/stations/{station_id}/messages")
 
     async def put_token(self, token: str, **fields: Any) -> Any:
         body = {"status": "Accepted", **fields}

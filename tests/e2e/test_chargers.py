@@ -46,7 +46,7 @@ async def test_boot_status_heartbeat_disconnect(
         if version == "1.6":
             assert connectors[(1, 1)]["error_code"] == "NoError"
 
-        listed = await api.json("GET", "/stations", params={"limit": 1000})
+        listed = await api.json("GET", "/stations", params={"limit": 500})
         assert identity in {s["id"] for s in listed["items"]}
         assert listed["total"] >= 1
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import itertools
 import signal
 import uuid
 from dataclasses import dataclass, field
@@ -38,10 +40,20 @@ class Acked:
         return len(self.started) + sum(map(len, self.values.values())) + len(self.stopped)
 
 
+_BASE = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+_TICKS = itertools.count(1)
+
+
+def _tick() -> str:
+    """A distinct sample time per message (samples at equal times are a separate test)."""
+    at = _BASE + datetime.timedelta(seconds=next(_TICKS))
+    return at.isoformat().replace("+00:00", "Z")
+
+
 def _sample_16(value: Decimal) -> list[dict[str, Any]]:
     return [
         {
-            "timestamp": now_iso(),
+            "timestamp": _tick(),
             "sampledValue": [{"value": str(value), "measurand": REGISTER, "unit": "Wh"}],
         }
     ]
@@ -50,7 +62,7 @@ def _sample_16(value: Decimal) -> list[dict[str, Any]]:
 def _sample_2x(value: Decimal) -> list[dict[str, Any]]:
     return [
         {
-            "timestamp": now_iso(),
+            "timestamp": _tick(),
             "sampledValue": [
                 {"value": float(value), "measurand": REGISTER, "unitOfMeasure": {"unit": "Wh"}}
             ],

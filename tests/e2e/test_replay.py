@@ -3,6 +3,7 @@ reconnect) must not create a second transaction or duplicate meter values."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -73,12 +74,24 @@ async def test_replay_16_start_meter_values_stop(server: KilowattServer, api: Ap
     assert sorted(dec(v["value"]) for v in values) == [dec("7.2"), dec("150.5"), 300], values
 
 
+def _at(seq: int) -> str:
+    """Distinct sample times, one second apart (a station's clock moves between messages)."""
+    base = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return (base + datetime.timedelta(seconds=seq)).isoformat().replace("+00:00", "Z")
+
+
 def _event(
-    event_type: str, tx: str, seq: int, value: int, token: str | None = None
+    event_type: str,
+    tx: str,
+    seq: int,
+    value: int,
+    token: str | None = None,
+    at: str | None = None,
 ) -> dict[str, Any]:
+    at = at or _at(seq)
     payload: dict[str, Any] = {
         "eventType": event_type,
-        "timestamp": now_iso(),
+        "timestamp": at,
         "triggerReason": {"Started": "Authorized", "Updated": "MeterValuePeriodic"}.get(
             event_type, "EVCommunicationLost"
         ),
@@ -86,7 +99,7 @@ def _event(
         "transactionInfo": {"transactionId": tx},
         "meterValue": [
             {
-                "timestamp": now_iso(),
+                "timestamp": at,
                 "sampledValue": [
                     {"value": value, "measurand": REGISTER, "unitOfMeasure": {"unit": "Wh"}}
                 ],
@@ -134,3 +147,20 @@ async def test_replay_2x_transaction_events(
     assert only["status"] == "completed" and dec(only["energy_wh"]) == 600, only
     values = await api.meter_values(only["id"])
     assert sorted(dec(v["value"]) for v in values) == [1000, 1250, 1600], values
+
+
+async def test_distinct_samples_with_equal_timestamps_are_kept(
+    server: KilowattServer, api: Api
+) -> None:
+    """Two different messages (seqNo 0 and 1) whose samples share a timestamp (stations with a
+    one-second clock do this) are not replays: both values must be stored."""
+    identity, token = unique("SAMETS"), unique("ST")
+    await api.put_token(token)
+    tx, at = f"T-{uuid.uuid4().hex[:12]}", _at(0)
+    async with raw_station(server, identity, "ocpp2.0.1") as st:
+        await boot_raw(st, "ocpp2.0.1")
+        await st.result("TransactionEvent", _event("Started", tx, 0, 1000, token, at=at))
+        await st.result("TransactionEvent", _event("Updated", tx, 1, 1010, at=at))
+    (only,) = await api.transactions(station_id=identity)
+    values = sorted(dec(v["value"]) for v in await api.meter_values(only["id"]))
+    assert values == [1000, 1010], values
