@@ -71,6 +71,7 @@ class ServerFactory:
         env: dict[str, str] | None = None,
         api_key_flag: bool = True,
         tls: bool = False,
+        flags: bool = True,
     ) -> KilowattServer:
         """A new server on a fresh data directory (and a fresh PostgreSQL database)."""
         data_dir = self.base_dir / f"server-{uuid.uuid4().hex[:8]}"
@@ -82,6 +83,7 @@ class ServerFactory:
             extra_env=dict(env or {}),
             api_key_flag=api_key_flag,
             tls=tls,
+            flags=flags,
         )
         self.servers.append(server)
         server.start()

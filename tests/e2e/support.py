@@ -124,6 +124,8 @@ class KilowattServer:
     extra_env: dict[str, str] = field(default_factory=dict)
     api_key_flag: bool = True
     tls: bool = False
+    flags: bool = True
+    """False: host, ports, data dir and database URL go in ``KILOWATT_*`` variables instead."""
     ocpp_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -153,7 +155,21 @@ class KilowattServer:
             return None
         return ssl.create_default_context(cafile=str(self.tls_cert))
 
+    def settings(self) -> dict[str, str]:
+        """Host, ports, data dir and database URL by setting name."""
+        values = {
+            "host": "127.0.0.1",
+            "ocpp_port": str(self.ocpp_port),
+            "http_port": str(self.http_port),
+            "data_dir": str(self.data_dir),
+        }
+        if self.database_url:
+            values["database_url"] = self.database_url
+        return values
+
     def command(self) -> list[str]:
+        if not self.flags:
+            return [str(KILOWATT), "serve", *self.extra_args]
         cmd = [
             str(KILOWATT),
             "serve",
@@ -177,6 +193,8 @@ class KilowattServer:
     def start(self) -> None:
         assert self.proc is None, "already running"
         env = {k: v for k, v in os.environ.items() if not k.startswith("KILOWATT_")}
+        if not self.flags:
+            env.update({f"KILOWATT_{k.upper()}": v for k, v in self.settings().items()})
         env.update(self.extra_env)
         self.starts += 1
         with self.log_path.open("ab") as log:
