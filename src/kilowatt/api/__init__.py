@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from kilowatt import __version__
-from kilowatt.api import calls, id_tokens, stations, transactions
+from kilowatt.api import calls, id_tokens, locations, stations, tariffs, transactions
 from kilowatt.api.context import ApiContext
 from kilowatt.api.responses import install_error_handlers
 from kilowatt.api.security import BearerAuth, load_or_create_api_key
@@ -29,7 +29,7 @@ def create_router(
     """All ``/api/v1`` routes, each behind ``Authorization: Bearer <api_key>``."""
     ctx = ApiContext(services, gateway, settings)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(BearerAuth(api_key))])
-    for module in (stations, calls, id_tokens, transactions):
+    for module in (stations, calls, id_tokens, transactions, locations, tariffs):
         api.include_router(module.router(ctx))
     return api
 

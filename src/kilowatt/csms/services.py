@@ -10,7 +10,9 @@ from kilowatt.config import Settings
 from kilowatt.csms.authorization import AuthorizationService, RemoteAuthorizer
 from kilowatt.csms.events import EventBus
 from kilowatt.csms.journal import JournalService
+from kilowatt.csms.locations import LocationService
 from kilowatt.csms.stations import StationService
+from kilowatt.csms.tariffs import TariffService
 from kilowatt.csms.transactions import TransactionService
 from kilowatt.storage import Database, Repositories
 from kilowatt.storage.types import utcnow
@@ -28,6 +30,8 @@ class Services:
     authorization: AuthorizationService
     transactions: TransactionService
     journal: JournalService
+    locations: LocationService
+    tariffs: TariffService
 
     @classmethod
     def create(
@@ -73,6 +77,8 @@ class Services:
                 clock=clock,
                 repositories=repos,
             ),
+            locations=LocationService(db, bus, clock=clock, repositories=repos),
+            tariffs=TariffService(db, bus, clock=clock, repositories=repos),
         )
 
     async def flush(self) -> None:

@@ -37,13 +37,20 @@ from kilowatt.storage.types import DecimalText, UtcDateTime
 __all__ = [
     "ConfigurationKey",
     "Connector",
+    "ConnectorMetadata",
     "DeviceVariable",
     "Evse",
+    "EvseMetadata",
     "IdToken",
     "JournalEntry",
+    "Location",
     "MeterValue",
+    "OcpiCdr",
+    "OcpiReservation",
+    "OcpiSession",
     "Station",
     "StationEvent",
+    "Tariff",
     "Transaction",
     "TransactionEvent",
 ]
@@ -288,3 +295,167 @@ class ConfigurationKey(Base):
     value: Mapped[str | None] = mapped_column(Text)
     readonly: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- locations, tariffs and EVSE/connector metadata (0003_locations) -----------------------------
+
+
+class Location(Base):
+    """A site where stations stand (OCPI 2.2.1 ``mod_locations`` §Location object fields).
+
+    ``country`` is ISO 3166-1 alpha-3; ``latitude``/``longitude`` WGS 84 decimal degrees as
+    text (OCPI GeoLocation); ``opening_times`` the OCPI Hours object as JSON; ``tariff_id`` the
+    tariff of every connector here (else the default tariff applies).
+    """
+
+    __tablename__ = "locations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str] = mapped_column(String(45))
+    city: Mapped[str] = mapped_column(String(45))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    state: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(3))
+    latitude: Mapped[str] = mapped_column(String(10))
+    longitude: Mapped[str] = mapped_column(String(11))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    parking_type: Mapped[str | None] = mapped_column(String(32))
+    facilities: Mapped[list[str]] = mapped_column(JSON)
+    opening_times: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    charging_when_closed: Mapped[bool | None] = mapped_column(Boolean)
+    help_phone: Mapped[str | None] = mapped_column(String(32))
+    publish: Mapped[bool] = mapped_column(Boolean, default=True)
+    tariff_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Tariff(Base):
+    """A tariff in the OCPI shape (2.2.1/2.3.0 ``mod_tariffs`` §Tariff object).
+
+    ``elements`` is the list of TariffElement objects as JSON (prices as strings, exact);
+    ``tax_included`` 2.3.0 ``YES``/``NO``/``N/A``; ``is_default`` marks the tariff applying where
+    a location has none (at most one).
+    """
+
+    __tablename__ = "tariffs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    type: Mapped[str | None] = mapped_column(String(32))
+    tax_included: Mapped[str] = mapped_column(String(3))
+    elements: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    alt_text: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    alt_url: Mapped[str | None] = mapped_column(Text)
+    min_price: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_price: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    start_date_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_date_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EvseMetadata(Base):
+    """What OCPP does not say about an EVSE, set by operators (OCPI EVSE fields).
+
+    ``capabilities`` OCPI Capability names; ``evse_code`` overrides the derived eMI3 EVSE ID.
+    """
+
+    __tablename__ = "evse_metadata"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evse_code: Mapped[str | None] = mapped_column(String(48))
+    capabilities: Mapped[list[str] | None] = mapped_column(JSON)
+    floor_level: Mapped[str | None] = mapped_column(String(4))
+    physical_reference: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ConnectorMetadata(Base):
+    """Physical data of a connector, set by operators (OCPI Connector object).
+
+    ``standard`` OCPI ConnectorType (e.g. ``IEC_62196_T2``), ``format`` SOCKET/CABLE,
+    ``power_type`` AC_1_PHASE/AC_3_PHASE/DC..., ``max_voltage`` V, ``max_amperage`` A,
+    ``max_electric_power`` W.
+    """
+
+    __tablename__ = "connector_metadata"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    standard: Mapped[str | None] = mapped_column(String(32))
+    format: Mapped[str | None] = mapped_column(String(8))
+    power_type: Mapped[str | None] = mapped_column(String(20))
+    max_voltage: Mapped[int | None] = mapped_column(Integer)
+    max_amperage: Mapped[int | None] = mapped_column(Integer)
+    max_electric_power: Mapped[int | None] = mapped_column(Integer)
+    capabilities: Mapped[list[str] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- OCPI bridge state (0003_locations): sessions, reservations, CDRs ----------------------------
+
+
+class OcpiSession(Base):
+    """An OCPI Session and its link to a CSMS transaction (``kilowatt.bridges``).
+
+    ``status``: REQUESTED (START_SESSION sent, charger not yet answered), PENDING, ACTIVE,
+    COMPLETED or INVALID. ``id_tag`` is what the charger sees (1.6: at most 20 characters);
+    ``remote_start_id`` links a 2.x TransactionEvent. ``cdr_token`` is the OCPI CdrToken JSON.
+    ``announced``: the session PUT was pushed to the eMSP.
+    """
+
+    __tablename__ = "ocpi_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    station_id: Mapped[str] = mapped_column(String(255))
+    evse_id: Mapped[int | None] = mapped_column(Integer)
+    connector_id: Mapped[int | None] = mapped_column(Integer)
+    location_id: Mapped[str] = mapped_column(String(36))
+    id_tag: Mapped[str] = mapped_column(String(36), index=True)
+    remote_start_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    cdr_token: Mapped[dict[str, Any]] = mapped_column(JSON)
+    auth_method: Mapped[str] = mapped_column(String(16))
+    authorization_reference: Mapped[str | None] = mapped_column(String(36))
+    announced: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OcpiReservation(Base):
+    """OCPI reservation ids (strings per eMSP party) ↔ OCPP reservation ids (``id``, integer)."""
+
+    __tablename__ = "ocpi_reservations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    reservation_id: Mapped[str] = mapped_column(String(36))
+    station_id: Mapped[str] = mapped_column(String(255))
+    evse_id: Mapped[int | None] = mapped_column(Integer)
+    expiry: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("country_code", "party_id", "reservation_id"),)
+
+
+class OcpiCdr(Base):
+    """A CDR created when a session ended: ``data`` the canonical (2.3.0) CDR JSON."""
+
+    __tablename__ = "ocpi_cdrs"
+
+    id: Mapped[str] = mapped_column(String(39), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(36), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -24,10 +24,13 @@ __all__ = [
     "DeviceModelRepository",
     "IdTokenRepository",
     "JournalRepository",
+    "LocationRepository",
     "MeterValueRepository",
     "Repositories",
     "StationEventRepository",
+    "StationMetadataRepository",
     "StationRepository",
+    "TariffRepository",
     "TransactionRepository",
 ]
 
@@ -42,6 +45,10 @@ journal: Table = models.JournalEntry.__table__  # type: ignore[assignment]
 station_events: Table = models.StationEvent.__table__  # type: ignore[assignment]
 device_variables: Table = models.DeviceVariable.__table__  # type: ignore[assignment]
 configuration_keys: Table = models.ConfigurationKey.__table__  # type: ignore[assignment]
+locations: Table = models.Location.__table__  # type: ignore[assignment]
+tariffs: Table = models.Tariff.__table__  # type: ignore[assignment]
+evse_metadata: Table = models.EvseMetadata.__table__  # type: ignore[assignment]
+connector_metadata: Table = models.ConnectorMetadata.__table__  # type: ignore[assignment]
 
 
 def _insert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:
@@ -431,6 +438,166 @@ class JournalRepository:
         return removed
 
 
+class LocationRepository:
+    """Locations (sites) and which stations stand there."""
+
+    async def get(self, conn: AsyncConnection, location_id: str) -> RowMapping | None:
+        query = select(locations).where(locations.c.id == location_id)
+        return (await conn.execute(query)).mappings().first()
+
+    async def page(
+        self, conn: AsyncConnection, *, limit: int, offset: int
+    ) -> tuple[list[RowMapping], int]:
+        """Oldest first (stable order for OCPI pagination)."""
+        query = select(locations).order_by(locations.c.created_at, locations.c.id)
+        return await _page(conn, query, limit, offset)
+
+    async def insert(self, conn: AsyncConnection, values: Mapping[str, Any]) -> bool:
+        """Insert a location; False when the id exists."""
+        stmt = (
+            _insert(conn, locations)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(locations.c.id)
+        )
+        return (await conn.execute(stmt)).first() is not None
+
+    async def update(
+        self, conn: AsyncConnection, location_id: str, values: Mapping[str, Any]
+    ) -> bool:
+        stmt = update(locations).where(locations.c.id == location_id).values(**values)
+        return (await conn.execute(stmt)).rowcount > 0
+
+    async def delete(self, conn: AsyncConnection, location_id: str) -> bool:
+        """Delete a location; its stations keep running without one."""
+        await conn.execute(
+            update(stations).where(stations.c.location_id == location_id).values(location_id=None)
+        )
+        result = await conn.execute(delete(locations).where(locations.c.id == location_id))
+        return result.rowcount > 0
+
+    async def station_ids(self, conn: AsyncConnection, location_id: str) -> list[str]:
+        """Stations assigned to the location, by identity."""
+        query = (
+            select(stations.c.id)
+            .where(stations.c.location_id == location_id)
+            .order_by(stations.c.id)
+        )
+        return list((await conn.execute(query)).scalars().all())
+
+    async def clear_tariff(self, conn: AsyncConnection, tariff_id: str) -> list[str]:
+        """Remove a deleted tariff from the locations using it; returns their ids."""
+        query = select(locations.c.id).where(locations.c.tariff_id == tariff_id)
+        ids = list((await conn.execute(query)).scalars().all())
+        if ids:
+            await conn.execute(
+                update(locations).where(locations.c.id.in_(ids)).values(tariff_id=None)
+            )
+        return ids
+
+
+class TariffRepository:
+    """Tariffs in the OCPI shape."""
+
+    async def get(self, conn: AsyncConnection, tariff_id: str) -> RowMapping | None:
+        query = select(tariffs).where(tariffs.c.id == tariff_id)
+        return (await conn.execute(query)).mappings().first()
+
+    async def default(self, conn: AsyncConnection) -> RowMapping | None:
+        query = select(tariffs).where(tariffs.c.is_default.is_(True)).order_by(tariffs.c.id)
+        return (await conn.execute(query)).mappings().first()
+
+    async def page(
+        self,
+        conn: AsyncConnection,
+        *,
+        limit: int,
+        offset: int,
+        updated_from: datetime | None = None,
+        updated_to: datetime | None = None,
+    ) -> tuple[list[RowMapping], int]:
+        """Oldest first; ``updated_from`` inclusive, ``updated_to`` exclusive."""
+        query = select(tariffs).order_by(tariffs.c.created_at, tariffs.c.id)
+        if updated_from is not None:
+            query = query.where(tariffs.c.updated_at >= updated_from)
+        if updated_to is not None:
+            query = query.where(tariffs.c.updated_at < updated_to)
+        return await _page(conn, query, limit, offset)
+
+    async def insert(self, conn: AsyncConnection, values: Mapping[str, Any]) -> bool:
+        stmt = (
+            _insert(conn, tariffs)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(tariffs.c.id)
+        )
+        return (await conn.execute(stmt)).first() is not None
+
+    async def update(
+        self, conn: AsyncConnection, tariff_id: str, values: Mapping[str, Any]
+    ) -> bool:
+        stmt = update(tariffs).where(tariffs.c.id == tariff_id).values(**values)
+        return (await conn.execute(stmt)).rowcount > 0
+
+    async def clear_default(self, conn: AsyncConnection, *, keep: str) -> None:
+        """Make ``keep`` the only default tariff."""
+        stmt = (
+            update(tariffs)
+            .where(tariffs.c.is_default.is_(True), tariffs.c.id != keep)
+            .values(is_default=False)
+        )
+        await conn.execute(stmt)
+
+    async def delete(self, conn: AsyncConnection, tariff_id: str) -> bool:
+        result = await conn.execute(delete(tariffs).where(tariffs.c.id == tariff_id))
+        return result.rowcount > 0
+
+
+class StationMetadataRepository:
+    """Operator-set EVSE and connector data (what OCPP does not report)."""
+
+    async def evses(self, conn: AsyncConnection, station_ids: Sequence[str]) -> list[RowMapping]:
+        if not station_ids:
+            return []
+        query = (
+            select(evse_metadata)
+            .where(evse_metadata.c.station_id.in_(station_ids))
+            .order_by(evse_metadata.c.station_id, evse_metadata.c.evse_id)
+        )
+        return list((await conn.execute(query)).mappings().all())
+
+    async def connectors(
+        self, conn: AsyncConnection, station_ids: Sequence[str]
+    ) -> list[RowMapping]:
+        if not station_ids:
+            return []
+        query = (
+            select(connector_metadata)
+            .where(connector_metadata.c.station_id.in_(station_ids))
+            .order_by(
+                connector_metadata.c.station_id,
+                connector_metadata.c.evse_id,
+                connector_metadata.c.connector_id,
+            )
+        )
+        return list((await conn.execute(query)).mappings().all())
+
+    async def put_evse(self, conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+        """Insert or update the given columns of an EVSE's metadata."""
+        stmt = _insert(conn, evse_metadata).values(**values)
+        changes = {k: v for k, v in values.items() if k not in ("station_id", "evse_id")}
+        await conn.execute(
+            stmt.on_conflict_do_update(index_elements=["station_id", "evse_id"], set_=changes)
+        )
+
+    async def put_connector(self, conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+        """Insert or update the given columns of a connector's metadata."""
+        stmt = _insert(conn, connector_metadata).values(**values)
+        key = ("station_id", "evse_id", "connector_id")
+        changes = {k: v for k, v in values.items() if k not in key}
+        await conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes))
+
+
 class Repositories:
     """All repositories, for services to share (they hold no state)."""
 
@@ -442,3 +609,6 @@ class Repositories:
         self.transactions = TransactionRepository()
         self.meter_values = MeterValueRepository()
         self.journal = JournalRepository()
+        self.locations = LocationRepository()
+        self.tariffs = TariffRepository()
+        self.metadata = StationMetadataRepository()

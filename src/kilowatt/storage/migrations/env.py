@@ -12,7 +12,8 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import kilowatt.storage.models  # noqa: F401  (registers the tables on Base.metadata)
+import kilowatt.storage.models  # registers the CSMS tables on Base.metadata
+import kilowatt.storage.ocpi_models  # noqa: F401  (the OCPI tables, revision 0002_ocpi)
 from kilowatt.storage.base import Base
 
 config = context.config
