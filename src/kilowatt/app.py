@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-import os
-import secrets
 import signal
 import ssl
 from collections.abc import Callable
@@ -27,8 +24,8 @@ from http import HTTPStatus
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
+from kilowatt.api import create_api, load_or_create_api_key
 from kilowatt.config import Settings
 from kilowatt.csms.model import ConnectDecision
 from kilowatt.csms.services import Services
@@ -42,32 +39,12 @@ from kilowatt.transport import (
     serve_ocpp,
 )
 
-__all__ = ["Kilowatt", "auth_hook", "load_api_key", "serve", "tls_context"]
+__all__ = ["Kilowatt", "auth_hook", "serve", "tls_context"]
 
 log = logging.getLogger("kilowatt.app")
 
 PRUNE_INTERVAL = 3600.0
 """How often (s) the message journal is pruned to its retention."""
-
-
-def load_api_key(settings: Settings) -> tuple[str, bool]:
-    """The operator API key and whether it was generated now.
-
-    ``settings.api_key`` wins; otherwise the key stored in ``data_dir/api_key`` (mode 0600);
-    otherwise a new random key (256 bits) is stored there — the caller prints it once.
-    """
-    if settings.api_key:
-        return settings.api_key, False
-    path = settings.api_key_file
-    if path.exists():
-        return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    # Created with 0600 from the start: a key readable by others even briefly is leaked.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(key + "\n")
-    return key, True
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -108,35 +85,6 @@ def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
     return check
 
 
-def _api_module() -> Any:
-    """``kilowatt.api`` if installed (None otherwise); looked up by name so that this root
-    keeps starting while the API layer is still being built."""
-    try:
-        return importlib.import_module("kilowatt.api")
-    except ImportError:
-        return None
-
-
-def _operator_api(
-    services: Services, gateway: ConnectionGateway, settings: Settings, api_key: str
-) -> FastAPI:
-    """The FastAPI application: the operator API ``kilowatt.api.create_api(services, gateway,
-    settings, api_key=)`` when it is installed, else a stub with ``/docs`` and a health check.
-    """
-    factory = getattr(_api_module(), "create_api", None)
-    if factory is not None:
-        app: FastAPI = factory(services, gateway, settings, api_key=api_key)
-        return app
-    log.warning("kilowatt.api is not available: serving /docs and /api/v1/health only")
-    app = FastAPI(title="Kilowatt", docs_url="/docs", openapi_url="/openapi.json")
-
-    @app.get("/api/v1/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "connected_stations": len(gateway.connected)}
-
-    return app
-
-
 class _Uvicorn(uvicorn.Server):
     """uvicorn without its own signal handling: the node decides when to stop."""
 
@@ -157,11 +105,8 @@ class Kilowatt:
         self.db = Database(settings.database_url)
         self.services = Services.create(self.db, settings)
         self.gateway = ConnectionGateway()
-        loader: Callable[[Settings], tuple[str, bool]] = getattr(
-            _api_module(), "load_or_create_api_key", load_api_key
-        )
-        self.api_key, self.api_key_generated = loader(settings)
-        self.api = _operator_api(self.services, self.gateway, settings, self.api_key)
+        self.api_key, self.api_key_generated = load_or_create_api_key(settings)
+        self.api = create_api(self.services, self.gateway, settings, api_key=self.api_key)
         self.ocpp: OcppServer[Any] | None = None
         self._http: _Uvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
