@@ -136,3 +136,25 @@ async def test_generated_api_key(server_factory: ServerFactory) -> None:
     async with Api(server.api_url, key) as api:
         await api.json("GET", "/stations")
     assert server.log_tail().count(key) == 1, "printed once, not at every start"
+
+
+async def test_profile_2_station_is_not_downgraded_to_plain_ws(
+    known_server: KilowattServer,
+) -> None:
+    """A station registered for TLS (profile 2) must not connect over ws://, even with the
+    right password (never accept a downgrade of a station's profile)."""
+    identity = unique("NODOWN")
+    async with Api(known_server.api_url, API_KEY) as api:
+        await api.json(
+            "POST",
+            "/stations",
+            expect=201,
+            json={"id": identity, "security_profile": 2, "password": PASSWORD},
+        )
+        response = await api.request(
+            "POST",
+            "/stations",
+            json={"id": unique("LONG"), "security_profile": 1, "password": "x" * 41},
+        )
+        assert response.status_code == 422, response.text
+    assert await handshake_status(known_server, identity, PASSWORD) == 401
