@@ -833,6 +833,11 @@ class SimStation:
             self.registered = False
             self.stats.connected -= 1
             self.notify()
+            if not peer.connection.closed:
+                # Cancelled (the simulation stops) while connected: close the socket now, or
+                # the CSMS keeps seeing the station connected until the process exits.
+                with contextlib.suppress(Exception):
+                    await peer.close(1000, "simulation ended")
 
     async def _boot_and_beat(self, peer: StationClient) -> None:
         while True:
