@@ -379,13 +379,10 @@ class MeterValueRepository:
         """Insert sampled values, ignoring replays; return how many were new."""
         if not rows:
             return 0
-        stmt = (
-            _insert(conn, meter_values)
-            .values(list(rows))
-            .on_conflict_do_nothing()
-            .returning(meter_values.c.id)
-        )
-        return len((await conn.execute(stmt)).all())
+        # executemany form (one cached statement, "insertmanyvalues" batches the rows): a
+        # multi-row .values(rows) is compiled anew on every call.
+        stmt = _insert(conn, meter_values).on_conflict_do_nothing().returning(meter_values.c.id)
+        return len((await conn.execute(stmt, list(rows))).all())
 
     async def page(
         self, conn: AsyncConnection, transaction_id: int, *, limit: int, offset: int
@@ -404,7 +401,7 @@ class JournalRepository:
     async def add(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
         rows = list(rows)
         if rows:
-            await conn.execute(journal.insert().values(rows))
+            await conn.execute(journal.insert(), rows)  # executemany: compiled once, cached
 
     async def page(
         self,
