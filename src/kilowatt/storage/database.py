@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from kilowatt.storage import inline_sqlite
 from kilowatt.storage.batcher import WriteBatcher, WriteOp
 
 __all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
@@ -58,6 +59,9 @@ class Database:
         max_batch: most write operations per group commit.
         busy_timeout_ms: SQLite busy timeout in ms (waits for a lock held by another process).
         echo: log SQL statements.
+        inline: run SQLite statements on the event loop thread instead of aiosqlite's
+            worker thread (:mod:`.inline_sqlite`: no thread hand-off per statement; WAL
+            checkpoints then run on a background thread every ``checkpoint_interval`` s).
 
     Call :meth:`migrate` once at start, :meth:`close` at shutdown (commits pending writes).
     """
@@ -69,12 +73,16 @@ class Database:
         max_batch: int = 500,
         busy_timeout_ms: int = 5000,
         echo: bool = False,
+        inline: bool = True,
+        checkpoint_interval: float = 1.0,
     ) -> None:
         parsed = make_url(url)
         self.url = url
         self.dialect: str = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
         writer_options: dict[str, Any] = {}
+        self._checkpointer: inline_sqlite.Checkpointer | None = None
+        inline = inline and self.dialect == "sqlite" and parsed.get_driver_name() == "aiosqlite"
         if self.dialect == "sqlite":
             database = parsed.database or ""
             if database in {"", ":memory:"}:
@@ -82,6 +90,12 @@ class Database:
                 kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                if inline and not database.startswith("file:"):
+                    self._checkpointer = inline_sqlite.Checkpointer(
+                        database, interval=checkpoint_interval, busy_timeout_ms=busy_timeout_ms
+                    )
+            if inline:
+                kwargs["module"] = inline_sqlite.dbapi()
             # The writer takes the write lock up front: a deferred transaction that reads
             # before writing can fail with SQLITE_BUSY instead of waiting for the lock.
             writer_options[_BEGIN_OPTION] = "IMMEDIATE"
@@ -89,7 +103,11 @@ class Database:
             kwargs.update(pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine, busy_timeout_ms)
+            _configure_sqlite(
+                self.engine, busy_timeout_ms, autocheckpoint=self._checkpointer is None
+            )
+            if self._checkpointer is not None:
+                self._checkpointer.start()
         self.batcher = WriteBatcher(
             self.engine, max_batch=max_batch, connection_options=writer_options
         )
@@ -131,9 +149,11 @@ class Database:
         """Commit queued writes, stop the writer and dispose of the engine's connections."""
         await self.batcher.close()
         await self.engine.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, autocheckpoint: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver (it would BEGIN lazily, and only
@@ -147,6 +167,10 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            # The Checkpointer thread does it: a checkpoint fsyncs, and with the inline driver
+            # an automatic one would block the event loop inside some COMMIT.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -1,0 +1,251 @@
+"""An ``aiosqlite``-shaped driver that runs ``sqlite3`` calls inline, on the event loop thread.
+
+Why: ``aiosqlite`` runs every statement on a worker thread; each ``execute``/``fetchall`` is a
+queue hand-off, a thread wake-up and a ``call_soon_threadsafe`` back, i.e. tens of µs of
+overhead and two context switches per statement, far more than SQLite itself needs for the
+small indexed statements of a CSMS (a few µs each; with WAL and ``synchronous=NORMAL`` a COMMIT
+does not fsync). Profiling ``kilowatt serve`` under the 1.6 benchmark mix showed the group
+commit writer spending most of its wall time waiting for those hand-offs.
+
+SQLAlchemy's ``sqlite+aiosqlite`` dialect is given this module instead of ``aiosqlite`` (see
+:func:`dbapi`): every coroutine below completes without suspending, so SQLAlchemy's greenlet
+bridge never yields to the loop and a whole group commit runs as one uninterrupted step.
+
+What it costs: a statement blocks the loop while SQLite runs it. That is what we want for the
+short statements on the hot path; the one slow SQLite operation, the WAL checkpoint (which
+fsyncs the database file), is moved off the loop: connections are opened with
+``wal_autocheckpoint`` off and :class:`Checkpointer` runs passive checkpoints on its own thread
+and connection (:class:`~kilowatt.storage.database.Database` starts it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any
+
+__all__ = ["Checkpointer", "InlineConnection", "dbapi"]
+
+log = logging.getLogger(__name__)
+
+__version__ = "0.22.1"  # the aiosqlite API level this imitates (read by SQLAlchemy)
+
+# The names SQLAlchemy's aiosqlite adapter reads from the driver module.
+DatabaseError = sqlite3.DatabaseError
+Error = sqlite3.Error
+IntegrityError = sqlite3.IntegrityError
+NotSupportedError = sqlite3.NotSupportedError
+OperationalError = sqlite3.OperationalError
+ProgrammingError = sqlite3.ProgrammingError
+sqlite_version = sqlite3.sqlite_version
+sqlite_version_info = sqlite3.sqlite_version_info
+
+
+class _Cursor:
+    """An aiosqlite-like cursor whose coroutines run ``sqlite3`` directly."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> _Cursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
+        if parameters is None:
+            self._cursor.execute(sql)
+        else:
+            self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> _Cursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        if size is None:
+            return self._cursor.fetchmany()
+        return self._cursor.fetchmany(size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+
+class _Immediate:
+    """Stands in for aiosqlite's request queue (SQLAlchemy sets ``isolation_level`` through it):
+    runs the function at once and resolves the future."""
+
+    __slots__ = ()
+
+    def put_nowait(self, item: tuple[Any, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+class InlineConnection:
+    """An aiosqlite-like connection over one ``sqlite3`` connection, used on one thread."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = connection
+        self._tx = _Immediate()
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:  # aiosqlite's name, read by SQLAlchemy
+        return self._conn
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self._live().cursor())
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
+        cursor = self.cursor()
+        return await cursor.execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self._live().commit()
+
+    async def rollback(self) -> None:
+        self._live().rollback()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def stop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._live().create_function(*args, **kwargs)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._live().isolation_level
+
+    def _live(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError("no active connection")
+        return self._conn
+
+
+Connection = InlineConnection  # SQLAlchemy checks ``hasattr(aiosqlite.Connection, "stop")``
+
+
+class _Pending:
+    """What :func:`connect` returns: awaitable (like aiosqlite's), with the ``_thread`` that
+    SQLAlchemy marks as a daemon."""
+
+    __slots__ = ("_args", "_kwargs", "_thread")
+
+    class _NoThread:
+        daemon = True
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._args = args
+        self._kwargs = kwargs
+        self._thread = self._NoThread()
+
+    def __await__(self) -> Generator[Any, None, InlineConnection]:
+        kwargs = dict(self._kwargs)
+        kwargs["check_same_thread"] = False  # the pool may close it from a GC callback
+        connection = InlineConnection(sqlite3.connect(*self._args, **kwargs))
+        return connection
+        yield  # pragma: no cover - makes this a generator
+
+
+def connect(*args: Any, **kwargs: Any) -> _Pending:
+    """Like ``aiosqlite.connect``: returns an awaitable that opens the connection."""
+    return _Pending(args, kwargs)
+
+
+def dbapi() -> Any:
+    """The DBAPI object to pass as ``module=`` to ``create_async_engine`` for a
+    ``sqlite+aiosqlite`` URL."""
+    import sys
+
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+
+    return AsyncAdapt_aiosqlite_dbapi(sys.modules[__name__], sqlite3)
+
+
+class Checkpointer:
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` every ``interval`` s on its own thread and
+    connection, so the event loop never waits for the checkpoint's fsync.
+
+    A passive checkpoint never blocks writers or readers; it copies what it can from the WAL
+    into the database file. Stop it with :meth:`stop` (runs a last checkpoint).
+    """
+
+    def __init__(self, path: str, *, interval: float = 1.0, busy_timeout_ms: int = 5000) -> None:
+        self._path = path
+        self._interval = interval
+        self._busy_timeout_ms = busy_timeout_ms
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kw-sqlite-checkpoint", daemon=True)
+        self.checkpoints = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, check_same_thread=False)
+        except sqlite3.Error:
+            log.exception("WAL checkpointer cannot open %s", self._path)
+            return
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            while True:
+                stopping = self._stop.wait(self._interval)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error as exc:
+                    log.warning("WAL checkpoint failed: %r", exc)
+                if stopping:
+                    return
+        finally:
+            conn.close()
