@@ -247,6 +247,43 @@ async def test_reset_reboots(server: KilowattServer, api: Api, version: str) -> 
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+async def test_hard_reset_during_session(server: KilowattServer, api: Api, version: str) -> None:
+    """A hard reset ends the running session, delivers it, then reboots once: an OnIdle reset
+    scheduled before (2.x) is superseded, and no call is cut off by the reboot (errors 0)."""
+    async with simulate(server, COMMANDS, version=version) as simulation:
+        station = simulation.stations[0]
+        identity = station.identity
+        await wait_ready(api, station)
+        answer = await command(api, identity, "start-transaction", id_token="RESET1", evse_id=1)
+        assert answer["status"] == "Accepted", answer
+
+        async def active() -> None:
+            txs = await api.transactions(station_id=identity, status="active")
+            assert len(txs) == 1, txs
+
+        await eventually(active)
+        if version != "1.6":
+            answer = await command(api, identity, "reset", type="soft")
+            assert answer["status"] == "Scheduled", answer
+        answer = await command(api, identity, "reset", type="hard")
+        assert answer["status"] == "Accepted", answer
+
+        async def rebooted() -> list[dict[str, Any]]:
+            txs = await api.transactions(station_id=identity, status="completed")
+            assert len(txs) == 1, txs
+            assert len(await inbound(api, identity, "BootNotification")) == 2
+            info = await wait_ready(api, station)
+            assert status_of(info, version, 1) == "Available", info
+            assert not station.queue
+            return txs
+
+        (tx,) = await eventually(rebooted)
+        assert tx["stop_reason"] == ("HardReset" if version == "1.6" else "ImmediateReset")
+        assert station.reboots == 1 and simulation.stats.boots == 2
+        assert simulation.stats.errors == 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 async def test_change_availability(server: KilowattServer, api: Api, version: str) -> None:
     async with simulate(server, COMMANDS, version=version) as simulation:
         station = simulation.stations[0]

@@ -258,6 +258,11 @@ class SimStation:
         self.heartbeat_interval = float(scenario.heartbeat_interval_s)
         self.offline_until = 0.0
         self.rebooting = False
+        self.reboots = 0
+        """Reboots begun (a reset scheduled for later is dropped when another came first)."""
+        self._in_reboot = False
+        self._sending = 0
+        """StatusNotifications spawned and not yet answered (a reboot lets them out first)."""
         self.boot_reason = "PowerUp"
         self._tokens = itertools.cycle(scenario.sessions.id_tokens)
         self._change = asyncio.Event()
@@ -383,8 +388,9 @@ class SimStation:
             self.stats.errors += 1
             logger.info("%s: %s answered with %s", self.identity, action, exc)
             return None
-        except (CallTimeout, ConnectionClosed):
+        except (CallTimeout, ConnectionClosed) as exc:
             self.stats.errors += 1
+            logger.info("%s: %s not answered: %r", self.identity, action, exc)
             return None
         self.stats.calls += 1
         return response
@@ -483,7 +489,15 @@ class SimStation:
         if not self.ready:
             return
         for request in self.status_requests(evse):
-            self.spawn(self.call(request), name=f"{self.identity}-status")
+            self._sending += 1
+            self.spawn(self._send_status(request), name=f"{self.identity}-status")
+
+    async def _send_status(self, request: Any) -> None:
+        try:
+            await self.call(request)
+        finally:
+            self._sending -= 1
+            self.notify()
 
     def idle_status(self, evse: Evse) -> ChargePointStatus:
         """The status of ``evse`` without a session: Faulted, Unavailable, Reserved or
@@ -875,16 +889,27 @@ class SimStation:
         Configuration, availability and the meter registers survive, as on real hardware
         (1.6 §5.14 Reset; 2.0.1 B11/B12).
         """
-        await self.stop_all_sessions(reason)
-        await self.wait_for(lambda: not self.queue or not self.ready, timeout=30.0)
-        self.reservations.expire(float("inf"))
-        self.boot_reason = boot_reason
-        self.rebooting = True
-        link = self.link
-        for evse in self.evses:
-            evse.status = StatusMachine16(self.idle_status(evse))
-        if link is not None:
-            await link.close(1000, "reset")
+        if self._in_reboot:
+            return  # a second reset while rebooting changes nothing
+        self._in_reboot = True
+        self.reboots += 1
+        try:
+            await self.stop_all_sessions(reason)
+            # Deliver the transaction messages and the statuses of the stopped sessions: a
+            # charger finishes what it is sending before it restarts.
+            await self.wait_for(
+                lambda: (not self.queue and not self._sending) or not self.ready, timeout=30.0
+            )
+            self.reservations.expire(float("inf"))
+            self.boot_reason = boot_reason
+            self.rebooting = True
+            link = self.link
+            for evse in self.evses:
+                evse.status = StatusMachine16(self.idle_status(evse))
+            if link is not None:
+                await link.close(1000, "reset")
+        finally:
+            self._in_reboot = False
 
     # -- lifecycle ------------------------------------------------------------------------
 

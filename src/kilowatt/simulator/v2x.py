@@ -429,8 +429,12 @@ class ChargingStation2x(StationClient):
 
     async def _reset_when_idle(self) -> None:
         station = self.station
-        await station.wait_for(lambda: all(e.session is None for e in station.evses))
-        await station.reboot(StopReason.SOFT_RESET)
+        reboots = station.reboots
+        await station.wait_for(
+            lambda: all(e.session is None for e in station.evses) or station.reboots != reboots
+        )
+        if station.reboots == reboots:  # not superseded by an Immediate reset meanwhile
+            await station.reboot(StopReason.SOFT_RESET)
 
     @after("Reset")
     def after_reset(self, request: Any) -> None:
