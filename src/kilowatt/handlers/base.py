@@ -56,17 +56,21 @@ class StationHandler(ChargePoint):
 
     async def on_connect(self) -> None:
         """Record the connection, then let inbound CALLs through."""
+        # Register before the first await: a connection this one replaces may close while we
+        # wait for the database, and its on_disconnect must then see that it is no longer the
+        # current one (or it would mark the live station disconnected).
+        self.gateway.register(self)
         try:
             await self.services.stations.connected(self.identity, self.version.value)
         except Exception:
             # E.g. the station was deleted between the handshake check and now (registration
             # known): nothing may be stored for it, so the connection is refused.
             log.warning("%s: connection not recorded; closing", self.identity, exc_info=True)
+            self.gateway.unregister(self)
             self._refused = True
             self._ready.set()
             await self.close(1008, "station not registered")
             return
-        self.gateway.register(self)
         self._ready.set()
 
     async def on_disconnect(self) -> None:
