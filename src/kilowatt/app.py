@@ -27,6 +27,7 @@ import uvicorn
 
 from kilowatt.api import create_api, load_or_create_api_key
 from kilowatt.config import Settings
+from kilowatt.csms.events import DomainEvent, StationDeleted
 from kilowatt.csms.model import ConnectDecision
 from kilowatt.csms.services import Services
 from kilowatt.handlers import ConnectionGateway, handler_factory
@@ -111,7 +112,9 @@ class Kilowatt:
         self._http: _Uvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self._stopped = False
+        self.services.bus.add_listener(self._on_domain_event)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -197,6 +200,16 @@ class Kilowatt:
         assert self._http is not None
         port: int = self._http.servers[0].sockets[0].getsockname()[1]
         return port
+
+    def _on_domain_event(self, event: DomainEvent) -> None:
+        # A deleted station may not keep a socket whose every write would now fail: close it
+        # (1008 policy violation); under open registration it may connect again as new.
+        if isinstance(event, StationDeleted):
+            handler = self.gateway.get(event.station_id)
+            if handler is not None:
+                task = asyncio.create_task(handler.close(1008, "station deleted"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
 
     async def _prune_loop(self) -> None:
         while True:
