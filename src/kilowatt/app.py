@@ -26,6 +26,8 @@ from typing import Any
 import uvicorn
 
 from kilowatt.api import create_api, load_or_create_api_key
+from kilowatt.api.security import BearerAuth
+from kilowatt.bridges import OcpiHandle, install_ocpi
 from kilowatt.config import Settings
 from kilowatt.csms.events import DomainEvent, StationDeleted
 from kilowatt.csms.model import ConnectDecision
@@ -113,6 +115,7 @@ class Kilowatt:
         self._http_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self.ocpi = OcpiHandle()
         self._stopped = False
         self.services.bus.add_listener(self._on_domain_event)
 
@@ -122,6 +125,16 @@ class Kilowatt:
         """Migrate the database, then start the OCPP and HTTP servers."""
         settings = self.settings
         await self.db.migrate()
+        # OCPI (CPO) is mounted when our party (country code, party id) is configured; it must
+        # be on the app before uvicorn starts serving it.
+        self.ocpi = await install_ocpi(
+            self.api,
+            settings,
+            self.services,
+            self.gateway,
+            self.db,
+            BearerAuth(self.api_key),
+        )
         # A single node restarting holds no sockets: no station can still be connected.
         await self.services.stations.mark_all_disconnected()
         if settings.registration == "open":
@@ -184,6 +197,7 @@ class Kilowatt:
         if self._http_task is not None:
             with contextlib.suppress(Exception):
                 await self._http_task
+        await self.ocpi.stop()
         await self.services.flush()
         await self.db.close()
         log.info("stopped")
