@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final, Literal
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +41,7 @@ from kilowatt.csms.model import (
 )
 from kilowatt.csms.passwords import hash_password, validate_password, verify_password
 from kilowatt.storage import Database, Repositories
+from kilowatt.storage.repositories import stations as _stations_table
 from kilowatt.storage.types import utcnow
 
 __all__ = ["UNSET", "StationService"]
@@ -89,6 +91,7 @@ class StationService:
         self.boot_status = RegistrationStatus(boot_status)
         self.heartbeat_interval = heartbeat_interval
         self._clock = clock
+        self._seen: _SeenBatch | None = None
 
     # --- connection lifecycle -------------------------------------------------------------------
 
@@ -225,9 +228,23 @@ class StationService:
     async def heartbeat(self, station_id: str) -> datetime:
         """Record a Heartbeat (last_seen); return the CSMS current time (UTC)."""
         now = self._clock()
-        values = {"last_seen": now}
-        await self._db.write(lambda conn: self._repos.stations.update(conn, station_id, values))
+        await self._touch(station_id, now)
         return now
+
+    def _touch(self, station_id: str, now: datetime) -> asyncio.Future[None]:
+        """Set ``last_seen`` in the next group commit; resolved once committed.
+
+        Heartbeats (a third of a station's traffic) and status notifications only move
+        ``last_seen``: all such updates waiting for the writer share one executemany UPDATE
+        instead of costing a statement each.
+        """
+        batch = self._seen
+        if batch is None or batch.taken:
+            batch = self._seen = _SeenBatch()
+            batch.future = self._db.batcher.submit_nowait(batch.write)
+        batch.rows[station_id] = now
+        assert batch.future is not None
+        return batch.future
 
     async def status_notification(self, station_id: str, report: StatusReport) -> None:
         """Store the latest status of an EVSE/connector (1.6: see :mod:`kilowatt.csms.model`)."""
@@ -244,9 +261,11 @@ class StationService:
             await self._repos.stations.upsert_connector_status(
                 conn, station_id, report.evse_id, report.connector_id, values, now
             )
-            await self._repos.stations.update(conn, station_id, {"last_seen": now})
 
+        # Queued before the status write, so committed in the same group or an earlier one.
+        seen = self._touch(station_id, now)
         await self._db.write(op)
+        await seen
         self._bus.publish(
             StatusChanged(
                 station_id=station_id,
@@ -492,6 +511,31 @@ def _check_identity(station_id: str) -> None:
     # 2.0.1 A00: identity ≤ 48 characters, no ':' (it is the Basic auth user name).
     if not station_id or len(station_id) > 48 or ":" in station_id or "/" in station_id:
         raise ValidationError("station id must be 1–48 characters without ':' or '/'")
+
+
+_TOUCH = (
+    update(_stations_table)
+    .where(_stations_table.c.id == bindparam("b_station"))
+    .values(last_seen=bindparam("b_seen"))
+)
+
+
+class _SeenBatch:
+    """``last_seen`` updates that share one executemany UPDATE in one group commit."""
+
+    __slots__ = ("future", "rows", "taken")
+
+    def __init__(self) -> None:
+        self.rows: dict[str, datetime] = {}
+        self.taken = False
+        self.future: asyncio.Future[None] | None = None
+
+    async def write(self, conn: AsyncConnection) -> None:
+        # Later touches go to a new batch from here on; a retry after a rollback re-runs the
+        # same rows.
+        self.taken = True
+        params = [{"b_station": k, "b_seen": v} for k, v in self.rows.items()]
+        await conn.execute(_TOUCH, params)
 
 
 async def _checked_hash(profile: int, password: str | None) -> str | None:
