@@ -19,7 +19,7 @@ or meterStop − meterStart at a 1.6 stop.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -75,8 +75,17 @@ def energy_wh(sample: SampledValue) -> Decimal | None:
     return None
 
 
-def _tx(row: RowMapping) -> TransactionInfo:
+def _tx(row: Mapping[Any, Any]) -> TransactionInfo:
     return from_row(TransactionInfo, row, status=TransactionStatus(row["status"]))
+
+
+def _merged(row: Mapping[Any, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` after ``changes`` were written, as a re-read would return it (saves a SELECT per
+    write): datetimes come back in UTC (``UtcDateTime``); decimals round-trip exactly."""
+    merged = dict(row)
+    for name, value in changes.items():
+        merged[name] = value.astimezone(UTC) if isinstance(value, datetime) else value
+    return merged
 
 
 def _sample_rows(
@@ -197,7 +206,7 @@ class TransactionService:
         """
         now = self._clock()
 
-        async def op(conn: AsyncConnection) -> tuple[RowMapping | None, bool]:
+        async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any] | None, bool]:
             row = await self._repos.transactions.get(conn, data.transaction_id)
             if row is None or row["station_id"] != data.station_id:
                 if data.transaction_data:
@@ -226,7 +235,7 @@ class TransactionService:
                 "updated_at": now,
             }
             await self._repos.transactions.update(conn, row["id"], changes)
-            return await self._repos.transactions.get(conn, row["id"]), True
+            return _merged(row, changes), True
 
         row, stopped = await self._db.write(op)
         authorization = None
@@ -249,8 +258,8 @@ class TransactionService:
         """
         now = self._clock()
 
-        async def op(conn: AsyncConnection) -> tuple[RowMapping | None, int]:
-            row = None
+        async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any] | None, int]:
+            row: Mapping[Any, Any] | None = None
             if data.transaction_id is not None:
                 row = await self._repos.transactions.get(conn, data.transaction_id)
             elif data.station_tx_id is not None:
@@ -268,10 +277,9 @@ class TransactionService:
                 return row, new
             changes = _energy_changes(row, data.samples)
             if changes:
-                await self._repos.transactions.update(
-                    conn, row["id"], {**changes, "updated_at": now}
-                )
-                row = await self._repos.transactions.get(conn, row["id"])
+                changes["updated_at"] = now
+                await self._repos.transactions.update(conn, row["id"], changes)
+                row = _merged(row, changes)
             return row, new
 
         row, new = await self._db.write(op)
@@ -316,9 +324,10 @@ class TransactionService:
             "updated_at": now,
         }
 
-        async def op(conn: AsyncConnection) -> tuple[RowMapping, bool, bool, bool]:
+        async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any], bool, bool, bool]:
             repo = self._repos.transactions
-            row, created = await repo.insert_or_get(conn, values)
+            inserted, created = await repo.insert_or_get(conn, values)
+            row: Mapping[Any, Any] = inserted
             event = {
                 "transaction_id": row["id"],
                 "seq_no": data.seq_no,
@@ -369,7 +378,7 @@ class TransactionService:
             if changes:
                 changes["updated_at"] = now
                 await repo.update(conn, row["id"], changes)
-                row = await repo.get(conn, row["id"]) or row
+                row = _merged(row, changes)
             return row, created, False, stopping
 
         row, created, duplicate, stopping = await self._db.write(op)
