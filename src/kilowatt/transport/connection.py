@@ -333,6 +333,10 @@ class OcppConnection:
             )
             self._wake.set()
             return
+        has_after = getattr(self.handler, "has_after", None)
+        if has_after is not None and not has_after(action, request):
+            self._wake.set()  # no @after hook: nothing waits for the frame to be written
+            return
         try:
             await self._flushed()
             await self.handler.after_call(context, request)

@@ -108,6 +108,11 @@ class Peer:
             )
         return await self._invoke(route, request, context)
 
+    def has_after(self, action: str, request: Any) -> bool:
+        """True if ``action`` has ``@after`` hooks (the connection skips waiting for the answer
+        to reach the socket when there are none)."""
+        return bool(self._routes.after) and bool(self._routes.find_after(action, type(request)))
+
     async def after_call(self, context: CallContext, request: Any) -> None:
         """Run the ``@after`` hooks of an answered CALL (connection callback)."""
         for route in self._routes.find_after(context.action, type(request)):
