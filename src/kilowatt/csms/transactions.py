@@ -7,7 +7,8 @@ Idempotency under replay (a station resends its offline queue after reconnecting
 - 2.x TransactionEvent: (station, transactionId) finds the transaction; (transaction, seqNo)
   is recorded once, a replayed event changes nothing.
 - Meter values: a sample's (station, EVSE, connector, timestamp, measurand, phase, location,
-  context) is unique; replayed samples are skipped by ``ON CONFLICT DO NOTHING``.
+  context, value) is unique; replayed samples are skipped by ``ON CONFLICT DO NOTHING``. The
+  value belongs to the key: two readings stamped with the same second are both kept.
 - StopTransaction of a completed transaction changes nothing.
 
 Every write is group-committed (:mod:`kilowatt.storage.batcher`): the methods return only

@@ -192,7 +192,9 @@ class TransactionEvent(Base):
 
 class MeterValue(Base):
     """One sampled value. The unique key (station, EVSE, connector, time, measurand, phase,
-    location, context) makes replays of MeterValues/TransactionEvent/StopTransaction idempotent.
+    location, context, value) makes replays of MeterValues/TransactionEvent/StopTransaction
+    idempotent. The value is part of the key because chargers with one-second clocks send
+    different readings with the same timestamp; a replay repeats the value exactly.
     """
 
     __tablename__ = "meter_values"
@@ -222,6 +224,7 @@ class MeterValue(Base):
             "phase",
             "location",
             "context",
+            "value",
         ),
     )
 

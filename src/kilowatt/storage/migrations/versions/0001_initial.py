@@ -282,6 +282,7 @@ def upgrade() -> None:
             "phase",
             "location",
             "context",
+            "value",
             name=op.f("uq_meter_values_station_id"),
         ),
     )
