@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from kilowatt.simulator.scenario import Scenario, load_scenario, parse_scenario
@@ -82,8 +83,10 @@ def prefix() -> str:
 async def simulate(
     server: KilowattServer, scenario: Scenario, **overrides: Any
 ) -> AsyncIterator[Simulation]:
-    """A running simulation against ``server``; stopped (connections closed) on exit."""
-    simulation = Simulation(ocpp_url(server), scenario, prefix=prefix(), **overrides)
+    """A running simulation against ``server`` (a unique prefix unless ``prefix`` is given);
+    stopped (connections closed) on exit."""
+    overrides.setdefault("prefix", prefix())
+    simulation = Simulation(ocpp_url(server), scenario, **overrides)
     simulation.start()
     try:
         yield simulation
@@ -372,6 +375,40 @@ async def test_stop_disconnects_stations(server: KilowattServer, api: Api) -> No
             assert not info["connected"], info
 
         await eventually(gone)
+
+
+async def test_known_registration_with_passwords(tmp_path: Path) -> None:
+    """Registration ``known`` and security profile 1: stations registered through the API
+    with a password connect with it; an unregistered simulated station never gets in."""
+    kilowatt = KilowattServer(
+        data_dir=tmp_path, database_url=None, extra_args=["--registration", "known"]
+    )
+    kilowatt.start()
+    try:
+        async with Api(kilowatt.api_url, API_KEY) as api:
+            stations_prefix = prefix()
+            password = "sim-password-0123456789"
+            for n in (1, 2):
+                body = {"id": f"{stations_prefix}{n:04d}", "security_profile": 1}
+                await api.json("POST", "/stations", 201, json={**body, "password": password})
+            scenario = msgspec.structs.replace(COMMANDS, stations=3)
+            async with simulate(
+                kilowatt, scenario, password=password, prefix=stations_prefix
+            ) as simulation:
+                registered, stranger = simulation.stations[:2], simulation.stations[2]
+                for station in registered:
+                    info = await wait_ready(api, station)
+                    assert info["security_profile"] == 1 and info["has_password"]
+
+                async def refused() -> None:
+                    assert simulation.stats.errors >= 2  # failed connection attempts
+                    assert not stranger.ready
+
+                await eventually(refused)
+            response = await api.request("GET", f"/stations/{stranger.identity}")
+            assert response.status_code == 404, response.text
+    finally:
+        kilowatt.stop()
 
 
 def test_cli_json_summary(server: KilowattServer, tmp_path: Path) -> None:
