@@ -23,13 +23,15 @@ import ssl as ssl_module
 import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidHeader
+from websockets.frames import CloseCode
 from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from kilowatt.ocpp.action import Initiator
@@ -57,6 +59,11 @@ H = TypeVar("H", bound=InboundHandler)
 
 HandlerFactory = Callable[[OcppConnection], H]
 """Makes the handler of a new connection, e.g. a :class:`ChargePoint` subclass."""
+
+DEFAULT_BACKLOG = 4096
+"""Listen backlog (capped by the kernel's ``somaxconn``). asyncio's default of 100 drops SYNs
+when a fleet reconnects at once (e.g. after a CSMS restart) and those stations then wait 1 s or
+more for a retransmission."""
 
 CLOSE_NO_SUBPROTOCOL = 1002
 """Close code when no subprotocol matched (RFC 6455 §7.4.1: protocol error)."""
@@ -101,6 +108,7 @@ class OcppServer(Generic[H]):
         lenient: bool = False,
         rpc_options: Mapping[str, Any] | None = None,
         server_options: Mapping[str, Any] | None = None,
+        backlog: int = DEFAULT_BACKLOG,
     ) -> None:
         if (
             isinstance(handler_factory, type)
@@ -124,11 +132,17 @@ class OcppServer(Generic[H]):
         self._handshakes: weakref.WeakKeyDictionary[ServerConnection, HandshakeRequest] = (
             weakref.WeakKeyDictionary()
         )
+        # Keepalive: one server-wide task pings every connection (see _keepalive) instead of
+        # websockets' task per connection (~1.4 KB each, 14 MB at 10,000 stations).
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._keepalive_task: asyncio.Task[None] | None = None
         self._ws_options: dict[str, Any] = {
             "max_size": max_message_size,
-            "ping_interval": ping_interval,
-            "ping_timeout": ping_timeout,
+            "ping_interval": None,
+            "ping_timeout": None,
             "compression": "deflate" if compression else None,
+            "backlog": backlog,
             **(server_options or {}),
         }
         self._server: Server | None = None
@@ -149,6 +163,11 @@ class OcppServer(Generic[H]):
                 ssl=self.ssl,
                 **self._ws_options,
             )
+            if self._ping_interval is not None:
+                self._keepalive_task = asyncio.create_task(
+                    self._keepalive(self._ping_interval, self._ping_timeout),
+                    name="ocpp-keepalive",
+                )
         return self
 
     def __await__(self) -> Generator[Any, None, OcppServer[H]]:
@@ -181,6 +200,9 @@ class OcppServer(Generic[H]):
 
     def close(self) -> None:
         """Stop accepting connections and close the open ones (code 1001, going away)."""
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
+            self._keepalive_task = None
         if self._server is not None:
             self._server.close()
 
@@ -197,6 +219,34 @@ class OcppServer(Generic[H]):
     def get(self, identity: str) -> H | None:
         """Return the handler object of the station connected as ``identity``, or None."""
         return self.peers.get(identity)
+
+    async def _keepalive(self, interval: float, timeout: float | None) -> None:
+        """Every ``interval`` s, ping every connection; a connection whose pong has not come
+        back ``timeout`` s after its ping is failed with code 1011, as websockets' own
+        keepalive does (RFC 6455 §5.5.2)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            pongs: list[tuple[ServerConnection, asyncio.Future[float]]] = []
+            for connection in list(self.connections.values()):
+                websocket = connection.websocket
+                if not isinstance(websocket, ServerConnection):
+                    continue
+                try:
+                    pong = cast("asyncio.Future[float]", await websocket.ping())
+                    pongs.append((websocket, pong))
+                except Exception:  # closed or closing: its handler cleans up
+                    continue
+            if timeout is not None and pongs:
+                loop.call_later(timeout, self._expire_pings, pongs)
+
+    def _expire_pings(self, pongs: list[tuple[ServerConnection, asyncio.Future[float]]]) -> None:
+        for websocket, pong in pongs:
+            if not pong.done() and websocket.state is State.OPEN:
+                logger.info("%s: keepalive ping timeout", websocket.remote_address)
+                task = asyncio.create_task(_fail_keepalive(websocket))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     # -- handshake ----------------------------------------------------------------------------
 
@@ -309,6 +359,12 @@ class OcppServer(Generic[H]):
                     logger.exception("%s: on_disconnect failed", identity)
 
 
+async def _fail_keepalive(websocket: ServerConnection) -> None:
+    # What websockets' own keepalive does when the pong is late.
+    async with websocket.send_context():
+        websocket.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+
+
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("on_connect failed", exc_info=task.exception())
@@ -330,6 +386,7 @@ def serve_ocpp(
     lenient: bool = False,
     rpc_options: Mapping[str, Any] | None = None,
     server_options: Mapping[str, Any] | None = None,
+    backlog: int = DEFAULT_BACKLOG,
 ) -> OcppServer[H]:
     """Create an OCPP-J server; await it or ``async with`` it to start listening.
 
@@ -351,6 +408,7 @@ def serve_ocpp(
         lenient: tolerate unknown fields in received payloads.
         rpc_options: extra keyword arguments for :class:`kilowatt.ocpp.rpc.RpcConnection`.
         server_options: extra keyword arguments for ``websockets.asyncio.server.serve``.
+        backlog: listen backlog (connections waiting to be accepted).
 
     Example::
 
@@ -373,4 +431,5 @@ def serve_ocpp(
         lenient=lenient,
         rpc_options=rpc_options,
         server_options=server_options,
+        backlog=backlog,
     )
