@@ -15,7 +15,6 @@ One :class:`StationHandler` object serves one WebSocket connection (it is a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from kilowatt.csms.services import Services
 from kilowatt.handlers.convert import json_view
 from kilowatt.ocpp.errors import CallError, ErrorCode
 from kilowatt.transport import CallContext, ChargePoint, OcppConnection
+from kilowatt.transport.connection import Flag
 
 if TYPE_CHECKING:
     from kilowatt.handlers.gateway import ConnectionGateway
@@ -49,7 +49,7 @@ class StationHandler(ChargePoint):
         super().__init__(connection)
         self.services = services
         self.gateway = gateway
-        self._ready = asyncio.Event()
+        self._ready = Flag()
         self._refused = False
 
     # --- lifecycle ----------------------------------------------------------------------------
