@@ -40,7 +40,7 @@ from kilowatt.csms.model import (
     from_row,
 )
 from kilowatt.csms.passwords import hash_password, validate_password, verify_password
-from kilowatt.storage import Database, Repositories
+from kilowatt.storage import Database, Repositories, hotpath
 from kilowatt.storage.repositories import stations as _stations_table
 from kilowatt.storage.types import utcnow
 
@@ -258,7 +258,7 @@ class StationService:
         }
 
         async def op(conn: AsyncConnection) -> None:
-            await self._repos.stations.upsert_connector_status(
+            await hotpath.upsert_connector_status(
                 conn, station_id, report.evse_id, report.connector_id, values, now
             )
 

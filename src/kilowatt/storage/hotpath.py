@@ -13,6 +13,7 @@ same names (:class:`~kilowatt.storage.repositories.TransactionRepository`,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -20,7 +21,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kilowatt.storage.repositories import meter_values, transaction_events, transactions
+from kilowatt.storage.repositories import (
+    connectors,
+    evses,
+    meter_values,
+    transaction_events,
+    transactions,
+)
 
 __all__ = [
     "add_event",
@@ -28,6 +35,7 @@ __all__ = [
     "get_transaction",
     "get_transaction_by_key",
     "update_transaction",
+    "upsert_connector_status",
 ]
 
 _GET = select(transactions).where(transactions.c.id == bindparam("hp_id"))
@@ -54,6 +62,59 @@ _ADD_EVENT = _by_dialect(
         .returning(transaction_events.c.seq_no)
     )
 )
+
+
+STATUS_COLUMNS = ("status", "error_code", "info", "vendor_error_code", "status_at")
+"""The connector columns :func:`upsert_connector_status` sets."""
+
+
+def _evse_upsert(insert: Any) -> Any:
+    stmt = insert(evses).values(
+        station_id=bindparam("hp_station"),
+        evse_id=bindparam("hp_evse"),
+        updated_at=bindparam("hp_now"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["station_id", "evse_id"], set_={"updated_at": stmt.excluded.updated_at}
+    )
+
+
+def _connector_upsert(insert: Any) -> Any:
+    stmt = insert(connectors).values(
+        station_id=bindparam("hp_station"),
+        evse_id=bindparam("hp_evse"),
+        connector_id=bindparam("hp_connector"),
+        **{name: bindparam("hp_" + name) for name in STATUS_COLUMNS},
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["station_id", "evse_id", "connector_id"],
+        set_={name: stmt.excluded[name] for name in STATUS_COLUMNS},
+    )
+
+
+_EVSE_UPSERT = _by_dialect(_evse_upsert)
+_CONNECTOR_UPSERT = _by_dialect(_connector_upsert)
+
+
+async def upsert_connector_status(
+    conn: AsyncConnection,
+    station_id: str,
+    evse_id: int,
+    connector_id: int | None,
+    values: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """Create the EVSE (and connector) if needed and store the latest status; ``values`` has
+    exactly the :data:`STATUS_COLUMNS`. ``connector_id`` None records the EVSE alone."""
+    dialect = conn.dialect.name
+    key = {"hp_station": station_id, "hp_evse": evse_id}
+    await conn.execute(_EVSE_UPSERT[dialect], {**key, "hp_now": now})
+    if connector_id is None:
+        return
+    params = {**key, "hp_connector": connector_id}
+    for name in STATUS_COLUMNS:
+        params["hp_" + name] = values[name]
+    await conn.execute(_CONNECTOR_UPSERT[dialect], params)
 
 
 async def get_transaction(conn: AsyncConnection, transaction_id: int) -> RowMapping | None:
