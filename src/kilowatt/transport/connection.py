@@ -167,7 +167,10 @@ class OcppConnection:
         self._closed = Flag()
         self._close_code: int | None = None
         self._close_reason = ""
+        # The writer runs on demand (see _kick): an idle connection holds no writer task.
         self._writer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._running = False
         self._runner: asyncio.Task[None] | None = None
         # Futures resolved once every frame queued before them has been written to the socket,
         # so @after hooks run when the peer can already have our answer (a Reset handler that
@@ -206,7 +209,7 @@ class OcppConnection:
         message_id = self.rpc.send_call(request, self._loop.time(), action=action, timeout=timeout)
         future: asyncio.Future[Any] = self._loop.create_future()
         self._pending[message_id] = future
-        self._wake.set()
+        self._kick()
         try:
             return await future
         finally:
@@ -221,12 +224,12 @@ class OcppConnection:
         if self.closed:
             raise ConnectionClosed(self._close_code, self._close_reason)
         self.rpc.send_message(request, action=action)
-        self._wake.set()
+        self._kick()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the websocket (close code per RFC 6455 §7.4.1) and wait until it is closed."""
         await self.websocket.close(code, reason)
-        if self._writer is not None:  # run() is active: it finishes the cleanup
+        if self._running:  # run() is active: it finishes the cleanup
             await self._closed.wait()
         else:
             self._shutdown()
@@ -247,18 +250,23 @@ class OcppConnection:
         Returns normally when the connection closes (whatever the close code); pending calls
         then raise :class:`ConnectionClosed`, running handlers are cancelled.
         """
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ocpp-writer-{self.identity}")
+        self._running = True
+        self._kick()  # frames queued before run() (e.g. a call) go out now
         try:
             async for message in self.websocket:
                 events = self.rpc.receive(message, self._loop.time())
                 self._process(events)
-                self._wake.set()
+                # A received CALL queues nothing by itself (its handler answers later); any
+                # other event may have queued a frame (our next queued CALL, a CALLERROR).
+                if not events or any(type(e) is not CallReceived for e in events):
+                    self._kick()
         except WsConnectionClosed:
             pass
         finally:
-            self._writer.cancel()
             self._shutdown()
-            tasks = [*self._tasks, self._writer]
+            tasks = [*self._tasks]
+            if self._writer is not None:
+                tasks.append(self._writer)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -281,6 +289,9 @@ class OcppConnection:
                 future.set_exception(error)
         self._pending.clear()
         self._release_flush_waiters()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._closed.set()
 
     def _release_flush_waiters(self) -> None:
@@ -295,7 +306,7 @@ class OcppConnection:
             return
         waiter: asyncio.Future[None] = self._loop.create_future()
         self._flush_waiters.append(waiter)
-        self._wake.set()
+        self._kick()
         await waiter
 
     def _spawn(self, coro: Any) -> None:
@@ -367,11 +378,11 @@ class OcppConnection:
             logger.error(
                 "%s: invalid %s response (a handler bug): %s", self.identity, action, sent_instead
             )
-            self._wake.set()
+            self._kick()
             return
         has_after = getattr(self.handler, "has_after", None)
         if has_after is not None and not has_after(action, request):
-            self._wake.set()  # no @after hook: nothing waits for the frame to be written
+            self._kick()  # no @after hook: nothing waits for the frame to be written
             return
         try:
             await self._flushed()
@@ -383,7 +394,7 @@ class OcppConnection:
         if self.closed:
             return
         self.rpc.send_error(message_id, error)
-        self._wake.set()
+        self._kick()
 
     async def _deliver(self, event: SendReceived) -> None:
         context = CallContext(event.message_id, event.action, self, is_send=True)
@@ -392,7 +403,18 @@ class OcppConnection:
         except Exception:
             logger.exception("%s: handler for SEND %s failed", self.identity, event.action)
 
-    async def _write_loop(self) -> None:
+    def _kick(self) -> None:
+        """Have the frames the RPC core queued written, and calls expired on time: wake the
+        running writer, or start one (it ends when there is nothing left to do)."""
+        if self._closed.is_set():
+            return
+        writer = self._writer
+        if writer is None or writer.done():
+            self._writer = self._loop.create_task(self._write())
+        else:
+            self._wake.set()
+
+    async def _write(self) -> None:
         loop = self._loop
         try:
             while True:
@@ -407,14 +429,14 @@ class OcppConnection:
                 if events:
                     self._process(events)
                     continue
-                if self._wake.is_set():
-                    continue
-                deadline = self.rpc.next_deadline()
-                timer = None if deadline is None else loop.call_at(deadline, self._wake.set)
-                try:
-                    await self._wake.wait()
-                finally:
-                    if timer is not None:
-                        timer.cancel()
+                if not self._wake.is_set():
+                    break
         except WsConnectionClosed:
             return
+        # Nothing left to write: wake up again at the core's next deadline (our CALL's).
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.rpc.next_deadline()
+        if deadline is not None and not self._closed.is_set():
+            self._timer = loop.call_at(deadline, self._kick)
