@@ -552,6 +552,8 @@ class RpcConnection:
 
     def _take_inbound(self, message_id: str) -> ActionSpec | None:
         spec = self._inbound.pop(message_id, None)
+        if not self._inbound:
+            self._inbound = {}  # an emptied dict keeps its table (~170 bytes per connection)
         if spec is None and not self._closed:
             raise RpcUsageError(f"no unanswered CALL with message id {message_id!r}")
         return spec

@@ -162,7 +162,9 @@ class OcppConnection:
         self.rpc = _make_rpc(version, local, options)
         self._loop = asyncio.get_running_loop()
         self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Running inbound handlers. A dict (task -> None) re-created when emptied: an empty
+        # set costs ~200 bytes per idle connection, an empty dict 64.
+        self._tasks: dict[asyncio.Task[None], None] = {}
         self._wake = Flag()
         self._closed = Flag()
         self._close_code: int | None = None
@@ -311,8 +313,13 @@ class OcppConnection:
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = None
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+        if not self._tasks:
+            self._tasks = {}
 
     def _resolve(
         self, message_id: str, result: Any = None, error: BaseException | None = None
