@@ -180,6 +180,8 @@ _MISSING: Final = object()
 
 
 def _json_type(obj: object) -> str:
+    # Only called from _dec_hook with a value decoded from JSON (floats arrive as Decimal), so
+    # anything that is not null, bool, number, string or array is an object.
     if obj is None:
         return "null"
     if isinstance(obj, bool):
@@ -192,9 +194,7 @@ def _json_type(obj: object) -> str:
         return "str"
     if isinstance(obj, list):
         return "array"
-    if isinstance(obj, dict):
-        return "object"
-    return type(obj).__name__
+    return "object"
 
 
 _encoder: Final = msgspec.json.Encoder(decimal_format="number")
@@ -338,11 +338,12 @@ def _find_null(obj: Any, shape: _Shape, path: str) -> tuple[str, str] | None:
     if shape in (_ANY, _LEAF):
         return None
     if shape[0] == "list":
-        if isinstance(obj, list):
-            for i, x in enumerate(obj):
-                found = _find_null(x, shape[1], f"{path}[{i}]")
-                if found:
-                    return found
+        # Only reached after a successful typed decode: a list-typed value is a JSON array (a
+        # null one was reported by the caller before recursing).
+        for i, x in enumerate(obj):
+            found = _find_null(x, shape[1], f"{path}[{i}]")
+            if found:
+                return found
         return None
     if not isinstance(obj, dict):
         return None
