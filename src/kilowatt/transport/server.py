@@ -65,6 +65,8 @@ DEFAULT_BACKLOG = 4096
 when a fleet reconnects at once (e.g. after a CSMS restart) and those stations then wait 1 s or
 more for a retransmission."""
 
+_NO_HEADERS = Headers()  # shared, never modified
+
 CLOSE_NO_SUBPROTOCOL = 1002
 """Close code when no subprotocol matched (RFC 6455 §7.4.1: protocol error)."""
 
@@ -316,6 +318,11 @@ class OcppServer(Generic[H]):
             if handshake is not None
             else identity_from_path(websocket.request.path)
         )
+        # The handshake's header blocks (~2.5 KB per connection) are not needed once the
+        # connection is open; the handlers have the request headers in ``handshake.headers``.
+        websocket.request.headers = _NO_HEADERS
+        if websocket.response is not None:
+            websocket.response.headers = _NO_HEADERS
         connection = OcppConnection(
             websocket,
             version,
