@@ -145,14 +145,17 @@ class StationService:
         now = self._clock()
         allow_create = self.registration == "open"
 
+        values = {"connected": True, "ocpp_version": ocpp_version, "last_seen": now}
+
         async def op(conn: AsyncConnection) -> tuple[RowMapping | None, bool]:
             created = False
             if allow_create:
+                # A new station is inserted connected: no UPDATE after the INSERT.
                 created = await self._repos.stations.insert(
-                    conn, _new_station(station_id, now, ocpp_version=ocpp_version)
+                    conn, _new_station(station_id, now, **values)
                 )
-            values = {"connected": True, "ocpp_version": ocpp_version, "last_seen": now}
-            await self._repos.stations.update(conn, station_id, {**values, "updated_at": now})
+            if not created:
+                await self._repos.stations.update(conn, station_id, {**values, "updated_at": now})
             return await self._repos.stations.get(conn, station_id), created
 
         row, created = await self._db.write(op)
