@@ -116,7 +116,7 @@ class StationService:
         lower profile than the stored one is a downgrade and gets UNAUTHORIZED (HTTP 401).
         """
         async with self._db.read() as conn:
-            row = await self._repos.stations.get(conn, station_id)
+            row = await hotpath.get_station(conn, station_id)
         if row is None:
             return (
                 ConnectDecision.ACCEPT if self.registration == "open" else ConnectDecision.UNKNOWN
@@ -151,12 +151,12 @@ class StationService:
             created = False
             if allow_create:
                 # A new station is inserted connected: no UPDATE after the INSERT.
-                created = await self._repos.stations.insert(
+                created = await hotpath.insert_station(
                     conn, _new_station(station_id, now, **values)
                 )
             if not created:
-                await self._repos.stations.update(conn, station_id, {**values, "updated_at": now})
-            return await self._repos.stations.get(conn, station_id), created
+                await hotpath.update_station(conn, station_id, {**values, "updated_at": now})
+            return await hotpath.get_station(conn, station_id), created
 
         row, created = await self._db.write(op)
         if row is None:
@@ -210,10 +210,10 @@ class StationService:
         data = {"reason": info.reason, **info.details} if (info.reason or info.details) else None
 
         async def op(conn: AsyncConnection) -> None:
-            await self._repos.stations.update(conn, station_id, values)
+            await hotpath.update_station(conn, station_id, values)
             if data is not None:
                 event = {"station_id": station_id, "at": now, "kind": "Boot", "data": data}
-                await self._repos.station_events.add(conn, event)
+                await hotpath.add_station_event(conn, event)
 
         await self._db.write(op)
         self._bus.publish(

@@ -1,4 +1,5 @@
-"""Prebuilt statements for the per-message writes (transactions, meter values, events).
+"""Prebuilt statements for the per-message and per-connection writes (transactions, meter values,
+events, station connect/boot).
 
 The repositories build a new SQLAlchemy statement on every call (``select(...).where(...)``,
 ``update(...).values(**values)``): constructing it, coercing each value into a bind parameter
@@ -25,6 +26,8 @@ from kilowatt.storage.repositories import (
     connectors,
     evses,
     meter_values,
+    station_events,
+    stations,
     transaction_events,
     transactions,
 )
@@ -32,8 +35,12 @@ from kilowatt.storage.repositories import (
 __all__ = [
     "add_event",
     "add_meter_values",
+    "add_station_event",
+    "get_station",
     "get_transaction",
     "get_transaction_by_key",
+    "insert_station",
+    "update_station",
     "update_transaction",
     "upsert_connector_status",
 ]
@@ -46,6 +53,11 @@ _GET_BY_KEY = select(transactions).where(
 # No .values(): the SET clause is made of the keys of the parameters given at execution
 # (compiled once per set of keys).
 _UPDATE = update(transactions).where(transactions.c.id == bindparam("hp_id"))
+
+
+_GET_STATION = select(stations).where(stations.c.id == bindparam("hp_id"))
+_UPDATE_STATION = update(stations).where(stations.c.id == bindparam("hp_id"))
+_ADD_STATION_EVENT = station_events.insert().returning(station_events.c.id)
 
 
 def _by_dialect(make: Any) -> dict[str, Any]:
@@ -92,6 +104,11 @@ def _connector_upsert(insert: Any) -> Any:
     )
 
 
+_INSERT_STATION = _by_dialect(
+    lambda insert: (
+        insert(stations).on_conflict_do_nothing(index_elements=["id"]).returning(stations.c.id)
+    )
+)
 _EVSE_UPSERT = _by_dialect(_evse_upsert)
 _CONNECTOR_UPSERT = _by_dialect(_connector_upsert)
 
@@ -151,3 +168,30 @@ async def add_event(conn: AsyncConnection, values: Mapping[str, Any]) -> bool:
     """Record a processed (transaction_id, seq_no); False when it was already recorded."""
     result = await conn.execute(_ADD_EVENT[conn.dialect.name], dict(values))
     return result.first() is not None
+
+
+# --- stations (connect, boot) -------------------------------------------------------------------
+
+
+async def get_station(conn: AsyncConnection, station_id: str) -> RowMapping | None:
+    """The station row, or None."""
+    return (await conn.execute(_GET_STATION, {"hp_id": station_id})).mappings().first()
+
+
+async def insert_station(conn: AsyncConnection, values: Mapping[str, Any]) -> bool:
+    """Insert a station; False when the identity already exists (nothing changed)."""
+    result = await conn.execute(_INSERT_STATION[conn.dialect.name], dict(values))
+    return result.first() is not None
+
+
+async def update_station(conn: AsyncConnection, station_id: str, values: Mapping[str, Any]) -> bool:
+    """Update columns of a station; False when it does not exist."""
+    if not values:
+        return await get_station(conn, station_id) is not None
+    result = await conn.execute(_UPDATE_STATION, {**values, "hp_id": station_id})
+    return result.rowcount > 0
+
+
+async def add_station_event(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
+    """Store a station event; return its id."""
+    return int((await conn.execute(_ADD_STATION_EVENT, dict(values))).scalar_one())
