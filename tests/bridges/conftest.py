@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kilowatt.api.security import BearerAuth
 from kilowatt.app import Kilowatt
-from kilowatt.bridges import OcpiHandle, install_ocpi
+from kilowatt.bridges import OcpiHandle
 from kilowatt.config import Settings
 from kilowatt.ocpp import v16, v201
 from kilowatt.transport import StationClient, on
@@ -149,32 +148,15 @@ def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _database_without_inline_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The OCPI store writes through its own SQLAlchemy sessions on the shared engine; an
-    SQLite driver that runs statements on the event loop thread (work in progress in
-    ``kilowatt.storage``) would block the loop on the lock such a session holds. Until that is
-    settled, these tests run SQLite through aiosqlite."""
-    import inspect
-
-    import kilowatt.app
-    from kilowatt.storage import Database
-
-    if "inline" in inspect.signature(Database.__init__).parameters:
-        monkeypatch.setattr(
-            kilowatt.app, "Database", lambda url, **kw: Database(url, inline=False, **kw)
-        )
-
-
 @pytest.fixture
-async def make_cpo(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[CpoFactory]:
-    _database_without_inline_sqlite(monkeypatch)
+async def make_cpo(tmp_path: Path, database_url: str) -> AsyncIterator[CpoFactory]:
     started: list[Cpo] = []
 
     async def factory(**ocpi_options: Any) -> Cpo:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
+        options: dict[str, Any] = {"max_limit": 2, "retry_base": 0.05, "retry_max": 0.2}
+        options.update(ocpi_options)
         settings = Settings(
             host="127.0.0.1",
             ocpp_port=0,
@@ -186,30 +168,22 @@ async def make_cpo(
             ocpi_party_id="KWT",
             public_url=url,
             call_timeout=5,
+            extra={"ocpi": options},
         )
+        # The node installs OCPI itself (our party is configured), with the [ocpi] options
+        # above. Installing it a second time here used to run two outbox workers and two
+        # event pumps on one database: pushes and CommandResults were sometimes sent twice.
         node = Kilowatt(settings)
-        options: dict[str, Any] = {"max_limit": 2, "retry_base": 0.05, "retry_max": 0.2}
-        options.update(ocpi_options)
-        # What app.py does: install before the HTTP server starts, stop before the node.
-        handle = await install_ocpi(
-            node.api,
-            settings,
-            node.services,
-            node.gateway,
-            node.db,
-            BearerAuth(API_KEY),
-            **options,
-        )
         await node.start()
+        assert node.ocpi.enabled
         api = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {API_KEY}"})
-        cpo = Cpo(node, handle, url, api)
+        cpo = Cpo(node, node.ocpi, url, api)
         started.append(cpo)
         return cpo
 
     yield factory
     for cpo in started:
         await cpo.api.aclose()
-        await cpo.handle.stop()
         await cpo.node.stop()
 
 

@@ -14,8 +14,8 @@ application and starts the outbox worker and the event consumer. In ``app.py``::
 Without ``ocpi_country_code``/``ocpi_party_id`` in the settings OCPI stays off (a warning is
 logged; the handle's ``stop()`` does nothing). Options from the ``[ocpi]`` table of the TOML
 file (``settings.extra["ocpi"]``) or keyword arguments: ``command_timeout`` (s),
-``max_limit``, ``default_limit``, ``retry_base``/``retry_max`` (s), ``business_name``,
-``default_currency``.
+``max_limit``, ``default_limit``, ``retry_base``/``retry_max`` (s), ``delivery_lease`` (s),
+``business_name``, ``default_currency``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,17 @@ __all__ = ["OcpiHandle", "install_ocpi"]
 
 log = logging.getLogger("kilowatt.bridges.ocpi")
 
-_OPTIONS = ("command_timeout", "max_limit", "default_limit", "retry_base", "retry_max")
+_INSTALLED = "kilowatt_ocpi_installed"
+"""Flag on ``app.state``: :func:`install_ocpi` ran for this application."""
+
+_OPTIONS = (
+    "command_timeout",
+    "max_limit",
+    "default_limit",
+    "retry_base",
+    "retry_max",
+    "delivery_lease",
+)
 
 
 @dataclass
@@ -113,7 +123,15 @@ async def install_ocpi(
 
     Returns:
         An :class:`OcpiHandle`; call ``await handle.stop()`` at shutdown.
+
+    Raises:
+        RuntimeError: OCPI is already installed on ``app``. A second installation would run
+            a second outbox worker, event pump and session tracker over the same tables:
+            every push could then be delivered twice and a transaction start announced
+            twice (each tracker has its own lock).
     """
+    if getattr(app.state, _INSTALLED, False):
+        raise RuntimeError("OCPI is already installed on this application")
     if not settings.ocpi_country_code or not settings.ocpi_party_id:
         log.warning(
             "OCPI is off: set ocpi_country_code and ocpi_party_id "
@@ -131,6 +149,7 @@ async def install_ocpi(
         clock=clock,
         **{k: extra[k] for k in _OPTIONS if k in extra},
     )
+    setattr(app.state, _INSTALLED, True)
     await db.migrate()
     view = CsmsView(services, party)
     state = BridgeState(db)
@@ -145,7 +164,9 @@ async def install_ocpi(
         return [(r.get("country_code", ""), r.get("party_id", "")) for r in roles]
 
     executor = OcppCommandExecutor(gateway, view, sessions, state, parties=parties, clock=clock)
-    ocpi = Ocpi(cfg, db.engine, backend, executor)
+    # The OCPI store writes through the CSMS's group-commit writer: one writer connection for
+    # SQLite (see kilowatt.ocpi.store).
+    ocpi = Ocpi(cfg, db.engine, backend, executor, writer=db.write)
     sessions.ocpi = ocpi
     app.include_router(ocpi.router())
     app.include_router(ocpi.operator_router(api_key_dependency))

@@ -46,7 +46,7 @@ from kilowatt.ocpi.protocols import Authenticator, CommandExecutor, CpoBackend
 from kilowatt.ocpi.registration import Registration, RegistrationError, StoreAuthenticator
 from kilowatt.ocpi.routes import build_router
 from kilowatt.ocpi.settings import OcpiSettings, utcnow
-from kilowatt.ocpi.store import OcpiStore
+from kilowatt.ocpi.store import OcpiStore, Writer
 from kilowatt.ocpi.tokens import TokenService
 
 
@@ -60,6 +60,8 @@ class Ocpi:
         executor: carries commands to chargers; ``None`` answers NOT_SUPPORTED.
         authenticator: token → partner; defaults to the tokens stored by registration.
         http: httpx client for calls to partners (default: a new one, 10 s timeout).
+        writer: runs the store's write transactions (see :class:`~kilowatt.ocpi.store.Writer`;
+            inside Kilowatt the CSMS's group-commit writer, so SQLite keeps one writer).
     """
 
     def __init__(
@@ -71,12 +73,13 @@ class Ocpi:
         *,
         authenticator: Authenticator | None = None,
         http: httpx.AsyncClient | None = None,
+        writer: Writer | None = None,
     ) -> None:
         unsupported = set(settings.roles) - {Role.CPO}
         if unsupported:
             raise ValueError(f"roles not implemented: {sorted(unsupported)}")
         self.settings = settings
-        self.store = OcpiStore(engine)
+        self.store = OcpiStore(engine, writer)
         self.backend = backend
         self.client = OcpiClient(http)
         self.authenticator: Authenticator = authenticator or StoreAuthenticator(self.store)

@@ -36,7 +36,7 @@ async def create_partner(settings: SettingsLike, *, name: str) -> str:
     db = Database(settings.database_url)
     try:
         await db.migrate()
-        store = OcpiStore(db.engine)
+        store = OcpiStore(db.engine, db.write)
         partner_id, token_a = await store.create_partner(name, now=utcnow())
     finally:
         await db.close()

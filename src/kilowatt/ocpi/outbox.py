@@ -8,6 +8,15 @@ is retried after ``min(retry_base * 2**attempts, retry_max)`` seconds, forever �
 while a partner is down. Rows of one partner are delivered strictly in order (a session PATCH
 never overtakes its PUT): the first undelivered row of a partner blocks the later ones.
 
+Delivery is at least once. Each attempt first *claims* its row
+(:meth:`~kilowatt.ocpi.store.OcpiStore.claim`: one conditional UPDATE that counts the attempt
+and leases the row for ``delivery_lease`` seconds), so two workers on one database — several
+nodes, or overlapping passes — never send the same row at the same time; a worker that loses
+the claim treats the partner as blocked for this pass, which keeps the order. What remains is
+the unavoidable case of a request that reached the partner but whose answer we never got
+(timeout, dropped connection): it is sent again. Every attempt of one row carries the same
+``X-Correlation-ID`` (derived from the row), so a partner can recognise the repetition.
+
 Push targets (OCPI 2.2.1 Part II, receiver interfaces of the eMSP):
 
 - locations: ``PUT {locations}/{cc}/{pid}/{location_id}``,
@@ -25,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,9 +44,17 @@ from kilowatt.ocpi.convert import to_wire
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.models.common import InterfaceRole, ModuleID, Status, format_datetime
 from kilowatt.ocpi.settings import OcpiSettings
-from kilowatt.ocpi.store import NewOutbox, OcpiStore, PartnerInfo
+from kilowatt.ocpi.store import NewOutbox, OcpiStore, OutboxEntry, PartnerInfo
 
 log = logging.getLogger(__name__)
+
+_CORRELATION = uuid.UUID("5d7c1f0e-8f7b-4c1e-9a43-6b0d9c2f4e11")
+"""Namespace of the outbox rows' ``X-Correlation-ID`` (UUID v5)."""
+
+
+def correlation_id(entry: OutboxEntry) -> str:
+    """The ``X-Correlation-ID`` of every attempt to deliver ``entry`` (stable across retries)."""
+    return str(uuid.uuid5(_CORRELATION, f"{entry.id}/{entry.created_at.isoformat()}"))
 
 
 class OutboxWorker:
@@ -70,6 +88,12 @@ class OutboxWorker:
             if entry.next_attempt_at > now:
                 blocked.add(entry.partner_id)
                 continue
+            lease = now + timedelta(seconds=self.settings.delivery_lease)
+            if not await self.store.claim(entry.id, attempts=entry.attempts, until=lease):
+                # Another worker is delivering (or has delivered) this row since we read it;
+                # the partner's later rows must wait for it.
+                blocked.add(entry.partner_id)
+                continue
             if entry.partner_id not in partners:
                 partners[entry.partner_id] = await self.store.get_partner(entry.partner_id)
             partner = partners[entry.partner_id]
@@ -97,6 +121,7 @@ class OutboxWorker:
                     json=entry.body,
                     sender=us,
                     receiver=them,
+                    correlation_id=correlation_id(entry),
                 )
             except PartnerError as exc:
                 blocked.add(entry.partner_id)

@@ -30,6 +30,9 @@ class OcpiSettings:
         default_limit / max_limit: page size when the client gives none / server cap.
         command_timeout: seconds announced in ``CommandResponse.timeout`` and enforced.
         retry_base / retry_max: outbox backoff in seconds: ``min(base * 2**attempts, max)``.
+        delivery_lease: seconds an outbox row stays claimed by the attempt delivering it
+            (longer than any request to a partner may take; the client's timeout is 10 s per
+            phase); after a crash mid-request the row is due again when it ends.
         clock: returns aware UTC now (injectable for tests).
     """
 
@@ -52,6 +55,7 @@ class OcpiSettings:
     command_timeout: float = 60.0
     retry_base: float = 1.0
     retry_max: float = 600.0
+    delivery_lease: float = 120.0
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @property

@@ -4,6 +4,14 @@
 via aiosqlite or PostgreSQL via asyncpg) and the tables of
 :mod:`kilowatt.storage.ocpi_models`. Each method is one short transaction.
 
+Writes go through a :class:`Writer` when one is given: inside Kilowatt that is the CSMS's
+group-commit writer (:meth:`kilowatt.storage.Database.write`), so SQLite keeps a single writer
+connection. A second writer on the same SQLite file would contend for the write lock: a
+transaction that reads before it writes (:meth:`OcpiStore.put_token`) can then fail at once
+with "database is locked", and with a driver that runs SQLite on the event loop thread a
+writer waiting for the lock blocks the whole loop for up to the busy timeout. Without a
+writer (standalone OCPI app), each write is its own ``engine.begin()`` transaction.
+
 Credentials tokens we issue (A and C) are stored as SHA-256 hex digests only; the token a
 partner issued to us is stored in clear because we must send it back in ``Authorization``.
 """
@@ -13,13 +21,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
 
 from kilowatt.ocpi.models.common import Endpoint
 from kilowatt.storage.ocpi_models import (
@@ -30,6 +43,21 @@ from kilowatt.storage.ocpi_models import (
     OcpiPartnerEndpoint,
     OcpiToken,
 )
+
+T = TypeVar("T")
+
+
+class Writer(Protocol):
+    """Runs a write operation in a transaction and returns its result once committed.
+
+    ``op`` gets an :class:`AsyncConnection` inside an open transaction and must not commit;
+    it may be run again after a rollback, so it must have no effect outside the database.
+    :meth:`kilowatt.storage.Database.write` is one.
+    """
+
+    def __call__(self, op: Callable[[AsyncConnection], Awaitable[T]], /) -> Awaitable[T]:
+        """Run ``op`` in a transaction; its result once committed."""
+        ...
 
 
 def hash_token(token: str) -> str:
@@ -74,6 +102,7 @@ class OutboxEntry:
     body: Any
     attempts: int
     next_attempt_at: datetime
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +145,19 @@ def _partner_info(row: OcpiPartner) -> PartnerInfo:
 
 
 class OcpiStore:
-    """Repository for the OCPI tables on ``engine``."""
+    """Repository for the OCPI tables on ``engine``; writes through ``writer`` if given."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writer: Writer | None = None) -> None:
         self.engine = engine
+        self._writer = writer
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def _write(self, op: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``op`` in a write transaction (the shared writer's, or one of our own)."""
+        if self._writer is not None:
+            return await self._writer(op)
+        async with self.engine.begin() as conn:
+            return await op(conn)
 
     async def create_tables(self) -> None:
         """Create the OCPI tables if missing (tests/embedded use; production uses Alembic)."""
@@ -139,9 +176,10 @@ class OcpiStore:
         """Create a PENDING partner and its token A. Returns ``(partner_id, token_a)``."""
         partner_id = str(uuid.uuid4())
         token_a = new_token()
-        async with self._sessions.begin() as s:
-            s.add(
-                OcpiPartner(
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
+                insert(OcpiPartner).values(
                     id=partner_id,
                     name=name,
                     state="PENDING",
@@ -151,6 +189,8 @@ class OcpiStore:
                     updated_at=now,
                 )
             )
+
+        await self._write(op)
         return partner_id, token_a
 
     async def get_partner(self, partner_id: str) -> PartnerInfo | None:
@@ -177,12 +217,15 @@ class OcpiStore:
 
     async def set_our_token(self, partner_id: str, token: str, *, now: datetime) -> None:
         """Issue ``token`` as the partner's token C (the one they call us with); retire A."""
-        async with self._sessions.begin() as s:
-            await s.execute(
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
                 update(OcpiPartner)
                 .where(OcpiPartner.id == partner_id)
                 .values(token_c_hash=hash_token(token), token_a_hash=None, updated_at=now)
             )
+
+        await self._write(op)
 
     async def register(
         self,
@@ -198,8 +241,9 @@ class OcpiStore:
     ) -> None:
         """Mark a partner REGISTERED with its version, token, roles and endpoints (replaced)."""
         emsp = next((r for r in roles if r.get("role") == "EMSP"), roles[0] if roles else {})
-        async with self._sessions.begin() as s:
-            await s.execute(
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
                 update(OcpiPartner)
                 .where(OcpiPartner.id == partner_id)
                 .values(
@@ -214,20 +258,23 @@ class OcpiStore:
                     updated_at=now,
                 )
             )
-            await s.execute(
+            await conn.execute(
                 delete(OcpiPartnerEndpoint).where(OcpiPartnerEndpoint.partner_id == partner_id)
             )
-            for ep in endpoints:
-                s.add(
-                    OcpiPartnerEndpoint(
-                        partner_id=partner_id, identifier=ep.identifier, role=ep.role, url=ep.url
-                    )
-                )
+            if rows:
+                await conn.execute(insert(OcpiPartnerEndpoint), rows)
+
+        rows = [
+            {"partner_id": partner_id, "identifier": ep.identifier, "role": ep.role, "url": ep.url}
+            for ep in endpoints
+        ]
+        await self._write(op)
 
     async def unregister(self, partner_id: str, *, now: datetime) -> None:
         """Forget the partner's tokens and endpoints (credentials DELETE)."""
-        async with self._sessions.begin() as s:
-            await s.execute(
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
                 update(OcpiPartner)
                 .where(OcpiPartner.id == partner_id)
                 .values(
@@ -238,9 +285,11 @@ class OcpiStore:
                     updated_at=now,
                 )
             )
-            await s.execute(
+            await conn.execute(
                 delete(OcpiPartnerEndpoint).where(OcpiPartnerEndpoint.partner_id == partner_id)
             )
+
+        await self._write(op)
 
     async def registered_partners(self) -> list[PartnerInfo]:
         """All REGISTERED partners, oldest first."""
@@ -280,30 +329,34 @@ class OcpiStore:
     ) -> bool:
         """Insert or replace a token (canonical JSON). Returns ``True`` when newly created."""
         key = (data["country_code"], data["party_id"], data["uid"], data["type"])
-        async with self._sessions.begin() as s:
-            row = await s.get(OcpiToken, key)
-            last = datetime.fromisoformat(data["last_updated"].replace("Z", "+00:00"))
-            if row is None:
-                s.add(
-                    OcpiToken(
-                        country_code=key[0],
-                        party_id=key[1],
-                        uid=key[2],
-                        type=key[3],
-                        partner_id=partner_id,
-                        whitelist=data["whitelist"],
-                        valid=bool(data["valid"]),
-                        data=data,
-                        last_updated=last,
+        last = datetime.fromisoformat(data["last_updated"].replace("Z", "+00:00"))
+        values = {
+            "partner_id": partner_id,
+            "whitelist": data["whitelist"],
+            "valid": bool(data["valid"]),
+            "data": data,
+            "last_updated": last,
+        }
+        where = (
+            OcpiToken.country_code == key[0],
+            OcpiToken.party_id == key[1],
+            OcpiToken.uid == key[2],
+            OcpiToken.type == key[3],
+        )
+
+        async def op(conn: AsyncConnection) -> bool:
+            found = await conn.scalar(select(OcpiToken.uid).where(*where))
+            if found is None:
+                await conn.execute(
+                    insert(OcpiToken).values(
+                        country_code=key[0], party_id=key[1], uid=key[2], type=key[3], **values
                     )
                 )
                 return True
-            row.data = data
-            row.whitelist = data["whitelist"]
-            row.valid = bool(data["valid"])
-            row.last_updated = last
-            row.partner_id = partner_id
+            await conn.execute(update(OcpiToken).where(*where).values(**values))
             return False
+
+        return await self._write(op)
 
     async def get_token(
         self, country_code: str, party_id: str, uid: str, type_: str
@@ -338,9 +391,10 @@ class OcpiStore:
         deadline: datetime,
     ) -> None:
         """Persist a received command as PENDING."""
-        async with self._sessions.begin() as s:
-            s.add(
-                OcpiCommand(
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
+                insert(OcpiCommand).values(
                     id=command_id,
                     partner_id=partner_id,
                     type=type_,
@@ -352,24 +406,32 @@ class OcpiStore:
                 )
             )
 
+        await self._write(op)
+
     async def resolve_command(
         self, command_id: str, result: str, outbox: NewOutbox, *, now: datetime
     ) -> bool:
         """Atomically mark a PENDING command RESOLVED and enqueue its CommandResult.
 
         Returns ``False`` (and changes nothing) when the command was already resolved, so a
-        late charger answer and the deadline timer cannot both post a result.
+        late charger answer and the deadline timer cannot both post a result. The guard is the
+        UPDATE's row count (exact for UPDATE on asyncpg, aiosqlite and the inline SQLite
+        driver); a concurrent second UPDATE waits for the first one's lock and then no longer
+        matches ``state = 'PENDING'``.
         """
-        async with self._sessions.begin() as s:
-            res = await s.execute(
+
+        async def op(conn: AsyncConnection) -> bool:
+            res = await conn.execute(
                 update(OcpiCommand)
                 .where(OcpiCommand.id == command_id, OcpiCommand.state == "PENDING")
                 .values(state="RESOLVED", result=result)
             )
-            if getattr(res, "rowcount", 0) != 1:
+            if res.rowcount != 1:
                 return False
-            s.add(_outbox_row(outbox, now))
+            await conn.execute(insert(OcpiOutbox).values(**_outbox_row(outbox, now)))
             return True
+
+        return await self._write(op)
 
     async def pending_commands(self) -> list[StoredCommand]:
         """All PENDING commands, oldest first."""
@@ -418,8 +480,12 @@ class OcpiStore:
         """Append requests to the outbox (due immediately)."""
         if not entries:
             return
-        async with self._sessions.begin() as s:
-            s.add_all([_outbox_row(e, now) for e in entries])
+        rows = [_outbox_row(e, now) for e in entries]
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(insert(OcpiOutbox), rows)
+
+        await self._write(op)
 
     async def undelivered(self, limit: int = 500) -> list[OutboxEntry]:
         """Undelivered entries in insertion order (the worker keeps per-partner order)."""
@@ -442,41 +508,68 @@ class OcpiStore:
                     r.body,
                     r.attempts,
                     utc(r.next_attempt_at),
+                    utc(r.created_at),
                 )
                 for r in rows
             ]
 
+    async def claim(self, entry_id: int, *, attempts: int, until: datetime) -> bool:
+        """Start a delivery attempt of an undelivered row read with ``attempts`` attempts.
+
+        Counts the attempt and moves ``next_attempt_at`` to ``until`` (a lease longer than a
+        request can take) in one conditional UPDATE. Only one of several workers reading the
+        same row wins it (``False`` for the others: the row was delivered, or another attempt
+        was started, since they read it), so a push is never sent twice at the same time.
+        If the claimer dies mid-request, the row is due again when the lease ends.
+        """
+
+        async def op(conn: AsyncConnection) -> bool:
+            res = await conn.execute(
+                update(OcpiOutbox)
+                .where(
+                    OcpiOutbox.id == entry_id,
+                    OcpiOutbox.delivered_at.is_(None),
+                    OcpiOutbox.attempts == attempts,
+                )
+                .values(attempts=attempts + 1, next_attempt_at=until)
+            )
+            return res.rowcount == 1
+
+        return await self._write(op)
+
     async def mark_delivered(self, entry_id: int, *, now: datetime) -> None:
-        """Record a successful delivery."""
-        async with self._sessions.begin() as s:
-            await s.execute(
+        """Record the successful delivery of a claimed row."""
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
                 update(OcpiOutbox)
                 .where(OcpiOutbox.id == entry_id)
-                .values(delivered_at=now, attempts=OcpiOutbox.attempts + 1, last_error=None)
+                .values(delivered_at=now, last_error=None)
             )
+
+        await self._write(op)
 
     async def mark_failed(self, entry_id: int, *, error: str, retry_at: datetime) -> None:
-        """Record a failed attempt and when to retry."""
-        async with self._sessions.begin() as s:
-            await s.execute(
+        """Record the failure of a claimed row's attempt and when to retry."""
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(
                 update(OcpiOutbox)
                 .where(OcpiOutbox.id == entry_id)
-                .values(
-                    attempts=OcpiOutbox.attempts + 1,
-                    last_error=error[:2000],
-                    next_attempt_at=retry_at,
-                )
+                .values(last_error=error[:2000], next_attempt_at=retry_at)
             )
 
+        await self._write(op)
 
-def _outbox_row(entry: NewOutbox, now: datetime) -> OcpiOutbox:
-    return OcpiOutbox(
-        partner_id=entry.partner_id,
-        method=entry.method,
-        module=entry.module,
-        target=entry.target,
-        body=entry.body,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+
+def _outbox_row(entry: NewOutbox, now: datetime) -> dict[str, Any]:
+    return {
+        "partner_id": entry.partner_id,
+        "method": entry.method,
+        "module": entry.module,
+        "target": entry.target,
+        "body": entry.body,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
