@@ -11,14 +11,15 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, MetaData, create_engine
+from sqlalchemy import Connection, MetaData, Table, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from kilowatt.storage.database import alembic_config
 from kilowatt.storage.ocpi_models import OCPI_TABLES
 
-NAMES = {t.name for t in OCPI_TABLES}
+TABLES = [t for t in OCPI_TABLES if isinstance(t, Table)]
+NAMES = {t.name for t in TABLES}
 
 
 def _table_of(diff: object) -> str | None:
@@ -36,8 +37,9 @@ def _table_of(diff: object) -> str | None:
 
 def ocpi_diffs(conn: Connection) -> list[object]:
     """Differences between the database and the OCPI models, restricted to OCPI tables."""
-    meta = MetaData(naming_convention=OCPI_TABLES[0].metadata.naming_convention)
-    for table in OCPI_TABLES:
+    assert len(TABLES) == len(OCPI_TABLES)
+    meta = MetaData(naming_convention=TABLES[0].metadata.naming_convention)
+    for table in TABLES:
         table.to_metadata(meta)
     ctx = MigrationContext.configure(conn, opts={"compare_type": True})
     return [d for d in compare_metadata(ctx, meta) if _table_of(d) is not None]
