@@ -33,7 +33,8 @@ from kilowatt.bridges.ocpi_locations import evse_uid
 from kilowatt.bridges.ocpi_state import BridgeState, SessionRow
 from kilowatt.bridges.ocpi_view import CsmsView
 from kilowatt.csms.errors import NotFound
-from kilowatt.csms.model import ENERGY_REGISTER, MeterValueInfo, TransactionInfo
+from kilowatt.csms.model import MeterValueInfo, TransactionInfo
+from kilowatt.csms.transactions import energy_wh
 from kilowatt.ocpi.app import Ocpi
 from kilowatt.ocpi.cdrs import build_cdr, charging_periods
 from kilowatt.ocpi.models import v230
@@ -53,18 +54,6 @@ log = logging.getLogger("kilowatt.bridges.ocpi")
 _SESSION_FIELDS = ("status", "kwh", "charging_periods", "total_cost", "end_date_time")
 
 
-def _register_wh(sample: MeterValueInfo) -> Decimal | None:
-    if sample.measurand != ENERGY_REGISTER or sample.phase is not None:
-        return None
-    if sample.location not in (None, "Outlet"):
-        return None
-    if sample.unit in (None, "Wh"):
-        return sample.value
-    if sample.unit == "kWh":
-        return sample.value * 1000
-    return None
-
-
 def usage_periods(tx: TransactionInfo, samples: list[MeterValueInfo]) -> list[UsagePeriod]:
     """Usage periods of a transaction from its register readings (Wh), chronological.
 
@@ -74,7 +63,7 @@ def usage_periods(tx: TransactionInfo, samples: list[MeterValueInfo]) -> list[Us
     """
     readings: dict[datetime, Decimal] = {}
     for s in samples:
-        wh = _register_wh(s)
+        wh = energy_wh(s)
         if wh is not None and s.timestamp >= tx.started_at:
             readings[s.timestamp] = max(wh, readings.get(s.timestamp, wh))
     points = sorted(readings.items())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = [
     "AuthStatus",
@@ -56,6 +56,22 @@ D = TypeVar("D")
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 """The measurand from which transaction energy is derived (default measurand of a sample)."""
+
+
+class Sample(Protocol):
+    """What :func:`~kilowatt.csms.transactions.energy_wh` reads of a sampled value: both a new
+    :class:`SampledValue` and a stored :class:`MeterValueInfo` have it."""
+
+    @property
+    def measurand(self) -> str: ...
+    @property
+    def phase(self) -> str | None: ...
+    @property
+    def location(self) -> str | None: ...
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def value(self) -> Decimal: ...
 
 
 def from_row(cls: type[D], row: Mapping[Any, Any], **overrides: Any) -> D:

@@ -40,6 +40,7 @@ from kilowatt.csms.model import (
     MeterValueInfo,
     MeterValuesInput,
     Page,
+    Sample,
     SampledValue,
     StartResult,
     StartTransactionInput,
@@ -59,7 +60,7 @@ __all__ = ["TransactionService", "energy_wh"]
 _EVENT_TYPES = {"Started", "Updated", "Ended"}
 
 
-def energy_wh(sample: SampledValue) -> Decimal | None:
+def energy_wh(sample: Sample) -> Decimal | None:
     """The sample's value in Wh if it is a whole-meter Energy.Active.Import.Register reading.
 
     Phase-specific readings and readings at the EV/cable are not the energy delivered by the
