@@ -36,7 +36,6 @@ with the 2.1 message module (:attr:`V201Handler.m`), whose messages share these 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import secrets
 from decimal import Decimal
@@ -380,21 +379,10 @@ class V201Handler(StationHandler):
             await self.store_values(reports)
 
     async def store_values(self, reports: list[VariableReport]) -> None:
-        """Store new values while keeping what NotifyReport said about each variable
-        (mutability, data type, unit): events and Get/SetVariables answers do not repeat it,
-        and the storage upsert replaces every column."""
-        if not reports:
-            return
-        known = {_key(v): v for v in await self.services.stations.variables(self.identity)}
-        merged = []
-        for report in reports:
-            old = known.get(_key(report))
-            if old is not None:
-                report = dataclasses.replace(
-                    report, mutability=old.mutability, data_type=old.data_type, unit=old.unit
-                )
-            merged.append(report)
-        await self.services.stations.store_variables(self.identity, merged)
+        """Store new values; what NotifyReport said about each variable (mutability, data
+        type, unit) is kept by the storage upsert when a report leaves it out."""
+        if reports:
+            await self.services.stations.store_variables(self.identity, reports)
 
     async def _call(self, request: Any, timeout: float) -> Any:
         response = await self.connection.call(request, timeout=timeout)
@@ -622,18 +610,6 @@ def _ident(item: Any) -> tuple[str, str | None, str, str | None, int | None, int
         v.instance,
         evse.id if evse else None,
         evse.connector_id if evse else None,
-    )
-
-
-def _key(v: VariableReport) -> tuple[Any, ...]:
-    return (
-        v.component,
-        v.component_instance,
-        v.evse_id,
-        v.connector_id,
-        v.variable,
-        v.variable_instance,
-        v.attribute_type,
     )
 
 

@@ -213,17 +213,22 @@ class DeviceModelRepository:
     )
 
     async def upsert(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert or replace variable attributes (rows hold every column of the table)."""
+        """Insert or update variable attributes (rows hold every column of the table).
+
+        ``value`` and ``updated_at`` are replaced; ``mutability``, ``data_type`` and ``unit``
+        keep their stored value when the new row has None, because only NotifyReport states
+        them (OCPP 2.0.1 B07/B08) while NotifyEvent and Get/SetVariables answers do not.
+        """
         if not rows:
             return
         stmt = _insert(conn, device_variables).values(list(rows))
-        columns = ("value", "mutability", "data_type", "unit", "updated_at")
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(self.KEY),
-                set_={name: stmt.excluded[name] for name in columns},
-            )
-        )
+        set_: dict[str, Any] = {
+            "value": stmt.excluded.value,
+            "updated_at": stmt.excluded.updated_at,
+        }
+        for name in ("mutability", "data_type", "unit"):
+            set_[name] = func.coalesce(stmt.excluded[name], device_variables.c[name])
+        await conn.execute(stmt.on_conflict_do_update(index_elements=list(self.KEY), set_=set_))
 
     async def for_station(
         self, conn: AsyncConnection, station_id: str, *, component: str | None = None
