@@ -49,6 +49,18 @@ async def test_sqlite_pragmas(sqlite_url: str) -> None:
             assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
             assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar() == 1  # NORMAL
             assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            # Inline driver: SQLite itself never waits; the shim waits on the event loop.
+            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 0
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection.busy_timeout_ms == 5000  # type: ignore[union-attr]
+    finally:
+        await database.close()
+
+
+async def test_sqlite_busy_timeout_without_the_inline_driver(sqlite_url: str) -> None:
+    database = Database(sqlite_url, inline=False)
+    try:
+        async with database.read() as conn:
             assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
     finally:
         await database.close()

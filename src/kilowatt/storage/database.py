@@ -160,12 +160,19 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, autocheckpoi
         # before DML), so that our "begin" hook below decides how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        driver = getattr(dbapi_connection, "_connection", None)
+        if isinstance(driver, inline_sqlite.InlineConnection):
+            # Lock waits happen on the event loop (asyncio.sleep between retries), never in
+            # SQLite's busy handler, which would block the loop for up to the whole timeout.
+            driver.busy_timeout_ms = busy_timeout_ms
+            cursor.execute("PRAGMA busy_timeout=0")
+        else:
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # WAL: readers never block the writer. synchronous=NORMAL: a COMMIT survives a process
         # crash (SIGKILL) but the last transactions may be lost on power failure; the fsync per
         # commit that FULL adds would be paid per group anyway.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not autocheckpoint:
             # The Checkpointer thread does it: a checkpoint fsyncs, and with the inline driver

@@ -11,6 +11,12 @@ SQLAlchemy's ``sqlite+aiosqlite`` dialect is given this module instead of ``aios
 :func:`dbapi`): every coroutine below completes without suspending, so SQLAlchemy's greenlet
 bridge never yields to the loop and a whole group commit runs as one uninterrupted step.
 
+Lock waits do not block the loop: the ``sqlite3`` connection has ``busy_timeout`` 0 and a
+statement that meets another connection's lock (SQLITE_BUSY, "database is locked": another
+process, a CLI command while the server runs) is retried after ``await asyncio.sleep(backoff)``,
+up to :attr:`InlineConnection.busy_timeout_ms` in all; SQLAlchemy's greenlet bridge carries
+that real await to the loop, so other tasks run meanwhile.
+
 What it costs: a statement blocks the loop while SQLite runs it. That is what we want for the
 short statements on the hot path; the one slow SQLite operation, the WAL checkpoint (which
 fsyncs the database file), is moved off the loop: connections are opened with
@@ -20,11 +26,15 @@ and connection (:class:`~kilowatt.storage.database.Database` starts it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Checkpointer", "InlineConnection", "dbapi"]
 
@@ -43,13 +53,59 @@ sqlite_version = sqlite3.sqlite_version
 sqlite_version_info = sqlite3.sqlite_version_info
 
 
+_SQLITE_BUSY = 5
+_SQLITE_BUSY_SNAPSHOT = (
+    517  # a stale read snapshot: waiting does not help, the caller must roll back
+)
+_FIRST_BACKOFF = 0.001
+_MAX_BACKOFF = 0.05
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # pragma: no cover - Python < 3.11
+        return "database is locked" in str(exc)
+    return code & 0xFF == _SQLITE_BUSY and code != _SQLITE_BUSY_SNAPSHOT
+
+
+async def _retry_busy(owner: InlineConnection, function: Callable[[], T]) -> T:
+    """Run ``function``; while SQLite says the database is locked, sleep on the event loop (a
+    growing backoff) and run it again, for at most ``owner.busy_timeout_ms`` in all."""
+    try:
+        return function()
+    except sqlite3.OperationalError as exc:
+        if not _is_busy(exc) or owner.busy_timeout_ms <= 0:
+            raise
+    deadline = time.monotonic() + owner.busy_timeout_ms / 1000
+    backoff = _FIRST_BACKOFF
+    waits = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            log.warning(
+                "SQLite database still locked after %d ms (%d waits); giving up",
+                owner.busy_timeout_ms,
+                waits,
+            )
+            return function()  # one last try: raises "database is locked" if still held
+        await asyncio.sleep(min(backoff, remaining))
+        waits += 1
+        backoff = min(backoff * 2, _MAX_BACKOFF)
+        try:
+            return function()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+
+
 class _Cursor:
     """An aiosqlite-like cursor whose coroutines run ``sqlite3`` directly."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_owner")
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection) -> None:
         self._cursor = cursor
+        self._owner = owner
 
     async def __aenter__(self) -> _Cursor:
         return self
@@ -58,14 +114,32 @@ class _Cursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
-        if parameters is None:
-            self._cursor.execute(sql)
-        else:
-            self._cursor.execute(sql, parameters)
+        cursor = self._cursor
+        try:
+            if parameters is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            if parameters is None:
+                await _retry_busy(self._owner, lambda: cursor.execute(sql))
+            else:
+                await _retry_busy(self._owner, lambda: cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> _Cursor:
-        self._cursor.executemany(sql, parameters)
+        cursor = self._cursor
+        rows = parameters if isinstance(parameters, list) else list(parameters)
+        in_transaction = self._owner._live().in_transaction
+        try:
+            cursor.executemany(sql, rows)
+        except sqlite3.OperationalError as exc:
+            # Outside a transaction each row commits on its own: a retry could repeat rows.
+            if not _is_busy(exc) or (not in_transaction and len(rows) > 1):
+                raise
+            await _retry_busy(self._owner, lambda: cursor.executemany(sql, rows))
         return self
 
     async def fetchone(self) -> Any:
@@ -120,25 +194,37 @@ class _Immediate:
 
 
 class InlineConnection:
-    """An aiosqlite-like connection over one ``sqlite3`` connection, used on one thread."""
+    """An aiosqlite-like connection over one ``sqlite3`` connection, used on one thread.
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    ``busy_timeout_ms``: how long a statement waits, on the event loop (asyncio.sleep), for a
+    lock another connection holds; the ``sqlite3`` connection itself must not wait (PRAGMA
+    busy_timeout=0, as :func:`connect` opens it and the Database configures it).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, *, busy_timeout_ms: int = 5000) -> None:
         self._conn: sqlite3.Connection | None = connection
         self._tx = _Immediate()
+        self.busy_timeout_ms = busy_timeout_ms
 
     @property
     def _connection(self) -> sqlite3.Connection | None:  # aiosqlite's name, read by SQLAlchemy
         return self._conn
 
     def cursor(self) -> _Cursor:
-        return _Cursor(self._live().cursor())
+        return _Cursor(self._live().cursor(), self)
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
         cursor = self.cursor()
         return await cursor.execute(sql, parameters)
 
     async def commit(self) -> None:
-        self._live().commit()
+        conn = self._live()
+        try:
+            conn.commit()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            await _retry_busy(self, conn.commit)  # a busy COMMIT leaves the transaction open
 
     async def rollback(self) -> None:
         self._live().rollback()
@@ -186,7 +272,12 @@ class _Pending:
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         kwargs = dict(self._kwargs)
         kwargs["check_same_thread"] = False  # the pool may close it from a GC callback
-        connection = InlineConnection(sqlite3.connect(*self._args, **kwargs))
+        # sqlite3's ``timeout`` is its busy timeout; the waiting is done on the loop instead.
+        timeout = float(kwargs.pop("timeout", 5.0))
+        kwargs["timeout"] = 0.0
+        connection = InlineConnection(
+            sqlite3.connect(*self._args, **kwargs), busy_timeout_ms=int(timeout * 1000)
+        )
         return connection
         yield  # pragma: no cover - makes this a generator
 
