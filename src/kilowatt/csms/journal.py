@@ -17,12 +17,15 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kilowatt.csms.model import JournalEntryInfo, Page, from_row
-from kilowatt.storage import Database, Repositories
+from kilowatt.storage import Database, Repositories, hotpath
+from kilowatt.storage.repositories import journal
 from kilowatt.storage.types import utcnow
 
 __all__ = ["JournalService"]
 
 log = logging.getLogger(__name__)
+
+_INSERT = journal.insert()  # one long-lived statement: compiled once (hotpath.executemany)
 
 
 class JournalService:
@@ -91,7 +94,7 @@ class JournalService:
         # Take the buffer once; if the batch is retried after a rollback, write the same rows.
         if self._taken is None:
             self._taken, self._pending = self._pending, []
-        await self._repos.journal.add(conn, self._taken)
+        await hotpath.executemany(conn, _INSERT, self._taken)
 
     def _written(self, future: asyncio.Future[None]) -> None:
         if not future.cancelled() and (exc := future.exception()) is not None:

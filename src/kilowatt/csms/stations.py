@@ -57,7 +57,7 @@ UNSET: Final = _Unset.UNSET
 """Marks a PATCH field as "leave unchanged" where None is a valid new value."""
 
 
-def _station(row: RowMapping, evses: tuple[EvseInfo, ...] = ()) -> StationInfo:
+def _station(row: Mapping[Any, Any], evses: tuple[EvseInfo, ...] = ()) -> StationInfo:
     return from_row(StationInfo, row, has_password=row["password_hash"] is not None, evses=evses)
 
 
@@ -147,7 +147,7 @@ class StationService:
 
         values = {"connected": True, "ocpp_version": ocpp_version, "last_seen": now}
 
-        async def op(conn: AsyncConnection) -> tuple[RowMapping | None, bool]:
+        async def op(conn: AsyncConnection) -> tuple[hotpath.Row | None, bool]:
             created = False
             if allow_create:
                 # A new station is inserted connected: no UPDATE after the INSERT.
@@ -538,7 +538,7 @@ class _SeenBatch:
         # same rows.
         self.taken = True
         params = [{"b_station": k, "b_seen": v} for k, v in self.rows.items()]
-        await conn.execute(_TOUCH, params)
+        await hotpath.executemany(conn, _TOUCH, params)
 
 
 async def _checked_hash(profile: int, password: str | None) -> str | None:
