@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 from typing import Any as Clock  # the settable clock fixture of conftest.py
 
 import pytest
@@ -67,3 +69,62 @@ async def test_accept_unknown_and_remote(db: Database) -> None:
     assert result.status is AuthStatus.BLOCKED
     assert (await services.authorization.authorize("other")).status is AuthStatus.ACCEPTED
     assert remote.asked == [("emsp", "eMAID", "CP"), ("other", None, None)]
+
+
+async def test_token_cache_is_written_through_by_put_and_delete(services: Services) -> None:
+    auth = services.authorization
+    reads = 0
+    get = auth._repos.id_tokens.get
+
+    async def counting_get(conn: Any, id_token: str) -> Any:
+        nonlocal reads
+        reads += 1
+        return await get(conn, id_token)
+
+    auth._repos.id_tokens.get = counting_get  # type: ignore[method-assign]
+    assert (await auth.authorize("C")).status is AuthStatus.UNKNOWN
+    assert (await auth.authorize("C")).status is AuthStatus.UNKNOWN
+    assert reads == 1  # the absence is cached too
+    await auth.put("C", IdTokenInput())
+    assert (await auth.authorize("C")).status is AuthStatus.ACCEPTED
+    await auth.put("C", IdTokenInput(status=TokenStatus.BLOCKED))
+    assert (await auth.authorize("C")).status is AuthStatus.BLOCKED
+    reads_before = reads
+    assert (await auth.authorize("C")).status is AuthStatus.BLOCKED
+    assert reads == reads_before
+    await auth.delete("C")
+    assert (await auth.authorize("C")).status is AuthStatus.UNKNOWN
+
+
+async def test_a_read_racing_with_put_does_not_cache_the_old_token(services: Services) -> None:
+    auth = services.authorization
+    await auth.put("R", IdTokenInput())
+    auth._cache.clear()
+    get = auth._repos.id_tokens.get
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_get(conn: Any, id_token: str) -> Any:
+        row = await get(conn, id_token)
+        entered.set()
+        await release.wait()
+        return row
+
+    auth._repos.id_tokens.get = slow_get  # type: ignore[method-assign]
+    reading = asyncio.create_task(auth.authorize("R"))
+    await entered.wait()
+    auth._repos.id_tokens.get = get  # type: ignore[method-assign]
+    await auth.put("R", IdTokenInput(status=TokenStatus.BLOCKED))
+    release.set()
+    assert (await reading).status is AuthStatus.ACCEPTED  # it read before the change
+    assert (await auth.authorize("R")).status is AuthStatus.BLOCKED
+
+
+async def test_without_the_cache_changes_behind_our_back_are_seen(db: Database) -> None:
+    services = Services.create(db, Settings())
+    auth = services.authorization
+    auth.cache_ttl = 0
+    assert (await auth.authorize("X")).status is AuthStatus.UNKNOWN
+    other = Services.create(db, Settings())  # e.g. another process on the same database
+    await other.authorization.put("X", IdTokenInput())
+    assert (await auth.authorize("X")).status is AuthStatus.ACCEPTED

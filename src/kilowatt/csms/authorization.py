@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,6 +45,17 @@ class AuthorizationService:
         accept_unknown: answer Accepted for tokens nobody knows (local trials).
         remote: optional :class:`RemoteAuthorizer` consulted for unknown tokens; can be set
             later with :meth:`set_remote_authorizer`.
+        cache_ttl: how long (s) a token read from the database (or its absence) is reused by
+            :meth:`authorize`; 0 disables the cache.
+
+    Token cache: Authorize, StartTransaction and StopTransaction (and 2.x TransactionEvent
+    with an idToken) all authorize; the stored token is kept in memory instead of being read
+    on every message. It is written through: :meth:`put` and :meth:`delete` (the operator API)
+    replace or drop the entry, and a read that raced with them does not store its stale row
+    (generation counter). The TTL bounds how long a change made behind this process's back
+    (another process, a CLI command on the same database) can go unseen. A cluster of
+    Kilowatt processes would have to broadcast invalidations (e.g. over the Redis bus) or use
+    a short TTL.
     """
 
     def __init__(
@@ -54,12 +66,38 @@ class AuthorizationService:
         remote: RemoteAuthorizer | None = None,
         clock: Callable[[], datetime] = utcnow,
         repositories: Repositories | None = None,
+        cache_ttl: float = 30.0,
+        cache_size: int = 100_000,
     ) -> None:
         self._db = db
         self._repos = repositories or Repositories()
         self.accept_unknown = accept_unknown
         self._remote = remote
         self._clock = clock
+        self.cache_ttl = cache_ttl
+        self._cache_size = cache_size
+        self._cache: dict[str, tuple[float, Mapping[str, Any] | None]] = {}
+        self._generation = 0
+
+    async def _token(self, id_token: str) -> Mapping[str, Any] | None:
+        """The stored token (cached), or None."""
+        now = time.monotonic()
+        hit = self._cache.get(id_token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._generation
+        async with self._db.read() as conn:
+            found = await self._repos.id_tokens.get(conn, id_token)
+        row = dict(found) if found is not None else None
+        if self.cache_ttl > 0 and generation == self._generation:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[id_token] = (now + self.cache_ttl, row)
+        return row
+
+    def _invalidate(self, id_token: str) -> None:
+        self._generation += 1
+        self._cache.pop(id_token, None)
 
     def set_remote_authorizer(self, remote: RemoteAuthorizer | None) -> None:
         """Install (or remove) the authorizer asked about unknown tokens."""
@@ -86,11 +124,11 @@ class AuthorizationService:
                 started or replayed).
             check_concurrency: False when stopping (a stop never hits the limit).
         """
-        async with self._db.read() as conn:
-            row = await self._repos.id_tokens.get(conn, id_token)
-            active = 0
-            limit = row["max_concurrent_transactions"] if row is not None else None
-            if check_concurrency and limit is not None:
+        row = await self._token(id_token)
+        active = 0
+        limit = row["max_concurrent_transactions"] if row is not None else None
+        if check_concurrency and limit is not None:
+            async with self._db.read() as conn:
                 active = await self._repos.id_tokens.active_transactions(
                     conn, id_token, exclude_transaction=exclude_transaction
                 )
@@ -141,7 +179,11 @@ class AuthorizationService:
         async def op(conn: AsyncConnection) -> bool:
             return await self._repos.id_tokens.put(conn, values)
 
-        created = await self._db.write(op)
+        self._invalidate(id_token)
+        try:
+            created = await self._db.write(op)
+        finally:
+            self._invalidate(id_token)
         return await self.get(id_token), created
 
     async def get(self, id_token: str) -> IdTokenInfo:
@@ -161,5 +203,12 @@ class AuthorizationService:
 
     async def delete(self, id_token: str) -> None:
         """Raises :class:`NotFound`."""
-        if not await self._db.write(lambda conn: self._repos.id_tokens.delete(conn, id_token)):
+        self._invalidate(id_token)
+        try:
+            deleted = await self._db.write(
+                lambda conn: self._repos.id_tokens.delete(conn, id_token)
+            )
+        finally:
+            self._invalidate(id_token)
+        if not deleted:
             raise NotFound(f"id token {id_token!r} not found")
