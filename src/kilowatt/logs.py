@@ -13,7 +13,13 @@ import sys
 import time
 from typing import TextIO
 
-__all__ = ["LogfmtFormatter", "StationFilter", "configure_logging", "station_context"]
+__all__ = [
+    "LogfmtFormatter",
+    "RateLimit",
+    "StationFilter",
+    "configure_logging",
+    "station_context",
+]
 
 station_context: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "kilowatt_station", default=None
@@ -37,11 +43,48 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
+class RateLimit:
+    """At most ``burst`` log lines per ``interval`` s for one kind of event (connect storms
+    would otherwise write thousands of lines a second).
+
+    :meth:`allow` returns None when the line should be dropped, else how many were dropped
+    since the last allowed line (to be mentioned in it).
+    """
+
+    __slots__ = ("_burst", "_count", "_interval", "_suppressed", "_window")
+
+    def __init__(self, burst: int = 20, interval: float = 10.0) -> None:
+        self._burst = burst
+        self._interval = interval
+        self._window = 0.0
+        self._count = 0
+        self._suppressed = 0
+
+    def allow(self) -> int | None:
+        now = time.monotonic()
+        if now - self._window >= self._interval:
+            self._window = now
+            self._count = 0
+        if self._count >= self._burst:
+            self._suppressed += 1
+            return None
+        self._count += 1
+        suppressed, self._suppressed = self._suppressed, 0
+        return suppressed
+
+
 class LogfmtFormatter(logging.Formatter):
     """``ts=... level=... logger=... station=... msg=...`` (logfmt), UTC, ms precision."""
 
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        second = int(record.created)
+        if second != self._second:  # strftime once per second, not per line
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        ts = self._stamp
         ms = int(record.msecs)
         fields = [
             f"ts={ts}.{ms:03d}Z",
@@ -69,3 +112,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # websockets logs "connection open"/"connection closed" at INFO for every connection; our
+    # transport logs one line per station connect and disconnect with the identity, so its
+    # lines are only wanted when debugging.
+    websockets_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("websockets").setLevel(websockets_level)

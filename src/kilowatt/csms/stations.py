@@ -40,6 +40,7 @@ from kilowatt.csms.model import (
     from_row,
 )
 from kilowatt.csms.passwords import hash_password, validate_password, verify_password
+from kilowatt.logs import RateLimit
 from kilowatt.storage import Database, Repositories, hotpath
 from kilowatt.storage.repositories import stations as _stations_table
 from kilowatt.storage.types import utcnow
@@ -162,7 +163,12 @@ class StationService:
         if row is None:
             raise NotFound(f"station {station_id!r} is not registered")
         if created:
-            log.warning("open registration: created station %s on first connect", station_id)
+            if (dropped := _CREATED_LOG.allow()) is not None:
+                log.warning(
+                    "open registration: created station %s on first connect%s",
+                    station_id,
+                    f" ({dropped} more created, not logged)" if dropped else "",
+                )
             self._bus.publish(StationRegistered(station_id=station_id, at=now))
         self._bus.publish(
             StationConnected(
@@ -515,6 +521,8 @@ def _check_identity(station_id: str) -> None:
     if not station_id or len(station_id) > 48 or ":" in station_id or "/" in station_id:
         raise ValidationError("station id must be 1–48 characters without ':' or '/'")
 
+
+_CREATED_LOG = RateLimit(burst=20, interval=10.0)  # one line per station in a boot storm at most
 
 _TOUCH = (
     update(_stations_table)
