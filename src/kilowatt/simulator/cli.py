@@ -38,6 +38,7 @@ def _table(data: dict[str, Any], title: str) -> Table:
         ("calls", str(data["calls"])),
         ("calls/s", f"{data['calls_per_s']:.1f}"),
         ("errors", str(data["errors"])),
+        ("id tokens rejected", str(data.get("rejected", 0))),
         ("queued tx messages", str(data["queued"])),
         ("elapsed", f"{data['elapsed_s']:.1f} s"),
     ]
@@ -141,6 +142,21 @@ def simulate(
         typer.echo(json.dumps(summary, sort_keys=True))
     elif not live:
         Console().print(_table(summary, "kilowatt simulate · summary"))
+    hint = rejection_hint(summary)
+    if hint:
+        typer.echo(hint, err=True)
+
+
+def rejection_hint(summary: dict[str, Any]) -> str | None:
+    """A hint for the operator when the CSMS refused every id token the simulator presented
+    (a first trial against a CSMS that rejects unknown tokens), else None."""
+    if summary.get("rejected", 0) and not summary.get("sessions_completed"):
+        return (
+            "note: the CSMS rejected the simulated id tokens, so no session started. Register "
+            "them (Kilowatt: PUT /api/v1/id-tokens/SIMTOKEN01 ...) or start "
+            "`kilowatt serve --accept-unknown-id-tokens` for a trial."
+        )
+    return None
 
 
 app.command("simulate")(simulate)

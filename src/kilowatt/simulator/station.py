@@ -102,7 +102,8 @@ class Stats:
 
     ``calls`` counts CALLs exchanged in both directions: ours that were answered and the
     CSMS's that we answered. ``errors`` counts CallErrors and timeouts of our calls,
-    failed connection attempts and handler failures.
+    failed connection attempts and handler failures. ``rejected`` counts sessions that did not
+    start because the id token was not accepted (Authorize answered other than Accepted).
     """
 
     stations: int = 0
@@ -116,6 +117,7 @@ class Stats:
     boots: int = 0
     queued: int = 0
     dropped: int = 0
+    rejected: int = 0
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as a JSON-ready dict (energy rounded to 0.1 Wh)."""
@@ -131,6 +133,7 @@ class Stats:
             "boots": self.boots,
             "queued": self.queued,
             "dropped": self.dropped,
+            "rejected": self.rejected,
         }
 
 
@@ -615,12 +618,14 @@ class SimStation:
         if authorize and not self.scenario.sessions.plug_in_first:
             # The driver taps the card first (the connector stays free while it is checked).
             if not await self.authorize(id_token):
+                self.stats.rejected += 1
                 return None
             authorize = False
         evse.meter.plug(self.pick_ev())
         evse.last_update = self.clock.now()
         self.set_status(evse, _S.PREPARING)
         if authorize and not await self.authorize(id_token):
+            self.stats.rejected += 1
             self.set_status(evse, self.idle_status_after_session(evse))
             return None
         allowed, reservation_id = self.reserve_for(evse, id_token)
