@@ -77,6 +77,8 @@ class WriteBatcher:
             the time a transaction holds the SQLite write lock.
         connection_options: execution options for the writer's connection; the
             :class:`~kilowatt.storage.database.Database` asks for ``BEGIN IMMEDIATE`` on SQLite.
+        yield_every: give the event loop a turn after this many operations of a batch
+            (0: never); the transaction stays open, the batch still commits as one.
 
     The writer task starts on the first :meth:`submit`. :meth:`close` commits everything
     queued before it, then stops the task.
@@ -88,12 +90,14 @@ class WriteBatcher:
         *,
         max_batch: int = 500,
         connection_options: dict[str, Any] | None = None,
+        yield_every: int = 16,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._engine = engine
         self._max_batch = max_batch
         self._options = connection_options or {}
+        self._yield_every = yield_every
         self._queue: asyncio.Queue[_Item[Any] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -185,7 +189,15 @@ class WriteBatcher:
             if self._options:
                 conn = await conn.execution_options(**self._options)
             async with conn.begin():
-                results = [await item.op(conn) for item in batch]
+                results = []
+                chunk = self._yield_every
+                for i, item in enumerate(batch):
+                    if i and chunk and i % chunk == 0:
+                        # Let the loop read, decode and validate incoming frames between
+                        # chunks (their writes join the next group commit) instead of
+                        # stalling every connection for the whole batch.
+                        await asyncio.sleep(0)
+                    results.append(await item.op(conn))
         self.stats.commits += 1
         return results
 
