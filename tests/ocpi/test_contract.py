@@ -586,3 +586,55 @@ async def test_restart_with_pending_command(
     assert await second.ocpi.store.pending_commands() == []
     assert await second.ocpi.outbox.run_once() == 1
     assert [r.body for r in emsp.fake.of("POST", "/callback/late")] == [{"result": "TIMEOUT"}]
+
+
+async def test_sessions_and_cdrs_are_private_to_their_emsp(
+    cpo: Cpo, emsp: Emsp, http: httpx.AsyncClient, version: str
+) -> None:
+    """Two registered eMSPs (DE*EMS, DE*OTH): each GETs only the sessions and CDRs charged
+    with its own tokens; STOP_SESSION of the other's session is UNKNOWN_SESSION."""
+    from .conftest import register as register_emsp
+    from .servers import FakeEmsp, Server
+
+    fake2 = FakeEmsp(version, party_id="OTH")
+    server2 = await Server(fake2.app()).start()
+    fake2.base = server2.url
+    emsp2 = Emsp(fake2, server2, server2.url, f"{server2.url}/emsp/versions")
+    try:
+        token1 = await register_emsp(cpo, emsp, http)
+        token2 = await register_emsp(cpo, emsp2, http)
+        for sid, fake in (("S1", emsp.fake), ("S2", fake2)):
+            tok = v230.Token.model_validate(fake.token(f"TAG-{sid}"))
+            cpo.backend.start_session(sid, tok, "L0", "L0-E0", "1")
+            cpo.clock.advance(60)
+            cpo.backend.add_usage(
+                sid,
+                UsagePeriod(cpo.clock.now - timedelta(seconds=60), cpo.clock.now, Decimal(500)),
+            )
+            cpo.backend.stop_session(sid)
+        for token_c, sid in ((token1, "S1"), (token2, "S2")):
+            for module in ("sessions", "cdrs"):
+                r = await http.get(mod(cpo, version, module), headers=auth(token_c))
+                assert r.json()["status_code"] == 1000
+                assert [o["id"] for o in r.json()["data"]] == [sid]
+                assert r.headers["X-Total-Count"] == "1"
+        # Routing headers naming another party than the caller's: nothing.
+        other = {"OCPI-from-country-code": "DE", "OCPI-from-party-id": "OTH"}
+        r = await http.get(mod(cpo, version, "sessions"), headers={**auth(token1), **other})
+        assert r.json()["data"] == [] and r.headers["X-Total-Count"] == "0"
+        r = await http.get(mod(cpo, version, "cdrs"), headers={**auth(token2), **other})
+        assert [o["id"] for o in r.json()["data"]] == ["S2"]
+        # STOP_SESSION: the other eMSP's session is unknown; one's own is accepted.
+        stop: dict[str, object] = {
+            "response_url": f"{emsp.url}/emsp/callback/stop",
+            "session_id": "S2",
+        }
+        env = await command(http, cpo, version, token1, "STOP_SESSION", stop)
+        assert env["data"]["result"] == "UNKNOWN_SESSION"  # type: ignore[index]
+        env = await command(http, cpo, version, token2, "STOP_SESSION", stop)
+        assert env["data"]["result"] == "ACCEPTED"  # type: ignore[index]
+        # The in-memory backend applies the same rule to a single session.
+        assert await cpo.backend.get_session("S2", frozenset({("DE", "EMS")})) is None
+        assert await cpo.backend.get_session("S2", frozenset({("DE", "OTH")})) is not None
+    finally:
+        await server2.stop()

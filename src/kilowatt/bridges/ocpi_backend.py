@@ -41,29 +41,39 @@ class CsmsCpoBackend:
         return found[0] if found is not None else None
 
     async def list_sessions(self, query: ListQuery) -> Page[v230.Session]:
-        """Sessions linked to eMSP tokens."""
+        """Sessions linked to tokens of the requesting eMSP (``query.parties``)."""
         rows, total = await self.state.page_sessions(
             offset=query.offset,
             limit=query.limit,
             date_from=query.date_from,
             date_to=query.date_to,
+            parties=query.parties,
         )
         return Page([await self.sessions.build(r) for r in rows], total)
 
-    async def get_session(self, session_id: str) -> v230.Session | None:
-        """One session (also while REQUESTED, so STOP_SESSION is not UNKNOWN_SESSION)."""
+    async def get_session(
+        self, session_id: str, parties: frozenset[tuple[str, str]] | None = None
+    ) -> v230.Session | None:
+        """One session (also while REQUESTED, so STOP_SESSION is not UNKNOWN_SESSION);
+        ``None`` when its token belongs to none of ``parties``."""
         row = await self.state.session(session_id)
         if row is None or row.status == "DISCARDED":
+            return None
+        token = row.cdr_token
+        if not ListQuery(parties=parties).visible(
+            str(token.get("country_code", "")), str(token.get("party_id", ""))
+        ):
             return None
         return await self.sessions.build(row)
 
     async def list_cdrs(self, query: ListQuery) -> Page[v230.CDR]:
-        """Stored CDRs."""
+        """Stored CDRs of sessions of the requesting eMSP (``query.parties``)."""
         data, total = await self.state.page_cdrs(
             offset=query.offset,
             limit=query.limit,
             date_from=query.date_from,
             date_to=query.date_to,
+            parties=query.parties,
         )
         return Page([v230.CDR.model_validate(d) for d in data], total)
 

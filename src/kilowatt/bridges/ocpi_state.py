@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kilowatt.storage import Database
@@ -46,6 +46,18 @@ class SessionRow:
     announced: bool
     created_at: datetime
     updated_at: datetime
+
+
+def owned_by(parties: frozenset[tuple[str, str]] | None) -> ColumnElement[bool] | None:
+    """SQL condition: the session's ``cdr_token`` belongs to one of ``parties`` (``None``: no
+    condition; empty: nothing matches)."""
+    if parties is None:
+        return None
+    if not parties:
+        return false()
+    cc = func.upper(sessions.c.cdr_token["country_code"].as_string())
+    pid = func.upper(sessions.c.cdr_token["party_id"].as_string())
+    return or_(*(and_(cc == c, pid == p) for c, p in sorted(parties)))
 
 
 def _row(r: Any) -> SessionRow:
@@ -149,9 +161,14 @@ class BridgeState:
         limit: int,
         date_from: datetime | None,
         date_to: datetime | None,
+        parties: frozenset[tuple[str, str]] | None = None,
     ) -> tuple[list[SessionRow], int]:
-        """Sessions shown to eMSPs (not REQUESTED), oldest first, ``updated_at`` in [from, to)."""
+        """Sessions shown to eMSPs (not REQUESTED), oldest first, ``updated_at`` in [from, to),
+        of ``parties`` only (see :func:`owned_by`)."""
         query = select(sessions).where(sessions.c.status != "REQUESTED")
+        owned = owned_by(parties)
+        if owned is not None:
+            query = query.where(owned)
         if date_from is not None:
             query = query.where(sessions.c.updated_at >= date_from)
         if date_to is not None:
@@ -198,9 +215,16 @@ class BridgeState:
         limit: int,
         date_from: datetime | None,
         date_to: datetime | None,
+        parties: frozenset[tuple[str, str]] | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """CDR JSON (canonical model), oldest first, ``last_updated`` in [from, to)."""
+        """CDR JSON (canonical model), oldest first, ``last_updated`` in [from, to), of the
+        sessions of ``parties`` only."""
         query = select(cdrs)
+        owned = owned_by(parties)
+        if owned is not None:
+            query = query.where(
+                cdrs.c.session_id.in_(select(sessions.c.id).where(owned).scalar_subquery())
+            )
         if date_from is not None:
             query = query.where(cdrs.c.last_updated >= date_from)
         if date_to is not None:

@@ -99,7 +99,12 @@ class CommandService:
             message=[DisplayText(language="en", text=text)] if text else None,
         )
 
-    async def _precheck(self, type_: CommandType, req: CommandRequest) -> CommandResponse | None:
+    async def _precheck(
+        self,
+        type_: CommandType,
+        req: CommandRequest,
+        parties: frozenset[tuple[str, str]] | None,
+    ) -> CommandResponse | None:
         """``None`` when the command may go ahead, else the negative CommandResponse."""
         location_id = getattr(req, "location_id", None)
         if location_id is not None:
@@ -121,14 +126,30 @@ class CommandService:
                 and all(c.id != connector_id for c in evse.connectors)
             ):
                 return self._response(CommandResponseType.REJECTED, "Unknown connector")
-        if isinstance(req, StopSession) and await self.backend.get_session(req.session_id) is None:
+        if (
+            isinstance(req, StopSession)
+            and await self.backend.get_session(req.session_id, parties) is None
+        ):
+            # Another eMSP's session is as unknown as a session that does not exist.
             return self._response(CommandResponseType.UNKNOWN_SESSION, "Unknown session")
         return None
 
-    async def submit(self, caller: Caller, type_: CommandType, body: Any) -> CommandResponse:
-        """Handle one command request; returns the immediate CommandResponse."""
+    async def submit(
+        self,
+        caller: Caller,
+        type_: CommandType,
+        body: Any,
+        parties: frozenset[tuple[str, str]] | None = None,
+    ) -> CommandResponse:
+        """Handle one command request; returns the immediate CommandResponse.
+
+        ``parties``: the requester's parties (default: all of the caller's); STOP_SESSION of a
+        session charged with another party's token is ``UNKNOWN_SESSION``.
+        """
         req = parse_command(type_, body, caller.version or self.settings.versions[0].value)
-        negative = await self._precheck(type_, req)
+        if parties is None:
+            parties = caller.own_parties()
+        negative = await self._precheck(type_, req, parties)
         if negative is not None:
             return negative
         if self.executor is None:

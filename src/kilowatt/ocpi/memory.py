@@ -47,16 +47,35 @@ class InMemoryBackend:
         return self.locations.get(location_id)
 
     async def list_sessions(self, query: ListQuery) -> Page[v230.Session]:
-        """Sessions matching the date filter."""
-        return paginate([s for s in self.sessions.values() if query.matches(s.last_updated)], query)
+        """Sessions of the requesting parties matching the date filter."""
+        items = [
+            s
+            for s in self.sessions.values()
+            if query.matches(s.last_updated)
+            and query.visible(s.cdr_token.country_code, s.cdr_token.party_id)
+        ]
+        return paginate(items, query)
 
-    async def get_session(self, session_id: str) -> v230.Session | None:
-        """One session."""
-        return self.sessions.get(session_id)
+    async def get_session(
+        self, session_id: str, parties: frozenset[tuple[str, str]] | None = None
+    ) -> v230.Session | None:
+        """One session (``None`` when it belongs to none of ``parties``)."""
+        session = self.sessions.get(session_id)
+        if session is None or not ListQuery(parties=parties).visible(
+            session.cdr_token.country_code, session.cdr_token.party_id
+        ):
+            return None
+        return session
 
     async def list_cdrs(self, query: ListQuery) -> Page[v230.CDR]:
-        """CDRs matching the date filter."""
-        return paginate([c for c in self.cdrs.values() if query.matches(c.last_updated)], query)
+        """CDRs of the requesting parties matching the date filter."""
+        items = [
+            c
+            for c in self.cdrs.values()
+            if query.matches(c.last_updated)
+            and query.visible(c.cdr_token.country_code, c.cdr_token.party_id)
+        ]
+        return paginate(items, query)
 
     async def list_tariffs(self, query: ListQuery) -> Page[v230.Tariff]:
         """Tariffs matching the date filter."""

@@ -32,6 +32,14 @@ class ListQuery:
     limit: int = 50
     date_from: datetime | None = None
     date_to: datetime | None = None
+    parties: frozenset[tuple[str, str]] | None = None
+    """The requesting eMSP's parties ``(country_code, party_id)``, upper case: sessions and
+    CDRs are listed only when their ``cdr_token`` belongs to one of them (``None``: no filter,
+    for internal callers; empty: nothing is visible)."""
+
+    def visible(self, country_code: str, party_id: str) -> bool:
+        """True when a token of ``country_code``/``party_id`` belongs to the requester."""
+        return self.parties is None or (country_code.upper(), party_id.upper()) in self.parties
 
     def matches(self, last_updated: datetime) -> bool:
         """True when ``date_from <= last_updated < date_to``."""

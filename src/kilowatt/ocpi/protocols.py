@@ -3,6 +3,11 @@
 The CSMS core implements these; :mod:`kilowatt.ocpi.memory` has in-memory reference
 implementations for tests and examples. Nothing here imports the CSMS.
 
+Sessions and CDRs are private to the eMSP whose token they were charged with (OCPI 2.2.1
+``mod_sessions``/``mod_cdrs``: a CPO shares them only with the owner of the token): the
+routes put the requester's parties into :attr:`ListQuery.parties` and pass them to
+:meth:`CpoBackend.get_session`; backends must filter on ``cdr_token``.
+
 - :class:`CpoBackend` — read side of the CPO sender modules (locations, sessions, CDRs,
   tariffs), in the canonical 2.3.0 model.
 - :class:`CommandExecutor` — carries one OCPI command to a charger (OCPP call) and returns the
@@ -52,6 +57,16 @@ class Caller:
     """Negotiated OCPI version, once registered."""
     country_code: str | None = None
     party_id: str | None = None
+    parties: tuple[tuple[str, str], ...] = ()
+    """Every ``(country_code, party_id)`` of the partner's credentials roles; when empty,
+    ``(country_code, party_id)`` alone."""
+
+    def own_parties(self) -> frozenset[tuple[str, str]]:
+        """The parties whose sessions, CDRs and tokens this caller may see (upper case)."""
+        pairs = self.parties or (
+            ((self.country_code, self.party_id),) if self.country_code and self.party_id else ()
+        )
+        return frozenset((cc.upper(), pid.upper()) for cc, pid in pairs)
 
 
 @runtime_checkable
@@ -83,15 +98,19 @@ class CpoBackend(Protocol):
         ...
 
     async def list_sessions(self, query: ListQuery) -> Page[v230.Session]:
-        """Sessions (from transactions)."""
+        """Sessions (from transactions) of the requesting parties only: a session is listed
+        when ``query.visible(cdr_token.country_code, cdr_token.party_id)``."""
         ...
 
-    async def get_session(self, session_id: str) -> v230.Session | None:
-        """One session, or ``None`` (STOP_SESSION → UNKNOWN_SESSION)."""
+    async def get_session(
+        self, session_id: str, parties: frozenset[tuple[str, str]] | None = None
+    ) -> v230.Session | None:
+        """One session, or ``None`` (STOP_SESSION → UNKNOWN_SESSION), also ``None`` when
+        ``parties`` is given and the session's token belongs to none of them."""
         ...
 
     async def list_cdrs(self, query: ListQuery) -> Page[v230.CDR]:
-        """CDRs (created when transactions end)."""
+        """CDRs (created when transactions end), filtered by ``cdr_token`` like sessions."""
         ...
 
     async def list_tariffs(self, query: ListQuery) -> Page[v230.Tariff]:

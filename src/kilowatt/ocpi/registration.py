@@ -61,8 +61,18 @@ class StoreAuthenticator:
         if found is None:
             return None
         partner, stage = found
+        parties = tuple(
+            (str(r["country_code"]), str(r["party_id"]))
+            for r in partner.roles
+            if r.get("country_code") and r.get("party_id")
+        )
         return Caller(
-            partner.id, TokenStage(stage), partner.version, partner.country_code, partner.party_id
+            partner.id,
+            TokenStage(stage),
+            partner.version,
+            partner.country_code,
+            partner.party_id,
+            parties,
         )
 
 

@@ -15,6 +15,7 @@ URL layout (no trailing slashes):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -117,7 +118,22 @@ def _config_router(
 
 def _at(caller: Caller, version: str) -> Caller:
     """The caller as seen on the ``version`` endpoints (bodies are read per URL version)."""
-    return Caller(caller.partner_id, caller.stage, version, caller.country_code, caller.party_id)
+    return replace(caller, version=version)
+
+
+def requester_parties(caller: Caller, request: Request) -> frozenset[tuple[str, str]]:
+    """The parties whose sessions and CDRs ``caller`` may read on this request.
+
+    The parties of the caller's credentials roles; when the request names its sender in the
+    ``OCPI-from-country-code``/``OCPI-from-party-id`` routing headers (2.2.1 ``transport_and_
+    format`` §Message Routing), only that party, and nothing when it is not one of the caller's.
+    """
+    own = caller.own_parties()
+    cc = request.headers.get("OCPI-from-country-code")
+    pid = request.headers.get("OCPI-from-party-id")
+    if cc and pid:
+        return own & {(cc.upper(), pid.upper())}
+    return own
 
 
 def _list_response(
@@ -191,8 +207,8 @@ def _module_router(
 
         @router.get("/sessions", name=f"ocpi_{v}_sessions")
         async def sessions(request: Request) -> JSONResponse:
-            await caller_c(request)
-            q = query(request)
+            caller = await caller_c(request)
+            q = replace(query(request), parties=requester_parties(caller, request))
             return _list_response(
                 request, q, await backend.list_sessions(q), v, s.public_url, s.max_limit
             )
@@ -201,8 +217,8 @@ def _module_router(
 
         @router.get("/cdrs", name=f"ocpi_{v}_cdrs")
         async def cdrs(request: Request) -> JSONResponse:
-            await caller_c(request)
-            q = query(request)
+            caller = await caller_c(request)
+            q = replace(query(request), parties=requester_parties(caller, request))
             return _list_response(
                 request, q, await backend.list_cdrs(q), v, s.public_url, s.max_limit
             )
@@ -257,7 +273,9 @@ def _module_router(
                     StatusCode.CLIENT_ERROR, f"Unknown command {command}", http_status=404
                 ) from exc
             caller = _at(caller, v)
-            response = await ocpi.commands.submit(caller, type_, await read_json(request))
+            response = await ocpi.commands.submit(
+                caller, type_, await read_json(request), requester_parties(caller, request)
+            )
             return ok(response.to_wire())
 
     return router

@@ -1,0 +1,110 @@
+"""Sessions/CDRs private to their eMSP, PENDING → INVALID, reservations, 2.0.1 STOP_SESSION:
+a fake eMSP (HTTP on loopback) against a Kilowatt node with real OCPP stations; 2.2.1 and 2.3.0."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+
+from kilowatt.ocpp import v16
+from kilowatt.transport import connect_ocpp
+from tests.ocpi.servers import FakeEmsp, Server, auth
+
+from .conftest import Cpo, Emsp, Station16, register, until
+from .test_ocpi_contract import T0, boot16, command, mod, setup_site
+
+
+@pytest.fixture
+async def emsp2(version: str) -> AsyncIterator[Emsp]:
+    """A second eMSP, party DE*OTH."""
+    fake = FakeEmsp(version, party_id="OTH")
+    server = Server(fake.app())
+    fake.base = server.url
+    await server.start()
+    e = Emsp(fake, server)
+    yield e
+    await e.server.stop()
+
+
+async def push_token(
+    http: httpx.AsyncClient, cpo: Cpo, version: str, emsp: Emsp, token_c: str, uid: str
+) -> None:
+    f = emsp.fake
+    r = await http.put(
+        f"{mod(cpo, version, 'tokens')}/{f.country_code}/{f.party_id}/{uid}",
+        json=f.token(uid),
+        headers=auth(token_c),
+    )
+    assert r.status_code in (200, 201) and r.json()["status_code"] == 1000, r.text
+
+
+async def get_list(
+    http: httpx.AsyncClient, url: str, token: str, **headers: str
+) -> tuple[list[dict[str, Any]], int]:
+    r = await http.get(url, headers={**auth(token), **headers})
+    assert r.status_code == 200 and r.json()["status_code"] == 1000, r.text
+    return r.json()["data"], int(r.headers["X-Total-Count"])
+
+
+async def test_sessions_and_cdrs_only_for_their_emsp(
+    cpo: Cpo, emsp: Emsp, emsp2: Emsp, http: httpx.AsyncClient, version: str
+) -> None:
+    token1 = await register(cpo, emsp, http)
+    token2 = await register(cpo, emsp2, http)
+    await setup_site(cpo)
+    await push_token(http, cpo, version, emsp, token1, "TOK1")
+    await push_token(http, cpo, version, emsp2, token2, "TOK2")
+    async with connect_ocpp(cpo.ocpp_url, "CP1", Station16) as cp:
+        await boot16(cp)
+        sessions: dict[str, str] = {}
+        for n, (uid, fake) in enumerate((("TOK1", emsp.fake), ("TOK2", emsp2.fake))):
+            start = await cp.call(
+                v16.StartTransactionRequest(
+                    connector_id=1, id_tag=uid, meter_start=1000, timestamp=T0
+                )
+            )
+            assert start.id_tag_info.status == v16.IdTagInfoStatus.ACCEPTED
+            (put,) = await until(partial(fake.of, "PUT", "/sessions/NL/KWT/"))
+            sessions[uid] = put.path.rsplit("/", 1)[1]
+            assert put.body["cdr_token"]["party_id"] == fake.party_id
+            if n == 1:
+                # STOP_SESSION of another eMSP's session: UNKNOWN_SESSION, nothing sent.
+                cp.got.clear()
+                body = {
+                    "response_url": f"{emsp.fake.base}/emsp/callback/steal",
+                    "session_id": sessions["TOK2"],
+                }
+                answer = await command(http, cpo, version, token1, "STOP_SESSION", body)
+                assert answer["data"]["result"] == "UNKNOWN_SESSION"
+                assert not cp.got.is_set()
+            await cp.call(
+                v16.StopTransactionRequest(
+                    meter_stop=3000,
+                    timestamp="2026-03-02T11:00:00Z",
+                    transaction_id=start.transaction_id,
+                )
+            )
+            await until(partial(fake.of, "POST", f"/emsp/{version}/cdrs"))
+    # Each eMSP pulls only its own sessions and CDRs, totals included.
+    for token, uid, fake in ((token1, "TOK1", emsp.fake), (token2, "TOK2", emsp2.fake)):
+        data, total = await get_list(http, mod(cpo, version, "sessions"), token)
+        assert [s["id"] for s in data] == [sessions[uid]] and total == 1
+        assert data[0]["cdr_token"]["uid"] == uid
+        data, total = await get_list(http, mod(cpo, version, "cdrs"), token)
+        assert [c["session_id"] for c in data] == [sessions[uid]] and total == 1
+        # Routing headers naming the sender: its own party is fine ...
+        own = {"OCPI-from-country-code": "DE", "OCPI-from-party-id": fake.party_id}
+        data, _ = await get_list(http, mod(cpo, version, "sessions"), token, **own)
+        assert [s["id"] for s in data] == [sessions[uid]]
+    # ... another party's, with someone else's credentials, shows nothing.
+    other = {"OCPI-from-country-code": "DE", "OCPI-from-party-id": "OTH"}
+    for module in ("sessions", "cdrs"):
+        data, total = await get_list(http, mod(cpo, version, module), token1, **other)
+        assert data == [] and total == 0
+    # Nothing of one eMSP was pushed to the other.
+    assert not emsp.fake.of("PUT", sessions["TOK2"])
+    assert not emsp2.fake.of("PUT", sessions["TOK1"])
