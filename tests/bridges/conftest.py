@@ -103,7 +103,7 @@ class Station201(StationClient):
     def request_stop(self, request: Any) -> Any:
         self.received.append(request)
         self.got.set()
-        return v201.RequestStartTransactionResponse(status=v201.RequestStartStopStatus("Accepted"))
+        return v201.RequestStopTransactionResponse(status=v201.RequestStartStopStatus("Accepted"))
 
 
 async def until(check: Callable[[], Any], *, rounds: int = 3000) -> Any:

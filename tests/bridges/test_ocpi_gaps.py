@@ -4,18 +4,20 @@ a fake eMSP (HTTP on loopback) against a Kilowatt node with real OCPP stations; 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 
-from kilowatt.ocpp import v16
+from kilowatt.ocpp import v16, v201
+from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import connect_ocpp
 from tests.ocpi.servers import FakeEmsp, Server, auth
 
-from .conftest import Cpo, Emsp, Station16, register, until
-from .test_ocpi_contract import T0, boot16, command, mod, setup_site
+from .conftest import Cpo, Emsp, Station16, Station201, register, until
+from .test_ocpi_contract import T0, boot16, command, mod, results, setup_site
 
 
 @pytest.fixture
@@ -108,3 +110,123 @@ async def test_sessions_and_cdrs_only_for_their_emsp(
     # Nothing of one eMSP was pushed to the other.
     assert not emsp.fake.of("PUT", sessions["TOK2"])
     assert not emsp2.fake.of("PUT", sessions["TOK1"])
+
+
+async def test_reserve_now_then_cancel_reservation(
+    cpo: Cpo, emsp: Emsp, http: httpx.AsyncClient, version: str
+) -> None:
+    """OCPI string reservation ids map to OCPP integers: ReserveNow and CancelReservation
+    reach the charger with the same integer; both results ACCEPTED."""
+    token_c = await register(cpo, emsp, http)
+    await setup_site(cpo)
+    await push_token(http, cpo, version, emsp, token_c, "TOK1")
+    async with connect_ocpp(cpo.ocpp_url, "CP1", Station16) as cp:
+        await boot16(cp)
+        reserve = {
+            "response_url": f"{emsp.fake.base}/emsp/callback/reserve",
+            "token": emsp.fake.token("TOK1"),
+            "expiry_date": "2030-01-01T12:00:00Z",
+            "reservation_id": "RES-abc-1",
+            "location_id": "LOC0",
+            "evse_uid": "CP1-1",
+        }
+        answer = await command(http, cpo, version, token_c, "RESERVE_NOW", reserve)
+        assert answer["status_code"] == 1000 and answer["data"]["result"] == "ACCEPTED"
+        assert await until(lambda: results(emsp, "reserve")) == ["ACCEPTED"]
+        (request,) = cp.received
+        assert isinstance(request, v16.ReserveNowRequest)
+        assert request.connector_id == 1 and request.id_tag == "TOK1"
+        number = request.reservation_id
+        assert isinstance(number, int) and number > 0
+        cancel = {
+            "response_url": f"{emsp.fake.base}/emsp/callback/cancel",
+            "reservation_id": "RES-abc-1",
+        }
+        answer = await command(http, cpo, version, token_c, "CANCEL_RESERVATION", cancel)
+        assert answer["status_code"] == 1000 and answer["data"]["result"] == "ACCEPTED"
+        assert await until(lambda: results(emsp, "cancel")) == ["ACCEPTED"]
+        assert len(cp.received) == 2
+        assert isinstance(cp.received[1], v16.CancelReservationRequest)
+        assert cp.received[1].reservation_id == number
+        # An id the eMSP never reserved: UNKNOWN_RESERVATION, nothing sent.
+        cancel.update(reservation_id="RES-none", response_url=f"{emsp.fake.base}/emsp/callback/c2")
+        answer = await command(http, cpo, version, token_c, "CANCEL_RESERVATION", cancel)
+        assert answer["data"]["result"] == "ACCEPTED"
+        assert await until(lambda: results(emsp, "c2")) == ["UNKNOWN_RESERVATION"]
+        assert len(cp.received) == 2
+
+
+async def test_stop_session_on_an_ocpp201_station(
+    cpo: Cpo, emsp: Emsp, http: httpx.AsyncClient, version: str
+) -> None:
+    """STOP_SESSION → RequestStopTransaction with the station's own transaction id."""
+    token_c = await register(cpo, emsp, http)
+    await setup_site(cpo, "CP2")
+    await push_token(http, cpo, version, emsp, token_c, "TOK201")
+    async with connect_ocpp(cpo.ocpp_url, "CP2", Station201, versions=[OcppVersion.V201]) as cs:
+        await cs.call(
+            v201.BootNotificationRequest(
+                charging_station=v201.ChargingStation(model="M", vendor_name="V"),
+                reason=v201.BootReason("PowerUp"),
+            )
+        )
+        await cs.call(
+            v201.StatusNotificationRequest(
+                timestamp=T0,
+                connector_status=v201.ConnectorStatus("Available"),
+                evse_id=1,
+                connector_id=1,
+            )
+        )
+        body = {
+            "response_url": f"{emsp.fake.base}/emsp/callback/start",
+            "token": emsp.fake.token("TOK201"),
+            "location_id": "LOC0",
+            "evse_uid": "CP2-1",
+        }
+        answer = await command(http, cpo, version, token_c, "START_SESSION", body)
+        assert answer["data"]["result"] == "ACCEPTED"
+        await until(cs.got.wait)
+        start = cs.received[0]
+        assert await until(lambda: results(emsp, "start")) == ["ACCEPTED"]
+        await cs.call(
+            v201.TransactionEventRequest(
+                event_type=v201.TransactionEvent("Started"),
+                timestamp=T0,
+                trigger_reason=v201.TriggerReason("RemoteStart"),
+                seq_no=0,
+                transaction_info=v201.Transaction(
+                    transaction_id="station-tx-77", remote_start_id=start.remote_start_id
+                ),
+                id_token=v201.IdToken(id_token="TOK201", type=v201.AuthorizeIdToken("ISO14443")),
+                evse=v201.EVSE(id=1, connector_id=1),
+                meter_value=[
+                    v201.MeterValue(
+                        timestamp=T0,
+                        sampled_value=[
+                            v201.SampledValue(
+                                value=Decimal(0), context=v201.ReadingContext("Transaction.Begin")
+                            )
+                        ],
+                    )
+                ],
+            )
+        )
+        (put,) = await until(partial(emsp.fake.of, "PUT", "/sessions/NL/KWT/"))
+        session_id = put.path.rsplit("/", 1)[1]
+
+        def active() -> bool:
+            if put.body["status"] == "ACTIVE":
+                return True
+            patches = emsp.fake.of("PATCH", f"/sessions/NL/KWT/{session_id}")
+            return any(p.body.get("status") == "ACTIVE" for p in patches)
+
+        await until(active)
+        cs.got.clear()
+        stop = {"response_url": f"{emsp.fake.base}/emsp/callback/stop", "session_id": session_id}
+        answer = await command(http, cpo, version, token_c, "STOP_SESSION", stop)
+        assert answer["data"]["result"] == "ACCEPTED"
+        await until(cs.got.wait)
+        request = cs.received[-1]
+        assert request.transaction_id == "station-tx-77"
+        assert await until(lambda: results(emsp, "stop")) == ["ACCEPTED"]
