@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kilowatt.csms.authorization import AuthorizationService
@@ -188,8 +187,8 @@ class TransactionService:
             "updated_at": now,
         }
 
-        async def op(conn: AsyncConnection) -> tuple[RowMapping, bool]:
-            return await self._repos.transactions.insert_or_get(conn, values)
+        async def op(conn: AsyncConnection) -> tuple[hotpath.Row, bool]:
+            return await hotpath.insert_or_get_transaction(conn, values)
 
         row, created = await self._db.write(op)
         tx = _tx(row)

@@ -55,6 +55,7 @@ __all__ = [
     "get_station",
     "get_transaction",
     "get_transaction_by_key",
+    "insert_or_get_transaction",
     "insert_station",
     "update_station",
     "update_transaction",
@@ -231,6 +232,13 @@ _INSERT_STATION = _by_dialect(
         insert(stations).on_conflict_do_nothing(index_elements=["id"]).returning(stations.c.id)
     )
 )
+_INSERT_TRANSACTION = _by_dialect(
+    lambda insert: (
+        insert(transactions)
+        .on_conflict_do_nothing(index_elements=["station_id", "dedup_key"])
+        .returning(transactions.c.id)
+    )
+)
 _EVSE_UPSERT = _by_dialect(_evse_upsert)
 _CONNECTOR_UPSERT = _by_dialect(_connector_upsert)
 
@@ -271,6 +279,17 @@ async def get_transaction_by_key(
 ) -> Row | None:
     """The transaction of ``station_id`` with ``dedup_key``, or None."""
     return await _first(conn, _GET_BY_KEY, {"hp_station": station_id, "hp_key": dedup_key})
+
+
+async def insert_or_get_transaction(
+    conn: AsyncConnection, values: Mapping[str, Any]
+) -> tuple[Row, bool]:
+    """Insert unless the station already has a transaction with this ``dedup_key``; return the
+    stored row and whether it was created now (as ``TransactionRepository.insert_or_get``)."""
+    created = await _first(conn, _INSERT_TRANSACTION[conn.dialect.name], values) is not None
+    row = await get_transaction_by_key(conn, values["station_id"], values["dedup_key"])
+    assert row is not None
+    return row, created
 
 
 async def update_transaction(
