@@ -16,7 +16,7 @@ from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import connect_ocpp
 from tests.ocpi.servers import FakeEmsp, Server, auth
 
-from .conftest import Cpo, Emsp, Station16, Station201, register, until
+from .conftest import Cpo, CpoFactory, Emsp, Station16, Station201, register, until
 from .test_ocpi_contract import T0, boot16, command, mod, results, setup_site
 
 
@@ -230,3 +230,53 @@ async def test_stop_session_on_an_ocpp201_station(
         request = cs.received[-1]
         assert request.transaction_id == "station-tx-77"
         assert await until(lambda: results(emsp, "stop")) == ["ACCEPTED"]
+
+
+async def test_pending_session_without_transaction_becomes_invalid(
+    make_cpo: CpoFactory, emsp: Emsp, http: httpx.AsyncClient, version: str
+) -> None:
+    """START_SESSION accepted by the charger, no transaction within
+    ``pending_session_timeout``: the session is PATCHed INVALID and never linked later."""
+    cpo = await make_cpo(pending_session_timeout=0.2, pending_session_sweep=0.05)
+    token_c = await register(cpo, emsp, http)
+    await setup_site(cpo)
+    await push_token(http, cpo, version, emsp, token_c, "TOK1")
+    async with connect_ocpp(cpo.ocpp_url, "CP1", Station16) as cp:
+        await boot16(cp)
+        body = {
+            "response_url": f"{emsp.fake.base}/emsp/callback/start",
+            "token": emsp.fake.token("TOK1"),
+            "location_id": "LOC0",
+            "evse_uid": "CP1-1",
+            "connector_id": "1",
+        }
+        answer = await command(http, cpo, version, token_c, "START_SESSION", body)
+        assert answer["data"]["result"] == "ACCEPTED"
+        assert await until(lambda: results(emsp, "start")) == ["ACCEPTED"]
+        (put,) = await until(partial(emsp.fake.of, "PUT", "/sessions/NL/KWT/"))
+        assert put.body["status"] == "PENDING"
+        session_id = put.path.rsplit("/", 1)[1]
+
+        def invalid() -> list[Any]:
+            patches = emsp.fake.of("PATCH", f"/sessions/NL/KWT/{session_id}")
+            return [p for p in patches if p.body.get("status") == "INVALID"]
+
+        (patch,) = await until(invalid)
+        assert "last_updated" in patch.body
+        data, _ = await get_list(http, mod(cpo, version, "sessions"), token_c)
+        assert [(s["id"], s["status"]) for s in data] == [(session_id, "INVALID")]
+        # A transaction starting now is not linked to the INVALID session.
+        start = await cp.call(
+            v16.StartTransactionRequest(connector_id=1, id_tag="TOK1", meter_start=0, timestamp=T0)
+        )
+        await cpo.handle.idle()
+        await cp.call(
+            v16.StopTransactionRequest(
+                meter_stop=10, timestamp=T0, transaction_id=start.transaction_id
+            )
+        )
+        await cpo.handle.idle()
+        later = emsp.fake.of("PATCH", f"/sessions/NL/KWT/{session_id}")
+        assert [p.body["status"] for p in later] == ["INVALID"]
+        assert cpo.handle.sessions is not None
+        assert await cpo.handle.sessions.expire_pending() == 0

@@ -15,7 +15,10 @@ Without ``ocpi_country_code``/``ocpi_party_id`` in the settings OCPI stays off (
 logged; the handle's ``stop()`` does nothing). Options from the ``[ocpi]`` table of the TOML
 file (``settings.extra["ocpi"]``) or keyword arguments: ``command_timeout`` (s),
 ``max_limit``, ``default_limit``, ``retry_base``/``retry_max`` (s), ``delivery_lease`` (s),
-``business_name``, ``default_currency``.
+``business_name``, ``default_currency``, ``pending_session_timeout`` (s, default 300: a
+session whose remote start was accepted but whose transaction has not started by then is
+PATCHed INVALID) and ``pending_session_sweep`` (s, how often that is checked; default the
+smaller of 30 and half the timeout).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from kilowatt.bridges.ocpi_authorizer import OcpiAuthorizer
 from kilowatt.bridges.ocpi_backend import CsmsCpoBackend
 from kilowatt.bridges.ocpi_commands import OcppCommandExecutor
 from kilowatt.bridges.ocpi_events import EventPump
-from kilowatt.bridges.ocpi_sessions import SessionTracker
+from kilowatt.bridges.ocpi_sessions import PendingSweeper, SessionTracker
 from kilowatt.bridges.ocpi_state import BridgeState
 from kilowatt.bridges.ocpi_view import CsmsView, Party
 from kilowatt.config import Settings
@@ -68,6 +71,7 @@ class OcpiHandle:
     sessions: SessionTracker | None = None
     state: BridgeState | None = None
     services: Services | None = None
+    sweeper: PendingSweeper | None = None
 
     @property
     def enabled(self) -> bool:
@@ -87,6 +91,8 @@ class OcpiHandle:
         """Stop the event consumer and the outbox worker (pending work stays in the database)."""
         if self.services is not None:
             self.services.authorization.set_remote_authorizer(None)
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         if self.events is not None:
             await self.events.stop()
         if self.ocpi is not None:
@@ -153,8 +159,16 @@ async def install_ocpi(
     await db.migrate()
     view = CsmsView(services, party)
     state = BridgeState(db)
+    pending_timeout = float(extra.get("pending_session_timeout", 300.0))
     sessions = SessionTracker(
-        view, state, clock=clock, default_currency=str(extra.get("default_currency", "EUR"))
+        view,
+        state,
+        clock=clock,
+        default_currency=str(extra.get("default_currency", "EUR")),
+        pending_timeout=pending_timeout,
+    )
+    sweeper = PendingSweeper(
+        sessions, float(extra.get("pending_session_sweep", min(30.0, pending_timeout / 2)))
     )
     backend = CsmsCpoBackend(view, state, sessions)
 
@@ -174,6 +188,14 @@ async def install_ocpi(
     events = EventPump(services.bus, view, sessions, ocpi)
     await ocpi.start(run_worker=True)
     events.start()
+    sweeper.start()
     versions = "/".join(v.value for v in cfg.versions)
     log.info("OCPI %s as %s*%s: %s", versions, party.country_code, party.party_id, cfg.versions_url)
-    return OcpiHandle(ocpi=ocpi, events=events, sessions=sessions, state=state, services=services)
+    return OcpiHandle(
+        ocpi=ocpi,
+        events=events,
+        sessions=sessions,
+        state=state,
+        services=services,
+        sweeper=sweeper,
+    )

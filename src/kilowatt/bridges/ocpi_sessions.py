@@ -9,6 +9,9 @@ Lifecycle of a session row (:mod:`.ocpi_state`):
 - ``ACTIVE``: a transaction started (1.6: same station and idTag; 2.x: same ``remoteStartId``),
   or a charger-side start with a token pushed by an eMSP.
 - ``COMPLETED``: the transaction ended; a CDR is created, priced by the tariff of the location.
+- ``INVALID``: PENDING for longer than ``pending_timeout`` without a transaction (the driver
+  never plugged in, or the charger dropped the remote start): PATCHed INVALID to the eMSP
+  by :class:`PendingSweeper`; a transaction starting later is no longer linked to it.
 
 Pushes: the first time a session is visible it is PUT (``session_created``); every later
 change is a PATCH with ``last_updated`` (``session_updated``); the CDR is POSTed once.
@@ -21,11 +24,12 @@ without energy after the last energy increase are PARKING_TIME).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +51,7 @@ from kilowatt.ocpi.models.common import (
 )
 from kilowatt.ocpi.pricing import UsagePeriod, price_session
 
-__all__ = ["SessionTracker", "usage_periods"]
+__all__ = ["PendingSweeper", "SessionTracker", "usage_periods"]
 
 log = logging.getLogger("kilowatt.bridges.ocpi")
 
@@ -113,6 +117,8 @@ class SessionTracker:
 
     Args:
         default_currency: currency of sessions at locations without any tariff (ISO 4217).
+        pending_timeout: seconds a session may stay PENDING (remote start accepted, no
+            transaction yet) before :meth:`expire_pending` makes it INVALID.
     """
 
     def __init__(
@@ -122,9 +128,11 @@ class SessionTracker:
         *,
         clock: Callable[[], datetime],
         default_currency: str = "EUR",
+        pending_timeout: float = 300.0,
     ) -> None:
         self.view = view
         self.state = state
+        self.pending_timeout = pending_timeout
         self.ocpi: Ocpi | None = None
         """Set by :func:`kilowatt.bridges.install_ocpi` once the OCPI layer exists."""
         self.clock = clock
@@ -318,6 +326,19 @@ class SessionTracker:
             }
         )
 
+    async def expire_pending(self) -> int:
+        """PENDING sessions older than ``pending_timeout`` with no transaction → INVALID,
+        PATCHed to their eMSP; returns how many."""
+        async with self.lock:
+            now = self.clock()
+            stale = await self.state.pending_before(now - timedelta(seconds=self.pending_timeout))
+            for row in stale:
+                updated = await self.state.update_session(row.id, status="INVALID", updated_at=now)
+                if updated is not None:
+                    log.info("OCPI session %s: no transaction started, INVALID", row.id)
+                    await self._announce(updated)
+            return len(stale)
+
     async def transaction_updated(self, tx: TransactionInfo) -> None:
         """New meter values: PATCH kwh, charging periods and cost."""
         async with self.lock:
@@ -380,3 +401,33 @@ class SessionTracker:
         if await self.state.add_cdr(cdr.id, row.id, cdr.to_wire(), now):
             assert self.ocpi is not None, "SessionTracker.ocpi not set"
             await self.ocpi.push.cdr_created(cdr)
+
+
+class PendingSweeper:
+    """Runs :meth:`SessionTracker.expire_pending` every ``interval`` seconds."""
+
+    def __init__(self, sessions: SessionTracker, interval: float) -> None:
+        self.sessions = sessions
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="ocpi-pending-sessions")
+
+    async def stop(self) -> None:
+        """Stop the loop (the rows stay; the next start picks them up)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.sessions.expire_pending()
+            except Exception:
+                log.exception("OCPI: expiring PENDING sessions failed")

@@ -140,6 +140,21 @@ class BridgeState:
                 return _row(r)
         return None
 
+    async def pending_before(self, before: datetime) -> list[SessionRow]:
+        """PENDING sessions without a transaction that became PENDING before ``before``."""
+        async with self.db.read() as conn:
+            query = (
+                select(sessions)
+                .where(
+                    sessions.c.status == "PENDING",
+                    sessions.c.transaction_id.is_(None),
+                    sessions.c.updated_at < before,
+                )
+                .order_by(sessions.c.updated_at)
+            )
+            rows = (await conn.execute(query)).mappings().all()
+        return [_row(r) for r in rows]
+
     async def open_id_tag(self, id_tag: str) -> SessionRow | None:
         """A session not yet completed whose charger-side id tag is ``id_tag``."""
         async with self.db.read() as conn:
