@@ -92,6 +92,8 @@ class StationService:
         self.boot_status = RegistrationStatus(boot_status)
         self.heartbeat_interval = heartbeat_interval
         self._clock = clock
+        # Not one line per station in a boot storm: at most 20 per 10 s.
+        self._created_log = RateLimit(burst=20, interval=10.0)
         self._seen: _SeenBatch | None = None
 
     # --- connection lifecycle -------------------------------------------------------------------
@@ -163,7 +165,7 @@ class StationService:
         if row is None:
             raise NotFound(f"station {station_id!r} is not registered")
         if created:
-            if (dropped := _CREATED_LOG.allow()) is not None:
+            if (dropped := self._created_log.allow()) is not None:
                 log.warning(
                     "open registration: created station %s on first connect%s",
                     station_id,
@@ -521,8 +523,6 @@ def _check_identity(station_id: str) -> None:
     if not station_id or len(station_id) > 48 or ":" in station_id or "/" in station_id:
         raise ValidationError("station id must be 1–48 characters without ':' or '/'")
 
-
-_CREATED_LOG = RateLimit(burst=20, interval=10.0)  # one line per station in a boot storm at most
 
 _TOUCH = (
     update(_stations_table)
