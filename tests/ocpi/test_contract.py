@@ -633,6 +633,19 @@ async def test_sessions_and_cdrs_are_private_to_their_emsp(
         assert env["data"]["result"] == "UNKNOWN_SESSION"  # type: ignore[index]
         env = await command(http, cpo, version, token2, "STOP_SESSION", stop)
         assert env["data"]["result"] == "ACCEPTED"  # type: ignore[index]
+        # A START_SESSION with the other eMSP's token: REJECTED, nothing sent.
+        frames = len(cpo.station.frames)
+        start: dict[str, object] = {
+            "response_url": f"{emsp.url}/emsp/callback/start",
+            "token": fake2.token("TAG-X"),
+            "location_id": "L0",
+            "evse_uid": "L0-E0",
+            "connector_id": "1",
+        }
+        env = await command(http, cpo, version, token1, "START_SESSION", start)
+        assert env["data"]["result"] == "REJECTED"  # type: ignore[index]
+        await cpo.ocpi.commands.wait_idle()
+        assert len(cpo.station.frames) == frames
         # The in-memory backend applies the same rule to a single session.
         assert await cpo.backend.get_session("S2", frozenset({("DE", "EMS")})) is None
         assert await cpo.backend.get_session("S2", frozenset({("DE", "OTH")})) is not None

@@ -3,8 +3,9 @@
 Flow for each ``POST {commands}/{command}``:
 
 1. Validate and pre-check (unknown location → 2003 with ``CommandResponse{REJECTED}``;
-   STOP_SESSION of an unknown session → ``UNKNOWN_SESSION``; executor pre-check false →
-   ``REJECTED``).
+   STOP_SESSION of an unknown session, or of another eMSP's session → ``UNKNOWN_SESSION``;
+   START_SESSION/RESERVE_NOW with a token of a party that is not the requester's →
+   ``REJECTED``; executor pre-check false → ``REJECTED``).
 2. Persist the command (``ocpi_commands``, PENDING, with its deadline) and answer at once with
    ``CommandResponse{ACCEPTED, timeout}``.
 3. In the background, hand it to the :class:`~kilowatt.ocpi.protocols.CommandExecutor` with
@@ -126,6 +127,14 @@ class CommandService:
                 and all(c.id != connector_id for c in evse.connectors)
             ):
                 return self._response(CommandResponseType.REJECTED, "Unknown connector")
+        token = getattr(req, "token", None)
+        if (
+            token is not None
+            and parties is not None
+            and (token.country_code.upper(), token.party_id.upper()) not in parties
+        ):
+            # The session or reservation would belong to (and be shown to) another party.
+            return self._response(CommandResponseType.REJECTED, "Token of another party")
         if (
             isinstance(req, StopSession)
             and await self.backend.get_session(req.session_id, parties) is None
