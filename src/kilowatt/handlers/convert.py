@@ -17,12 +17,24 @@ import msgspec
 from kilowatt.csms.model import ENERGY_REGISTER, SampledValue
 
 __all__ = [
+    "configuration_text",
     "format_time",
     "json_view",
     "parse_time",
     "samples_2x",
     "samples_16",
 ]
+
+
+def configuration_text(value: Any) -> Any:
+    """A configuration value given as JSON, as the text a station is sent: ``true``/``false``
+    for booleans, the number's text for numbers; anything else as it is (the caller rejects
+    what is not a string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return value
 
 
 def parse_time(text: str) -> datetime:

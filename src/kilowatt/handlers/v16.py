@@ -43,7 +43,7 @@ from kilowatt.csms.model import (
     StopTransactionInput,
 )
 from kilowatt.handlers.base import StationHandler, int_param, str_param
-from kilowatt.handlers.convert import format_time, parse_time, samples_16
+from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_16
 from kilowatt.ocpp import v16
 from kilowatt.transport import on
 
@@ -342,11 +342,7 @@ class V16Handler(StationHandler):
     async def cmd_set_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
         """ChangeConfiguration (1.6 §5.3) → ``{status}``."""
         key = str_param(params, "key", required=True)
-        value = params.get("value")
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, int | float | Decimal):
-            value = str(value)
+        value = configuration_text(params.get("value"))
         if not isinstance(value, str) or key is None:
             raise InvalidCommand("parameters 'key' and 'value' (string) are required")
         request = v16.ChangeConfigurationRequest(key=key, value=value)

@@ -55,7 +55,7 @@ from kilowatt.csms.model import (
     VariableReport,
 )
 from kilowatt.handlers.base import StationHandler, int_param, str_param
-from kilowatt.handlers.convert import format_time, parse_time, samples_2x
+from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_2x
 from kilowatt.handlers.variables import VariableKey, parse_key
 from kilowatt.ocpp import v201
 from kilowatt.ocpp.errors import CallError, ErrorCode
@@ -548,11 +548,7 @@ class V201Handler(StationHandler):
         """SetVariables (B05) of one key → ``{status, attribute_status}``."""
         key = str_param(params, "key", required=True)
         assert key is not None
-        value = params.get("value")
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, int | float | Decimal):
-            value = str(value)
+        value = configuration_text(params.get("value"))
         if not isinstance(value, str):
             raise InvalidCommand("parameter 'value' (string) is required")
         vk = parse_key(key)
