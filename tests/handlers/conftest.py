@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,13 @@ from kilowatt.app import Kilowatt
 from kilowatt.config import Settings
 from kilowatt.ocpp import v16, v21, v201
 from kilowatt.transport import StationClient, on
-
-API_KEY = "test-api-key-0123456789"
+from tests.app.conftest import node_settings as app_node_settings
+from tests.app.conftest import settled as settled
 
 
 def node_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
-    """Settings for an in-process node: loopback, ports chosen by the OS, temp data dir."""
-    values: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "ocpp_port": 0,
-        "http_port": 0,
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "api_key": API_KEY,
-        "heartbeat_interval": 120,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    """The composition-root tests' node settings, with a 120 s heartbeat interval by default."""
+    return app_node_settings(tmp_path, database_url, **{"heartbeat_interval": 120, **overrides})
 
 
 @pytest.fixture
@@ -156,13 +145,3 @@ def _station_2x(m: Any) -> type[StationClient]:
 
 Station201 = _station_2x(v201)
 Station21 = _station_2x(v21)
-
-
-async def settled(check: Callable[[], Awaitable[bool]], *, rounds: int = 1000) -> bool:
-    """Poll ``check`` until it is true, yielding to the loop between tries (server-side work
-    such as recording a disconnection runs after the client has returned)."""
-    for _ in range(rounds):
-        if await check():
-            return True
-        await asyncio.sleep(0.005)
-    return await check()
