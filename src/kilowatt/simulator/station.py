@@ -695,6 +695,22 @@ class SimStation:
             evse.operative = False
         return self.idle_status(evse)
 
+    def change_availability(self, targets: list[Evse], operative: bool) -> bool:
+        """Make ``targets`` operative or inoperative and settle each; a busy EVSE going
+        inoperative is only scheduled (for when its session ends). True if any was scheduled."""
+        scheduled = False
+        for evse in targets:
+            if operative:
+                evse.operative = True
+                evse.pending_inoperative = False
+            elif evse.busy:
+                evse.pending_inoperative = True
+                scheduled = True
+            else:
+                evse.operative = False
+            self.settle(evse)
+        return scheduled
+
     def begin_transaction(self, session: Session) -> None:
         """Assign ids for a new transaction (2.x: its own UUID) and tell the profile store."""
 

@@ -381,17 +381,7 @@ class ChargePoint16(StationClient):
             if evse is None:
                 return v16.ChangeAvailabilityResponse(status=v16.ChangeAvailabilityStatus.REJECTED)
             targets = [evse]
-        scheduled = False
-        for evse in targets:
-            if operative:
-                evse.operative = True
-                evse.pending_inoperative = False
-            elif evse.busy:
-                evse.pending_inoperative = True
-                scheduled = True
-            else:
-                evse.operative = False
-            station.settle(evse)
+        scheduled = station.change_availability(targets, operative)
         if request.connector_id == 0:
             station.send_status(None)
         status = (

@@ -454,17 +454,7 @@ class ChargingStation2x(StationClient):
             if evse is None:
                 return self.m.ChangeAvailabilityResponse(status="Rejected")
             targets = [evse]
-        scheduled = False
-        for evse in targets:
-            if operative:
-                evse.operative = True
-                evse.pending_inoperative = False
-            elif evse.busy:
-                evse.pending_inoperative = True
-                scheduled = True
-            else:
-                evse.operative = False
-            station.settle(evse)
+        scheduled = station.change_availability(targets, operative)
         return self.m.ChangeAvailabilityResponse(status="Scheduled" if scheduled else "Accepted")
 
     # -- device model (B05, B06, B07) -------------------------------------------------------
