@@ -7,11 +7,23 @@ All writes go through :meth:`kilowatt.storage.Database.write` (group commit), re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kilowatt.storage import Database
@@ -184,24 +196,39 @@ class BridgeState:
         owned = owned_by(parties)
         if owned is not None:
             query = query.where(owned)
+        rows, total = await self._page(
+            query, sessions, sessions.c.updated_at, date_from, date_to, offset, limit
+        )
+        return [_row(r) for r in rows], total
+
+    async def _page(
+        self,
+        query: Select[Any],
+        table: Table,
+        changed: ColumnElement[datetime],
+        date_from: datetime | None,
+        date_to: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[Sequence[RowMapping], int]:
+        """One page of ``query`` over ``table`` with ``changed`` in [from, to), oldest created
+        first, and the total count of the filtered query."""
         if date_from is not None:
-            query = query.where(sessions.c.updated_at >= date_from)
+            query = query.where(changed >= date_from)
         if date_to is not None:
-            query = query.where(sessions.c.updated_at < date_to)
+            query = query.where(changed < date_to)
         async with self.db.read() as conn:
             total = await conn.scalar(select(func.count()).select_from(query.subquery()))
             rows = (
                 (
                     await conn.execute(
-                        query.order_by(sessions.c.created_at, sessions.c.id)
-                        .offset(offset)
-                        .limit(limit)
+                        query.order_by(table.c.created_at, table.c.id).offset(offset).limit(limit)
                     )
                 )
                 .mappings()
                 .all()
             )
-        return [_row(r) for r in rows], int(total or 0)
+        return rows, int(total or 0)
 
     # --- CDRs -----------------------------------------------------------------------------------
 
@@ -240,22 +267,10 @@ class BridgeState:
             query = query.where(
                 cdrs.c.session_id.in_(select(sessions.c.id).where(owned).scalar_subquery())
             )
-        if date_from is not None:
-            query = query.where(cdrs.c.last_updated >= date_from)
-        if date_to is not None:
-            query = query.where(cdrs.c.last_updated < date_to)
-        async with self.db.read() as conn:
-            total = await conn.scalar(select(func.count()).select_from(query.subquery()))
-            rows = (
-                (
-                    await conn.execute(
-                        query.order_by(cdrs.c.created_at, cdrs.c.id).offset(offset).limit(limit)
-                    )
-                )
-                .mappings()
-                .all()
-            )
-        return [dict(r["data"]) for r in rows], int(total or 0)
+        rows, total = await self._page(
+            query, cdrs, cdrs.c.last_updated, date_from, date_to, offset, limit
+        )
+        return [dict(r["data"]) for r in rows], total
 
     # --- reservations ---------------------------------------------------------------------------
 
