@@ -40,7 +40,7 @@ from kilowatt.csms.errors import NotFound
 from kilowatt.csms.model import MeterValueInfo, TransactionInfo
 from kilowatt.csms.transactions import energy_wh
 from kilowatt.ocpi.app import Ocpi
-from kilowatt.ocpi.cdrs import build_cdr, charging_periods
+from kilowatt.ocpi.cdrs import build_cdr, cdr_token, charging_periods
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.models.common import (
     AuthMethod,
@@ -221,13 +221,6 @@ class SessionTracker:
         """Store a START_SESSION about to be sent; returns the session id."""
         now = self.clock()
         session_id = str(uuid.uuid4())
-        cdr_token = v230.CdrToken(
-            country_code=token.country_code,
-            party_id=token.party_id,
-            uid=token.uid,
-            type=token.type,
-            contract_id=token.contract_id,
-        )
         async with self.lock:
             await self.state.add_session(
                 {
@@ -240,7 +233,7 @@ class SessionTracker:
                     "id_tag": id_tag,
                     "remote_start_id": remote_start_id,
                     "transaction_id": None,
-                    "cdr_token": cdr_token.to_wire(),
+                    "cdr_token": cdr_token(token).to_wire(),
                     "auth_method": AuthMethod.COMMAND.value,
                     "authorization_reference": authorization_reference,
                     "announced": False,
@@ -299,13 +292,6 @@ class SessionTracker:
         if ref is None:
             return None
         token, method, reference = self.authorizations[tx.id_token]
-        cdr_token = v230.CdrToken(
-            country_code=token.country_code,
-            party_id=token.party_id,
-            uid=token.uid,
-            type=token.type,
-            contract_id=token.contract_id,
-        )
         return await self.state.add_session(
             {
                 "id": str(uuid.uuid4()),
@@ -317,7 +303,7 @@ class SessionTracker:
                 "id_tag": tx.id_token,
                 "remote_start_id": tx.remote_start_id,
                 "transaction_id": tx.id,
-                "cdr_token": cdr_token.to_wire(),
+                "cdr_token": cdr_token(token).to_wire(),
                 "auth_method": method.value,
                 "authorization_reference": reference,
                 "announced": False,

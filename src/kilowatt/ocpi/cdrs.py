@@ -20,6 +20,17 @@ from kilowatt.ocpi.models.common import (
 from kilowatt.ocpi.pricing import UsagePeriod, price_session
 
 
+def cdr_token(token: v230.Token) -> v230.CdrToken:
+    """The ``cdr_token`` of a session or CDR authorized by ``token``."""
+    return v230.CdrToken(
+        country_code=token.country_code,
+        party_id=token.party_id,
+        uid=token.uid,
+        type=token.type,
+        contract_id=token.contract_id,
+    )
+
+
 def charging_periods(periods: Sequence[UsagePeriod], tariff_id: str | None) -> list[ChargingPeriod]:
     """OCPI ChargingPeriods for usage periods: ENERGY (kWh) and TIME or PARKING_TIME (hours)."""
     out = []

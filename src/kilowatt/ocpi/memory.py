@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from kilowatt.ocpi.cdrs import build_cdr, charging_periods
+from kilowatt.ocpi.cdrs import build_cdr, cdr_token, charging_periods
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.models.common import AuthMethod, SessionStatus, Status
 from kilowatt.ocpi.pagination import ListQuery, Page, paginate
@@ -125,13 +125,7 @@ class InMemoryBackend:
             id=session_id,
             start_date_time=now,
             kwh=Decimal(0),
-            cdr_token=v230.CdrToken(
-                country_code=token.country_code,
-                party_id=token.party_id,
-                uid=token.uid,
-                type=token.type,
-                contract_id=token.contract_id,
-            ),
+            cdr_token=cdr_token(token),
             auth_method=auth_method,
             authorization_reference=authorization_reference,
             location_id=location_id,
