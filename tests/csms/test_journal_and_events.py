@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any as Clock  # the settable clock fixture of conftest.py
 
@@ -57,3 +58,40 @@ async def test_event_bus_subscriptions_and_listeners() -> None:
     assert [e async for e in only_connected] == []
     bus.publish(StationDisconnected(station_id="A", at=at))
     assert len(seen) == 2
+
+
+async def _stored(services: Services, station_id: str) -> int:
+    async with services.journal._db.read() as conn:
+        _, total = await services.journal._repos.journal.page(conn, station_id, limit=1, offset=0)
+    return total
+
+
+async def test_journal_write_waits_for_the_write_delay(services: Services) -> None:
+    # Frames wait in memory for write_delay s, then join a group commit on their own
+    # (nobody calls flush); flush writes at once.
+    services.journal.write_delay = 0.05
+    services.journal.record("CP9", "in", 2, "a", "Heartbeat", "[]")
+    assert await _stored(services, "CP9") == 0
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if await _stored(services, "CP9") == 1:
+            break
+    assert await _stored(services, "CP9") == 1
+    services.journal.write_delay = 3600
+    services.journal.record("CP9", "in", 2, "b", "Heartbeat", "[]")
+    services.journal.record("CP9", "out", 3, "b", "Heartbeat", "[]")
+    await asyncio.sleep(0.05)
+    assert await _stored(services, "CP9") == 1
+    await services.journal.flush()
+    assert await _stored(services, "CP9") == 3
+
+
+async def test_journal_without_write_delay_writes_with_the_next_commit(services: Services) -> None:
+    services.journal.write_delay = 0
+    services.journal.record("CP8", "in", 2, "a", "Heartbeat", "[]")
+    await services.journal._db.write(_noop)
+    assert await _stored(services, "CP8") == 1
+
+
+async def _noop(conn: object) -> None:
+    return None

@@ -1,9 +1,16 @@
 """The message journal: every OCPP-J frame in and out, with retention.
 
 Recording must never slow down a station, so :meth:`JournalService.record` is synchronous and
-only appends to a buffer; the buffer is written by one group-committed INSERT per writer
-batch (rows accumulate while the previous COMMIT runs). Journal rows are not part of the
-durable acknowledgement: a crash may lose the last few frames, never transaction data.
+only appends to a buffer; the buffer is written by one INSERT at most every ``write_delay``
+seconds (0.25 s by default), joining whatever group commit the writer runs then. Journal rows
+are not part of the durable acknowledgement: a crash may lose the last ``write_delay`` s of
+frames, never transaction data.
+
+Why the delay: the journal's ``(station_id, id)`` index receives rows of every connected
+station, so each INSERT batch dirties about one index page per station, whatever the number
+of rows. Writing it with every group commit (~40 per s under load) made those page writes the
+largest part of the COMMIT; writing it four times a second costs the same pages a tenth as
+often (measured under the 1.6 benchmark mix: COMMIT time −45 %, calls/s +8 %).
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ class JournalService:
     Args:
         retention: keep frames for this many s (0: forever).
         max_messages: keep at most this many frames (0: no limit).
+        write_delay: most s a recorded frame waits in memory before its INSERT is queued
+            (0: with the next group commit).
     """
 
     def __init__(
@@ -44,8 +53,11 @@ class JournalService:
         max_messages: int = 0,
         clock: Callable[[], datetime] = utcnow,
         repositories: Repositories | None = None,
+        write_delay: float = 0.25,
     ) -> None:
         self._db = db
+        self.write_delay = write_delay
+        self._timer: asyncio.TimerHandle | None = None
         self._repos = repositories or Repositories()
         self.retention = retention
         self.max_messages = max_messages
@@ -82,10 +94,20 @@ class JournalService:
                 "frame": frame,
             }
         )
-        if self._future is None:
+        if self._future is None and self._timer is None:
+            self._arm()
+
+    def _arm(self) -> None:
+        if self.write_delay > 0:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.write_delay, self._schedule)
+        else:
             self._schedule()
 
     def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         future = self._db.batcher.submit_nowait(self._write)
         future.add_done_callback(self._written)
         self._future = future
@@ -102,17 +124,22 @@ class JournalService:
         self._taken = None
         self._future = None
         if self._pending:
-            self._schedule()
+            self._arm()
 
     async def flush(self) -> None:
-        """Wait until every frame recorded so far is committed."""
+        """Wait until every frame recorded so far is committed (without waiting for the
+        write delay)."""
+        if self._timer is not None:
+            self._schedule()
         while self._future is not None:
             await asyncio.shield(self._future)
             # The done callback has run (it is called before awaiters resume) and may have
             # scheduled the next batch; loop until the buffer is empty.
 
     async def prune(self) -> int:
-        """Delete frames beyond the retention period and count; return how many."""
+        """Delete frames beyond the retention period and count (frames still waiting for
+        their write delay included); return how many."""
+        await self.flush()
         before = self._clock() - timedelta(seconds=self.retention) if self.retention else None
         keep = self.max_messages or None
         if before is None and keep is None:
