@@ -27,6 +27,7 @@ and connection (:class:`~kilowatt.storage.database.Database` starts it).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import sqlite3
 import threading
@@ -96,6 +97,17 @@ async def _retry_busy(owner: InlineConnection, function: Callable[[], T]) -> T:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
+
+
+_COMMITTER: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _committer() -> concurrent.futures.ThreadPoolExecutor:
+    if not _COMMITTER:
+        _COMMITTER.append(
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kw-sqlite-commit")
+        )
+    return _COMMITTER[0]
 
 
 class _Cursor:
@@ -220,7 +232,7 @@ class InlineConnection:
     async def commit(self) -> None:
         conn = self._live()
         try:
-            conn.commit()
+            await asyncio.get_running_loop().run_in_executor(_committer(), conn.commit)
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
