@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any as Clock  # the settable clock fixture of conftest.py
 
@@ -146,3 +147,26 @@ async def test_device_model_configuration_and_events(services: Services) -> None
     info = await services.stations.record_event("CP1", "SecurityEventNotification", data)
     page = await services.stations.events("CP1")
     assert page.total == 1 and page.items[0].data == data and page.items[0].id == info.id
+
+
+async def test_heartbeat_answers_before_the_last_seen_commit(
+    services: Services, db: Database, clock: Clock
+) -> None:
+    # A Heartbeat carries no data to make durable: it returns while the writer is still busy,
+    # and a read through the service waits for the pending last_seen write.
+    await services.stations.connected("HB", "1.6")
+    release = asyncio.Event()
+
+    async def busy(conn: object) -> None:
+        await release.wait()
+
+    blocker = asyncio.ensure_future(db.write(busy))
+    await asyncio.sleep(0)
+    clock.advance(10)
+    assert await asyncio.wait_for(services.stations.heartbeat("HB"), 5) == clock.now
+    reading = asyncio.ensure_future(services.stations.get("HB"))
+    await asyncio.sleep(0.05)
+    assert not reading.done()
+    release.set()
+    await blocker
+    assert (await reading).last_seen == clock.now
