@@ -78,7 +78,13 @@ class WriteBatcher:
         connection_options: execution options for the writer's connection; the
             :class:`~kilowatt.storage.database.Database` asks for ``BEGIN IMMEDIATE`` on SQLite.
         yield_every: give the event loop a turn after this many operations of a batch
-            (0: never); the transaction stays open, the batch still commits as one.
+            (0, the default: never); the transaction stays open, the batch still commits as
+            one. Why never by default: with the loop saturated, every turn given away lets a
+            whole round of other callbacks run while the write lock is held, stretching a
+            batch over several rounds; the writes waiting for the *next* batch then wait for
+            all of them (1.6 benchmark mix, 200 stations: 16 → 0 gave +12 % calls/s and
+            MeterValues p50 46 → 42 ms). The COMMIT itself runs off the loop
+            (:mod:`.inline_sqlite`).
 
     The writer task starts on the first :meth:`submit`. :meth:`close` commits everything
     queued before it, then stops the task.
@@ -90,7 +96,7 @@ class WriteBatcher:
         *,
         max_batch: int = 500,
         connection_options: dict[str, Any] | None = None,
-        yield_every: int = 16,
+        yield_every: int = 0,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
