@@ -101,6 +101,7 @@ async def test_max_batch_bounds_a_transaction(database_url: str) -> None:
 
 
 async def test_a_large_batch_lets_the_loop_run_between_chunks(db: Database) -> None:
+    db.batcher._yield_every = 16  # opt-in (the default runs a batch in one go)
     events: list[str] = []
 
     def op(i: int):  # type: ignore[no-untyped-def]
@@ -123,3 +124,26 @@ async def test_a_large_batch_lets_the_loop_run_between_chunks(db: Database) -> N
     assert db.batcher.stats.commits == commits + 1  # one transaction for all 64
     ops = [i for i, e in enumerate(events) if e.startswith("op")]
     assert "tick" in events[ops[0] : ops[-1]]  # the loop ran while it was open
+
+
+async def test_by_default_a_batch_runs_without_giving_the_loop_a_turn(db: Database) -> None:
+    events: list[str] = []
+
+    def op(i: int):  # type: ignore[no-untyped-def]
+        async def run(conn: AsyncConnection) -> None:
+            events.append(f"op{i}")
+
+        return run
+
+    writes = [asyncio.ensure_future(db.write(op(i))) for i in range(64)]
+
+    async def ticker() -> None:
+        while sum(e.startswith("op") for e in events) < 64:
+            events.append("tick")
+            await asyncio.sleep(0)
+
+    ticking = asyncio.ensure_future(ticker())
+    await asyncio.gather(*writes)
+    await ticking
+    ops = [i for i, e in enumerate(events) if e.startswith("op")]
+    assert "tick" not in events[ops[0] : ops[-1]]
