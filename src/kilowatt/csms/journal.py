@@ -56,6 +56,9 @@ class JournalService:
         write_delay: float = 0.25,
     ) -> None:
         self._db = db
+        # A file-backed SQLite database keeps the journal in a file of its own, written by
+        # a thread (kilowatt.storage.journal_file); otherwise it is a table of the database.
+        self._file = db.journal_file
         self.write_delay = write_delay
         self._timer: asyncio.TimerHandle | None = None
         self._repos = repositories or Repositories()
@@ -65,6 +68,17 @@ class JournalService:
         self._pending: list[dict[str, Any]] = []
         self._taken: list[dict[str, Any]] | None = None
         self._future: asyncio.Future[None] | None = None
+
+    @property
+    def write_delay(self) -> float:
+        """Most s a recorded frame waits in memory before it is written."""
+        return self._file.write_delay if self._file is not None else self._write_delay
+
+    @write_delay.setter
+    def write_delay(self, value: float) -> None:
+        self._write_delay = value
+        if self._file is not None:
+            self._file.write_delay = value
 
     def record(
         self,
@@ -83,6 +97,19 @@ class JournalService:
         5 CALLRESULTERROR, 6 SEND); ``action`` is known for CALLs and, by correlation, for
         their answers.
         """
+        if self._file is not None:
+            self._file.append(
+                (
+                    station_id,
+                    at or self._clock(),
+                    direction,
+                    message_type,
+                    action,
+                    message_id,
+                    frame,
+                )
+            )
+            return
         self._pending.append(
             {
                 "station_id": station_id,
@@ -129,6 +156,9 @@ class JournalService:
     async def flush(self) -> None:
         """Wait until every frame recorded so far is committed (without waiting for the
         write delay)."""
+        if self._file is not None:
+            await self._file.flush()
+            return
         if self._timer is not None:
             self._schedule()
         while self._future is not None:
@@ -148,6 +178,8 @@ class JournalService:
         async def op(conn: AsyncConnection) -> int:
             return await self._repos.journal.prune(conn, before=before, keep=keep)
 
+        if self._file is not None:
+            return int(await self._file.write(op))
         return await self._db.write(op)
 
     async def list(
@@ -160,7 +192,7 @@ class JournalService:
     ) -> Page[JournalEntryInfo]:
         """Frames of a station, newest first (flushes the buffer first)."""
         await self.flush()
-        async with self._db.read() as conn:
+        async with self._file.read() if self._file is not None else self._db.read() as conn:
             rows, total = await self._repos.journal.page(
                 conn, station_id, limit=limit, offset=offset, action=action
             )

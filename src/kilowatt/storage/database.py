@@ -24,6 +24,7 @@ from sqlalchemy.pool import StaticPool
 
 from kilowatt.storage import inline_sqlite
 from kilowatt.storage.batcher import WriteBatcher, WriteOp
+from kilowatt.storage.journal_file import JournalFile, journal_path
 
 __all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
 
@@ -61,7 +62,11 @@ class Database:
         echo: log SQL statements.
         inline: run SQLite statements on the event loop thread instead of aiosqlite's
             worker thread (:mod:`.inline_sqlite`: no thread hand-off per statement; WAL
-            checkpoints then run on a background thread every ``checkpoint_interval`` s).
+            checkpoints then run on a background thread every ``checkpoint_interval`` s;
+            None: no such thread, SQLite checkpoints automatically).
+        journal_file: on a file-backed SQLite database with the inline driver, keep the
+            message journal in a file of its own written by a thread of its own
+            (:mod:`.journal_file`, :attr:`journal_file`).
 
     Call :meth:`migrate` once at start, :meth:`close` at shutdown (commits pending writes).
     """
@@ -74,7 +79,8 @@ class Database:
         busy_timeout_ms: int = 5000,
         echo: bool = False,
         inline: bool = True,
-        checkpoint_interval: float = 1.0,
+        checkpoint_interval: float | None = 1.0,
+        journal_file: bool = True,
     ) -> None:
         parsed = make_url(url)
         self.url = url
@@ -82,6 +88,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         writer_options: dict[str, Any] = {}
         self._checkpointer: inline_sqlite.Checkpointer | None = None
+        self.journal_file: JournalFile | None = None
+        """Where the message journal lives on a file-backed SQLite database (None: in the
+        ``journal`` table of this database)."""
         inline = inline and self.dialect == "sqlite" and parsed.get_driver_name() == "aiosqlite"
         if self.dialect == "sqlite":
             database = parsed.database or ""
@@ -91,9 +100,16 @@ class Database:
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
                 if inline and not database.startswith("file:"):
-                    self._checkpointer = inline_sqlite.Checkpointer(
-                        database, interval=checkpoint_interval, busy_timeout_ms=busy_timeout_ms
-                    )
+                    if checkpoint_interval is not None:
+                        self._checkpointer = inline_sqlite.Checkpointer(
+                            database,
+                            interval=checkpoint_interval,
+                            busy_timeout_ms=busy_timeout_ms,
+                        )
+                    if journal_file:
+                        self.journal_file = JournalFile(
+                            journal_path(Path(database)), busy_timeout_ms=busy_timeout_ms
+                        )
             if inline:
                 kwargs["module"] = inline_sqlite.dbapi()
             # The writer takes the write lock up front: a deferred transaction that reads
@@ -148,6 +164,8 @@ class Database:
     async def close(self) -> None:
         """Commit queued writes, stop the writer and dispose of the engine's connections."""
         await self.batcher.close()
+        if self.journal_file is not None:
+            await self.journal_file.close()
         await self.engine.dispose()
         if self._checkpointer is not None:
             self._checkpointer.stop()
