@@ -326,7 +326,6 @@ class TransactionService:
         }
 
         async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any], bool, bool, bool]:
-            repo = self._repos.transactions
             # Most events (Updated, Ended) find their transaction: a keyed SELECT is far
             # cheaper than the 14-column INSERT ... ON CONFLICT plus SELECT of insert_or_get.
             row: Mapping[Any, Any] | None = await hotpath.get_transaction_by_key(
@@ -334,7 +333,7 @@ class TransactionService:
             )
             created = False
             if row is None:
-                row, created = await repo.insert_or_get(conn, values)
+                row, created = await hotpath.insert_or_get_transaction(conn, values)
             event = {
                 "transaction_id": row["id"],
                 "seq_no": data.seq_no,
