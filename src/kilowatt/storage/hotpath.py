@@ -123,6 +123,30 @@ class _Sql:
 
 _COMPILED: dict[tuple[int, str, tuple[str, ...]], _Sql] = {}
 
+_MULTI_ROW_MAX = 64
+"""Rows per multi-row INSERT at most (MeterValues carry a handful of samples each)."""
+
+_MULTI_ROW: dict[tuple[str, int], str] = {}
+
+
+def _multi_row(text: str, rows: int) -> str:
+    """``INSERT … VALUES (?, …) [tail]`` for one row → the same statement for ``rows`` rows.
+
+    Why: ``executemany`` steps SQLite once per row and releases the GIL around each step; the
+    threads that write the journal and run the COMMIT then take the GIL from the event loop
+    for up to a switch interval each time. One statement is one step for all the rows.
+    """
+    key = (text, rows)
+    sql = _MULTI_ROW.get(key)
+    if sql is None:
+        head, sep, rest = text.partition(" VALUES (")
+        if not sep:
+            raise ValueError(f"not a single-row INSERT … VALUES: {text!r}")
+        group, _, tail = rest.partition(")")
+        values = ", ".join([f"({group})"] * rows)
+        sql = _MULTI_ROW[key] = f"{head} VALUES {values}{tail}"
+    return sql
+
 
 def _sql(stmt: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Sql:
     key = (id(stmt), dialect.name, keys)
@@ -304,9 +328,20 @@ async def add_meter_values(conn: AsyncConnection, rows: Sequence[Mapping[str, An
     """Insert sampled values, skipping replays (unique key); return how many were new."""
     if not rows:
         return 0
-    if raw_sqlite(conn) is not None:
-        # executemany of INSERT … ON CONFLICT DO NOTHING; the new rows are the changes.
-        return await executemany(conn, _ADD_SAMPLES_NO_RETURNING, rows)
+    raw = raw_sqlite(conn)
+    if raw is not None:
+        # One multi-row INSERT … ON CONFLICT DO NOTHING; the new rows are the changes.
+        sql = _sql(_ADD_SAMPLES_NO_RETURNING, conn.dialect, tuple(rows[0]))
+        before = raw.total_changes
+        start = 0
+        while start < len(rows):
+            chunk = rows[start : start + _MULTI_ROW_MAX]
+            params: list[Any] = []
+            for row in chunk:
+                params += sql.params(row)
+            raw.execute(_multi_row(sql.text, len(chunk)), params)
+            start += len(chunk)
+        return raw.total_changes - before
     result = await conn.execute(_ADD_SAMPLES[conn.dialect.name], list(rows))
     return len(result.all())
 

@@ -1,0 +1,58 @@
+"""hotpath.add_meter_values: one multi-row INSERT per call on SQLite, same results everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from kilowatt.storage import Database, hotpath
+from kilowatt.storage.repositories import StationRepository
+
+AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _sample(i: int, value: str = "1.50") -> dict[str, Any]:
+    return {
+        "station_id": "CP1",
+        "transaction_id": None,
+        "evse_id": 1,
+        "connector_id": 1,
+        "timestamp": AT + timedelta(seconds=i),
+        "measurand": "Energy.Active.Import.Register",
+        "phase": "",
+        "location": "Outlet",
+        "context": "Sample.Periodic",
+        "unit": "Wh",
+        "value": Decimal(value),
+    }
+
+
+def test_multi_row_text_repeats_the_values_group_and_keeps_the_tail() -> None:
+    one = "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    assert hotpath._multi_row(one, 3) == (
+        "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+    )
+    with pytest.raises(ValueError):
+        hotpath._multi_row("UPDATE t SET a = ?", 2)
+
+
+@pytest.mark.parametrize("count", [1, 5, 64, 65, 130])
+async def test_new_rows_are_counted_and_replays_skipped(db: Database, count: int) -> None:
+    async def station(conn: Any) -> None:
+        await StationRepository().insert(conn, {"id": "CP1", "created_at": AT, "updated_at": AT})
+
+    await db.write(station)
+    rows = [_sample(i, f"{i}.10") for i in range(count)]
+    assert await db.write(lambda conn: hotpath.add_meter_values(conn, rows)) == count
+    # A replay (offline queue) adds nothing; a duplicate inside one call is stored once.
+    assert await db.write(lambda conn: hotpath.add_meter_values(conn, rows)) == 0
+    twice = [_sample(10_000), _sample(10_000), _sample(10_001)]
+    assert await db.write(lambda conn: hotpath.add_meter_values(conn, twice)) == 2
+    async with db.read() as conn:
+        stored = await conn.exec_driver_sql("SELECT count(*), min(value) FROM meter_values")
+        total, smallest = stored.one()
+    assert total == count + 2
+    assert smallest == "0.10"  # exact decimal text, as the column type stores it
