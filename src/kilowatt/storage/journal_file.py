@@ -33,6 +33,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -95,7 +96,12 @@ class JournalFile:
         self.database: Database = Database(
             f"sqlite+aiosqlite:///{path}", journal_file=False, checkpoint_interval=None
         )
-        self._queue: collections.deque[JournalRow] = collections.deque()
+        self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
+        dialect = sqlite.dialect()
+        # The text a SQLAlchemy INSERT stores (UtcDateTime on SQLite), so reads parse it back.
+        at_text = journal.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+        assert at_text is not None
+        self._at_text: Callable[[datetime], str] = at_text
         self._appended = 0  # rows appended (event loop thread only)
         self._written = 0  # rows taken and committed (or given up) by the thread
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -108,8 +114,17 @@ class JournalFile:
         """Rows the thread could not write (logged); for tests and metrics."""
 
     def append(self, row: JournalRow) -> None:
-        """Queue one frame; never blocks, never raises for a full disk (the thread logs)."""
-        self._queue.append(row)
+        """Queue one frame; never blocks, never raises for a full disk (the thread logs).
+
+        Raises:
+            ValueError: ``at`` is a naive datetime.
+        """
+        station_id, at, direction, message_type, action, message_id, frame = row
+        # Converted here, so that the thread only hands finished tuples to SQLite: Python code
+        # on the thread would hold the GIL the event loop needs back after its own statements.
+        self._queue.append(
+            (station_id, self._at_text(at), direction, message_type, action, message_id, frame)
+        )
         self._appended += 1
         if self._thread is None:
             self._start()
@@ -171,10 +186,6 @@ class JournalFile:
             conn = None
         self._ready.set()
         statements: dict[int, str] = {}
-        dialect = sqlite.dialect()
-        # The text a SQLAlchemy INSERT stores (UtcDateTime on SQLite), so reads parse it back.
-        at_text = journal.c.at.type.dialect_impl(dialect).bind_processor(dialect)
-        assert at_text is not None
         try:
             while True:
                 self._wake.wait(max(self.write_delay, _SHORTEST_DELAY))
@@ -188,7 +199,7 @@ class JournalFile:
                     if conn is None:
                         self._give_up(len(rows), "no journal file")
                     else:
-                        self._write(conn, rows, statements, at_text)
+                        self._write(conn, rows, statements)
                 self._release()
                 if stopping and not self._queue:
                     return
@@ -211,9 +222,8 @@ class JournalFile:
     def _write(
         self,
         conn: sqlite3.Connection,
-        rows: list[JournalRow],
+        rows: list[tuple[Any, ...]],
         statements: dict[int, str],
-        at_text: Callable[[Any], Any],
     ) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -225,11 +235,7 @@ class JournalFile:
                 size = _LARGEST_CHUNK
                 while size > len(rows) - start:
                     size //= 2
-                params: list[Any] = []
-                for station_id, at, direction, kind, action, message_id, frame in rows[
-                    start : start + size
-                ]:
-                    params += (station_id, at_text(at), direction, kind, action, message_id, frame)
+                params = list(chain.from_iterable(rows[start : start + size]))
                 sql = statements.get(size)
                 if sql is None:
                     sql = statements[size] = (
@@ -239,7 +245,7 @@ class JournalFile:
                 conn.execute(sql, params)
                 start += size
             conn.execute("COMMIT")
-        except (sqlite3.Error, ValueError, TypeError) as exc:
+        except sqlite3.Error as exc:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
