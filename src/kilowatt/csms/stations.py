@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final, Literal
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,7 +43,6 @@ from kilowatt.csms.model import (
 from kilowatt.csms.passwords import hash_password, validate_password, verify_password
 from kilowatt.logs import RateLimit
 from kilowatt.storage import Database, Repositories, hotpath
-from kilowatt.storage.repositories import stations as _stations_table
 from kilowatt.storage.types import utcnow
 
 __all__ = ["UNSET", "StationService"]
@@ -189,7 +188,6 @@ class StationService:
 
     async def mark_all_disconnected(self) -> int:
         """At start of a single node: no station can still be connected. Returns how many."""
-        from sqlalchemy import update
 
         from kilowatt.storage.repositories import stations
 
@@ -544,15 +542,8 @@ def _check_identity(station_id: str) -> None:
         raise ValidationError("station id must be 1–48 characters without ':' or '/'")
 
 
-_TOUCH = (
-    update(_stations_table)
-    .where(_stations_table.c.id == bindparam("b_station"))
-    .values(last_seen=bindparam("b_seen"))
-)
-
-
 class _SeenBatch:
-    """``last_seen`` updates that share one executemany UPDATE in one group commit."""
+    """``last_seen`` updates that share one UPDATE in one group commit."""
 
     __slots__ = ("future", "rows", "taken")
 
@@ -565,8 +556,7 @@ class _SeenBatch:
         # Later touches go to a new batch from here on; a retry after a rollback re-runs the
         # same rows.
         self.taken = True
-        params = [{"b_station": k, "b_seen": v} for k, v in self.rows.items()]
-        await hotpath.executemany(conn, _TOUCH, params)
+        await hotpath.set_last_seen(conn, self.rows)
 
 
 async def _checked_hash(profile: int, password: str | None) -> str | None:

@@ -57,6 +57,7 @@ __all__ = [
     "get_transaction_by_key",
     "insert_or_get_transaction",
     "insert_station",
+    "set_last_seen",
     "update_station",
     "update_transaction",
     "upsert_connector_status",
@@ -377,3 +378,42 @@ async def add_station_event(conn: AsyncConnection, values: Mapping[str, Any]) ->
     row = await _first(conn, _ADD_STATION_EVENT, values)
     assert row is not None
     return int(row["id"])
+
+
+_SET_LAST_SEEN = (
+    update(stations)
+    .where(stations.c.id == bindparam("hp_station"))
+    .values(last_seen=bindparam("hp_seen"))
+)
+
+
+async def set_last_seen(conn: AsyncConnection, seen: Mapping[str, datetime]) -> None:
+    """Set ``last_seen`` of many stations (identity → aware UTC time) at once.
+
+    On SQLite (inline driver) one ``UPDATE … FROM (VALUES …)`` per 256 stations: one SQLite
+    step instead of one per station (each step releases the GIL, which the COMMIT and journal
+    threads then hold on to). Elsewhere an executemany UPDATE.
+    """
+    if not seen:
+        return
+    raw = raw_sqlite(conn)
+    if raw is None:
+        await conn.execute(
+            _SET_LAST_SEEN, [{"hp_station": k, "hp_seen": v} for k, v in seen.items()]
+        )
+        return
+    dialect = conn.dialect
+    text = stations.c.last_seen.type.dialect_impl(dialect).bind_processor(dialect)
+    assert text is not None
+    items = list(seen.items())
+    for start in range(0, len(items), 256):
+        chunk = items[start : start + 256]
+        params: list[Any] = []
+        for station_id, at in chunk:
+            params += (station_id, text(at))
+        raw.execute(
+            "UPDATE stations SET last_seen = v.column2 FROM (VALUES "
+            + ", ".join(["(?, ?)"] * len(chunk))
+            + ") AS v WHERE stations.id = v.column1",
+            params,
+        )

@@ -1,4 +1,4 @@
-"""hotpath.add_meter_values: one multi-row INSERT per call on SQLite, same results everywhere."""
+"""hotpath multi-row writes on SQLite (meter values, last_seen): same results everywhere."""
 
 from __future__ import annotations
 
@@ -56,3 +56,20 @@ async def test_new_rows_are_counted_and_replays_skipped(db: Database, count: int
         total, smallest = stored.one()
     assert total == count + 2
     assert smallest == "0.10"  # exact decimal text, as the column type stores it
+
+
+async def test_set_last_seen_updates_many_stations_at_once(db: Database) -> None:
+    repo = StationRepository()
+    ids = [f"CP{i:03d}" for i in range(300)]  # more than one statement's worth (256)
+
+    async def create(conn: Any) -> None:
+        for station_id in ids:
+            await repo.insert(conn, {"id": station_id, "created_at": AT, "updated_at": AT})
+
+    await db.write(create)
+    seen = {station_id: AT + timedelta(seconds=i) for i, station_id in enumerate(ids)}
+    await db.write(lambda conn: hotpath.set_last_seen(conn, seen))
+    await db.write(lambda conn: hotpath.set_last_seen(conn, {}))
+    async with db.read() as conn:
+        rows = [await repo.get(conn, station_id) for station_id in ("CP000", "CP299")]
+    assert [r["last_seen"] for r in rows if r is not None] == [AT, AT + timedelta(seconds=299)]
