@@ -48,8 +48,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _tune_gc() -> None:
-    """Keep the cyclic garbage collector (and the GIL hand-over) out of the way of a
-    long-running server.
+    """Keep the cyclic garbage collector out of the way of a long-running server.
 
     Why: under load the collector's full (generation 2) passes walked every object the process
     had created at start (SQLAlchemy metadata, FastAPI routes, generated message classes) and
@@ -62,10 +61,6 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 100)
-    # The SQLite COMMIT runs on its own thread (kilowatt.storage.inline_sqlite); when it is
-    # done it needs the GIL back to hand over its result, which the busy event loop thread
-    # only gives up every switch interval (default 5 ms, added to every durable answer).
-    sys.setswitchinterval(0.0005)
 
 
 def _settings(explicit: dict[str, Any], config: Path | None) -> Settings:

@@ -18,21 +18,19 @@ up to :attr:`InlineConnection.busy_timeout_ms` in all; SQLAlchemy's greenlet bri
 that real await to the loop, so other tasks run meanwhile.
 
 What it costs: a statement blocks the loop while SQLite runs it. That is what we want for the
-short statements on the hot path. The two slow SQLite operations are moved off the loop:
-
-- COMMIT (:meth:`InlineConnection.commit`) runs on one dedicated thread (``sqlite3`` releases
-  the GIL while SQLite writes the WAL pages), and the coroutine awaits it; the connection is
-  not used by anyone else meanwhile (the group-commit writer holds it). Under the 1.6
-  benchmark mix the COMMIT had been ~20 % of the loop's time.
-- The WAL checkpoint (which fsyncs the database file): connections are opened with
-  ``wal_autocheckpoint`` off and :class:`Checkpointer` runs passive checkpoints on its own
-  thread and connection (:class:`~kilowatt.storage.database.Database` starts it).
+short statements on the hot path, and for the COMMIT too (with WAL and ``synchronous=NORMAL``
+it writes the WAL pages without an fsync, ~2 ms per group commit under the 1.6 benchmark mix
+once the message journal moved to its own file). Running the COMMIT on a thread was measured:
+it saved that CPU on the loop but the result then needed three loop iterations to reach the
+waiting handlers, and p99 latency rose from ~53 to ~62–75 ms. The one slow SQLite operation,
+the WAL checkpoint (which fsyncs the database file), is moved off the loop: connections are
+opened with ``wal_autocheckpoint`` off and :class:`Checkpointer` runs passive checkpoints on
+its own thread and connection (:class:`~kilowatt.storage.database.Database` starts it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import sqlite3
 import threading
@@ -102,18 +100,6 @@ async def _retry_busy(owner: InlineConnection, function: Callable[[], T]) -> T:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
-
-
-_COMMITTER: list[concurrent.futures.ThreadPoolExecutor] = []
-
-
-def _committer() -> concurrent.futures.ThreadPoolExecutor:
-    """The one thread every inline connection's COMMIT runs on (created on first use)."""
-    if not _COMMITTER:
-        _COMMITTER.append(
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kw-sqlite-commit")
-        )
-    return _COMMITTER[0]
 
 
 class _Cursor:
@@ -238,7 +224,7 @@ class InlineConnection:
     async def commit(self) -> None:
         conn = self._live()
         try:
-            await asyncio.get_running_loop().run_in_executor(_committer(), conn.commit)
+            conn.commit()
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
