@@ -74,9 +74,14 @@ class Sample(Protocol):
     def value(self) -> Decimal: ...
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
 def from_row(cls: type[D], row: Mapping[Any, Any], **overrides: Any) -> D:
     """Build dataclass ``cls`` from a DB row whose keys include the field names."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _FIELD_NAMES.get(cls)
+    if names is None:  # dataclasses.fields() walks the class every time: once per class
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
     values = {name: row[name] for name in names if name in row and name not in overrides}
     return cls(**values, **overrides)
 
