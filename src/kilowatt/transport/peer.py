@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, ClassVar
+from types import CoroutineType
+from typing import Any, ClassVar, NamedTuple
 
 from kilowatt.ocpp.action import Initiator
 from kilowatt.ocpp.errors import CallError, ErrorCode
@@ -20,6 +21,18 @@ from kilowatt.transport.connection import CallContext, OcppConnection
 __all__ = ["ChargePoint", "Peer", "StationClient"]
 
 logger = logging.getLogger("kilowatt.transport")
+
+
+class _Target(NamedTuple):
+    """What an inbound ``(action, request type)`` dispatches to, resolved once per class."""
+
+    route: Route | None  # the @on handler; None: not supported
+    has_after: bool  # the action has @after hooks
+
+
+_targets: dict[type[Any], dict[tuple[str, type[Any]], _Target]] = {}
+"""Per Peer class: resolved targets. Keys come from the version's known actions and their
+request types (the RPC core answers anything else itself), so the maps stay small."""
 
 
 class Peer:
@@ -44,7 +57,12 @@ class Peer:
 
     def __init__(self, connection: OcppConnection) -> None:
         self.connection = connection
-        self._routes: RouteTable = collect_routes(type(self))
+        cls = type(self)
+        self._routes: RouteTable = collect_routes(cls)
+        targets = _targets.get(cls)
+        if targets is None:
+            targets = _targets[cls] = {}
+        self._targets = targets
         connection.handler = self
 
     @property
@@ -88,6 +106,19 @@ class Peer:
 
     # -- InboundHandler -------------------------------------------------------------------
 
+    def _target(self, action: str, request_type: type[Any]) -> _Target:
+        """Resolve (and cache per class) where ``action`` with ``request_type`` goes: the route
+        lookup (a list comprehension and a sort) cost ~0.45 µs per call before."""
+        key = (action, request_type)
+        target = self._targets.get(key)
+        if target is None:
+            route = self._routes.find_on(action, request_type)
+            has_after = bool(self._routes.after) and bool(
+                self._routes.find_after(action, request_type)
+            )
+            target = self._targets[key] = _Target(route, has_after)
+        return target
+
     async def _invoke(self, route: Route, request: Any, context: CallContext) -> Any:
         method = getattr(self, route.attribute)
         result = method(request, context) if route.wants_context else method(request)
@@ -97,7 +128,7 @@ class Peer:
 
     async def handle_call(self, context: CallContext, request: Any) -> Any:
         """Dispatch an inbound CALL (or SEND) to its ``@on`` handler (connection callback)."""
-        route = self._routes.find_on(context.action, type(request))
+        route = self._target(context.action, type(request)).route
         if route is None:
             if context.is_send:
                 logger.info("%s: no handler for SEND %s", self.identity, context.action)
@@ -106,12 +137,18 @@ class Peer:
                 ErrorCode.NOT_SUPPORTED,
                 f"{context.action} is not supported by this {type(self).__name__}",
             )
-        return await self._invoke(route, request, context)
+        method = getattr(self, route.attribute)
+        result = method(request, context) if route.wants_context else method(request)
+        # An async def handler's coroutine is recognised by its type: inspect.isawaitable()
+        # (~0.2 µs, an ABC check for other objects) only runs for plain functions' results.
+        if type(result) is CoroutineType or inspect.isawaitable(result):
+            result = await result
+        return result
 
     def has_after(self, action: str, request: Any) -> bool:
         """True if ``action`` has ``@after`` hooks (the connection skips waiting for the answer
         to reach the socket when there are none)."""
-        return bool(self._routes.after) and bool(self._routes.find_after(action, type(request)))
+        return self._target(action, type(request)).has_after
 
     async def after_call(self, context: CallContext, request: Any) -> None:
         """Run the ``@after`` hooks of an answered CALL (connection callback)."""
