@@ -16,7 +16,7 @@ One :class:`StationHandler` object serves one WebSocket connection (it is a
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kilowatt.csms.gateway import InvalidCommand
@@ -82,10 +82,18 @@ class StationHandler(ChargePoint):
             except Exception:
                 log.exception("%s: could not record the disconnection", self.identity)
 
-    async def handle_call(self, context: CallContext, request: Any) -> Any:
-        """Dispatch once :meth:`on_connect` has recorded the station (see module docstring)."""
-        if not self._ready.is_set():
-            await self._ready.wait()
+    def handle_call(self, context: CallContext, request: Any) -> Coroutine[Any, Any, Any]:
+        """Dispatch once :meth:`on_connect` has recorded the station (see module docstring).
+
+        Once the station is recorded this returns :meth:`Peer.handle_call`'s coroutine itself
+        rather than awaiting it in one more coroutine of its own (one frame less per call).
+        """
+        if self._ready.is_set() and not self._refused:
+            return super().handle_call(context, request)
+        return self._handle_when_ready(context, request)
+
+    async def _handle_when_ready(self, context: CallContext, request: Any) -> Any:
+        await self._ready.wait()
         if self._refused:
             raise CallError(ErrorCode.SECURITY_ERROR, "station not registered")
         return await super().handle_call(context, request)
