@@ -223,3 +223,14 @@ async def test_round_trip_through_the_database(db: Database, at: datetime) -> No
     assert len(later) == 1  # comparison binds the same text
     if raw is not None:
         assert tuple(raw) == (old_bind(at), old_bind(at))
+
+
+def test_bind_remembers_the_last_value_by_identity_only() -> None:
+    process = _IMPL.bind_processor(DIALECT)
+    at = datetime(2026, 11, 21, 12, 0, 1, 5, tzinfo=UTC)
+    later = datetime(2026, 11, 21, 12, 0, 2, tzinfo=timezone(timedelta(hours=1)))
+    assert process(at) == process(at) == "2026-11-21 12:00:01.000005"
+    assert process(later) == "2026-11-21 11:00:02.000000"
+    assert process(at) == "2026-11-21 12:00:01.000005"
+    with pytest.raises(ValueError):
+        process(at.replace(tzinfo=None))

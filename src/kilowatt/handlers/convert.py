@@ -80,7 +80,11 @@ def _value(item: Any) -> str | None:
     """An enum member's wire value, or None."""
     if item is None:
         return None
-    return str(getattr(item, "value", item))
+    if type(item) is str:
+        return item
+    value = getattr(item, "value", item)
+    # The generated enums are StrEnums: their value is already the wire text.
+    return value if type(value) is str else str(value)
 
 
 def samples_16(meter_values: Any) -> list[SampledValue]:

@@ -97,17 +97,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite" or not _is_default_sqlite_datetime(self.impl_instance):
             return super().bind_processor(dialect)
         text = _SQLITE_TEXT
+        # The samples of one MeterValue share one timestamp object: the last value formatted
+        # is remembered by identity (datetimes are immutable), one tuple so it reads atomically.
+        last: list[tuple[datetime | None, str | None]] = [(None, None)]
 
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            seen, seen_text = last[0]
+            if value is seen:
+                return seen_text
+            original = value
             tz = value.tzinfo
             if tz is not UTC:  # astimezone(UTC) of a UTC value returns it unchanged
                 if tz is None:
                     raise ValueError(f"naive datetime {value!r}: pass an aware UTC datetime")
                 value = value.astimezone(UTC)
             # The fields of value.replace(tzinfo=None), which is what SQLAlchemy formats.
-            return text % (
+            formatted = text % (
                 value.year,
                 value.month,
                 value.day,
@@ -116,6 +123,8 @@ class UtcDateTime(TypeDecorator[datetime]):
                 value.second,
                 value.microsecond,
             )
+            last[0] = (original, formatted)
+            return formatted
 
         return process
 
