@@ -134,8 +134,15 @@ class StationRepository:
         return (await conn.execute(stmt)).rowcount > 0
 
     async def delete(self, conn: AsyncConnection, station_id: str) -> bool:
-        """Delete a station with everything that belongs to it (ON DELETE CASCADE)."""
+        """Delete a station with everything that belongs to it (ON DELETE CASCADE; meter
+        values through their transactions, and those outside one here: ``meter_values`` has
+        no foreign key on the station, see :class:`~kilowatt.storage.models.MeterValue`)."""
         await conn.execute(delete(journal).where(journal.c.station_id == station_id))
+        await conn.execute(
+            delete(meter_values).where(
+                meter_values.c.station_id == station_id, meter_values.c.transaction_id.is_(None)
+            )
+        )
         await conn.execute(delete(connectors).where(connectors.c.station_id == station_id))
         result = await conn.execute(delete(stations).where(stations.c.id == station_id))
         return result.rowcount > 0
