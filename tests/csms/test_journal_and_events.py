@@ -97,3 +97,14 @@ async def test_journal_without_write_delay_writes_promptly(services: Services) -
             break
         await asyncio.sleep(0.01)
     assert await _stored(services, "CP8") == 1
+
+
+async def test_deleting_a_station_deletes_its_journal(services: Services) -> None:
+    await services.stations.connected("GONE", "1.6")
+    await services.stations.connected("KEPT", "1.6")
+    services.journal.record("GONE", "in", 2, "a", "Heartbeat", "[]")
+    services.journal.record("KEPT", "in", 2, "b", "Heartbeat", "[]")
+    await services.stations.delete("GONE")
+    assert (await services.journal.list("GONE")).total == 0
+    assert (await services.journal.list("KEPT")).total == 1
+    assert await _stored(services, "GONE") == 0

@@ -54,6 +54,13 @@ class Services:
             clock=clock,
             repositories=repos,
         )
+        journal = JournalService(
+            db,
+            retention=settings.journal_retention,
+            max_messages=settings.journal_max_messages,
+            clock=clock,
+            repositories=repos,
+        )
         return cls(
             db=db,
             bus=bus,
@@ -65,18 +72,13 @@ class Services:
                 heartbeat_interval=settings.heartbeat_interval,
                 clock=clock,
                 repositories=repos,
+                journal=journal,
             ),
             authorization=authorization,
             transactions=TransactionService(
                 db, bus, authorization, clock=clock, repositories=repos
             ),
-            journal=JournalService(
-                db,
-                retention=settings.journal_retention,
-                max_messages=settings.journal_max_messages,
-                clock=clock,
-                repositories=repos,
-            ),
+            journal=journal,
             locations=LocationService(db, bus, clock=clock, repositories=repos),
             tariffs=TariffService(db, bus, clock=clock, repositories=repos),
         )

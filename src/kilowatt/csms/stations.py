@@ -25,6 +25,7 @@ from kilowatt.csms.events import (
     StationRegistered,
     StatusChanged,
 )
+from kilowatt.csms.journal import JournalService
 from kilowatt.csms.model import (
     BootInfo,
     BootResult,
@@ -84,10 +85,13 @@ class StationService:
         heartbeat_interval: int = 300,
         clock: Callable[[], datetime] = utcnow,
         repositories: Repositories | None = None,
+        journal: JournalService | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
         self._repos = repositories or Repositories()
+        # Deleting a station deletes its journal frames, including those still buffered.
+        self._journal = journal
         self.registration = registration
         self.boot_status = RegistrationStatus(boot_status)
         self.heartbeat_interval = heartbeat_interval
@@ -485,8 +489,12 @@ class StationService:
         Raises:
             NotFound.
         """
+        if self._journal is not None:
+            await self._journal.flush()  # buffered frames first, or they would outlive it
         if not await self._db.write(lambda conn: self._repos.stations.delete(conn, station_id)):
             raise NotFound(f"station {station_id!r} not found")
+        if self._db.journal_file is not None:  # SQLite keeps the journal in a file of its own
+            await self._db.journal_file.delete_station(station_id)
         self._bus.publish(StationDeleted(station_id=station_id, at=self._clock()))
 
     async def get(self, station_id: str) -> StationInfo:

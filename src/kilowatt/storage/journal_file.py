@@ -37,6 +37,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import delete
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -155,6 +156,17 @@ class JournalFile:
         """Run a write operation (pruning) on the journal file, in its own transaction."""
         await self._opened()
         return await self.database.write(op)
+
+    async def delete_station(self, station_id: str) -> int:
+        """Delete every frame of a station (after writing those still queued); return how
+        many (a deleted station leaves nothing in the journal, as on PostgreSQL)."""
+        await self.flush()
+
+        async def op(conn: AsyncConnection) -> int:
+            result = await conn.execute(delete(journal).where(journal.c.station_id == station_id))
+            return int(result.rowcount)
+
+        return int(await self.write(op))
 
     async def close(self) -> None:
         """Write what is queued, stop the thread, close the read connections. Idempotent."""
