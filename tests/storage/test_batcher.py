@@ -100,8 +100,8 @@ async def test_max_batch_bounds_a_transaction(database_url: str) -> None:
         await database.close()
 
 
-async def test_a_large_batch_lets_the_loop_run_between_chunks(db: Database) -> None:
-    db.batcher._yield_every = 16  # opt-in (the default runs a batch in one go)
+async def _64_ops_with_a_ticker(db: Database) -> list[str]:
+    """Run 64 writes while a task appends "tick" on every loop turn; the order of events."""
     events: list[str] = []
 
     def op(i: int):  # type: ignore[no-untyped-def]
@@ -110,7 +110,6 @@ async def test_a_large_batch_lets_the_loop_run_between_chunks(db: Database) -> N
 
         return run
 
-    commits = db.batcher.stats.commits
     writes = [asyncio.ensure_future(db.write(op(i))) for i in range(64)]
 
     async def ticker() -> None:
@@ -121,29 +120,22 @@ async def test_a_large_batch_lets_the_loop_run_between_chunks(db: Database) -> N
     ticking = asyncio.ensure_future(ticker())
     await asyncio.gather(*writes)
     await ticking
-    assert db.batcher.stats.commits == commits + 1  # one transaction for all 64
+    return events
+
+
+def _between_first_and_last_op(events: list[str]) -> list[str]:
     ops = [i for i, e in enumerate(events) if e.startswith("op")]
-    assert "tick" in events[ops[0] : ops[-1]]  # the loop ran while it was open
+    return events[ops[0] : ops[-1]]
+
+
+async def test_a_large_batch_lets_the_loop_run_between_chunks(db: Database) -> None:
+    db.batcher._yield_every = 16  # opt-in (the default runs a batch in one go)
+    commits = db.batcher.stats.commits
+    events = await _64_ops_with_a_ticker(db)
+    assert db.batcher.stats.commits == commits + 1  # one transaction for all 64
+    assert "tick" in _between_first_and_last_op(events)  # the loop ran while it was open
 
 
 async def test_by_default_a_batch_runs_without_giving_the_loop_a_turn(db: Database) -> None:
-    events: list[str] = []
-
-    def op(i: int):  # type: ignore[no-untyped-def]
-        async def run(conn: AsyncConnection) -> None:
-            events.append(f"op{i}")
-
-        return run
-
-    writes = [asyncio.ensure_future(db.write(op(i))) for i in range(64)]
-
-    async def ticker() -> None:
-        while sum(e.startswith("op") for e in events) < 64:
-            events.append("tick")
-            await asyncio.sleep(0)
-
-    ticking = asyncio.ensure_future(ticker())
-    await asyncio.gather(*writes)
-    await ticking
-    ops = [i for i, e in enumerate(events) if e.startswith("op")]
-    assert "tick" not in events[ops[0] : ops[-1]]
+    events = await _64_ops_with_a_ticker(db)
+    assert "tick" not in _between_first_and_last_op(events)

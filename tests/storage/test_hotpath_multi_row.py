@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from kilowatt.storage import Database, hotpath
 from kilowatt.storage.repositories import StationRepository
-
-AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+from tests.storage.samples import AT, sample
 
 
 def _sample(i: int, value: str = "1.50") -> dict[str, Any]:
-    return {
-        "station_id": "CP1",
-        "transaction_id": None,
-        "evse_id": 1,
-        "connector_id": 1,
-        "timestamp": AT + timedelta(seconds=i),
-        "measurand": "Energy.Active.Import.Register",
-        "phase": "",
-        "location": "Outlet",
-        "context": "Sample.Periodic",
-        "unit": "Wh",
-        "value": Decimal(value),
-    }
+    return sample(i, value=value)
 
 
 def test_multi_row_text_repeats_the_values_group_and_keeps_the_tail() -> None:

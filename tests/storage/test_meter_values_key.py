@@ -3,32 +3,17 @@ station still deletes every sample of it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 
 from kilowatt.storage import Database, hotpath
 from kilowatt.storage.repositories import StationRepository
-
-AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+from tests.storage.samples import AT, sample
 
 
 def _sample(station_id: str, transaction_id: int | None, i: int) -> dict[str, Any]:
-    return {
-        "station_id": station_id,
-        "transaction_id": transaction_id,
-        "evse_id": 1,
-        "connector_id": 1,
-        "timestamp": AT + timedelta(seconds=i),
-        "measurand": "Energy.Active.Import.Register",
-        "phase": "",
-        "location": "Outlet",
-        "context": "Sample.Periodic",
-        "unit": "Wh",
-        "value": Decimal(i),
-    }
+    return sample(i, station_id=station_id, transaction_id=transaction_id)
 
 
 async def _station_with_samples(db: Database, station_id: str) -> None:
