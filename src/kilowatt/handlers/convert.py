@@ -76,15 +76,23 @@ def _decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+_WIRE: dict[Any, str] = {}
+"""Enum member → its wire text (a MeterValue reads six enums per sample; ``.value`` of an
+enum member is a descriptor lookup, a dict hit is not)."""
+
+
 def _value(item: Any) -> str | None:
     """An enum member's wire value, or None."""
     if item is None:
         return None
-    if type(item) is str:
-        return item
+    text = _WIRE.get(item)
+    if text is not None and type(text) is str:
+        return text
     value = getattr(item, "value", item)
-    # The generated enums are StrEnums: their value is already the wire text.
-    return value if type(value) is str else str(value)
+    text = value if type(value) is str else str(value)
+    if len(_WIRE) < 4096 and item is not value:  # enum members only (a bounded set)
+        _WIRE[item] = text
+    return text
 
 
 def samples_16(meter_values: Any) -> list[SampledValue]:
