@@ -18,11 +18,11 @@ def _sample(i: int, value: str = "1.50") -> dict[str, Any]:
 
 def test_multi_row_text_repeats_the_values_group_and_keeps_the_tail() -> None:
     one = "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT DO NOTHING"
-    assert hotpath._multi_row(one, 3) == (
+    assert hotpath.multi_row_sql(one, 3) == (
         "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?) ON CONFLICT DO NOTHING"
     )
     with pytest.raises(ValueError):
-        hotpath._multi_row("UPDATE t SET a = ?", 2)
+        hotpath.multi_row_sql("UPDATE t SET a = ?", 2)
 
 
 @pytest.mark.parametrize("count", [1, 5, 64, 65, 130])

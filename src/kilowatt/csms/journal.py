@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -178,6 +178,20 @@ class JournalService:
         async def op(conn: AsyncConnection) -> int:
             return await self._repos.journal.prune(conn, before=before, keep=keep)
 
+        return await self._store_write(op)
+
+    async def forget(self, station_id: str) -> int:
+        """Delete every frame of a station, those still buffered included; return how many
+        (called when the station is deleted)."""
+        await self.flush()
+
+        async def op(conn: AsyncConnection) -> int:
+            return await self._repos.journal.delete_station(conn, station_id)
+
+        return await self._store_write(op)
+
+    async def _store_write(self, op: Callable[[AsyncConnection], Awaitable[int]]) -> int:
+        """Run ``op`` where the journal lives: its own file, or the database."""
         if self._file is not None:
             return int(await self._file.write(op))
         return await self._db.write(op)

@@ -489,12 +489,10 @@ class StationService:
         Raises:
             NotFound.
         """
-        if self._journal is not None:
-            await self._journal.flush()  # buffered frames first, or they would outlive it
         if not await self._db.write(lambda conn: self._repos.stations.delete(conn, station_id)):
             raise NotFound(f"station {station_id!r} not found")
-        if self._db.journal_file is not None:  # SQLite keeps the journal in a file of its own
-            await self._db.journal_file.delete_station(station_id)
+        if self._journal is not None:
+            await self._journal.forget(station_id)
         self._bus.publish(StationDeleted(station_id=station_id, at=self._clock()))
 
     async def get(self, station_id: str) -> StationInfo:

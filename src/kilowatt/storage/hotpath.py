@@ -57,6 +57,7 @@ __all__ = [
     "get_transaction_by_key",
     "insert_or_get_transaction",
     "insert_station",
+    "multi_row_sql",
     "set_last_seen",
     "update_station",
     "update_transaction",
@@ -130,12 +131,12 @@ _MULTI_ROW_MAX = 64
 _MULTI_ROW: dict[tuple[str, int], str] = {}
 
 
-def _multi_row(text: str, rows: int) -> str:
+def multi_row_sql(text: str, rows: int) -> str:
     """``INSERT … VALUES (?, …) [tail]`` for one row → the same statement for ``rows`` rows.
 
     Why: ``executemany`` steps SQLite once per row and releases the GIL around each step; the
-    threads that write the journal and run the COMMIT then take the GIL from the event loop
-    for up to a switch interval each time. One statement is one step for all the rows.
+    journal writer and WAL checkpoint threads may then take the GIL from the event loop for
+    up to a switch interval each time. One statement is one step for all the rows.
     """
     key = (text, rows)
     sql = _MULTI_ROW.get(key)
@@ -340,7 +341,7 @@ async def add_meter_values(conn: AsyncConnection, rows: Sequence[Mapping[str, An
             params: list[Any] = []
             for row in chunk:
                 params += sql.params(row)
-            raw.execute(_multi_row(sql.text, len(chunk)), params)
+            raw.execute(multi_row_sql(sql.text, len(chunk)), params)
             start += len(chunk)
         return raw.total_changes - before
     result = await conn.execute(_ADD_SAMPLES[conn.dialect.name], list(rows))
@@ -387,12 +388,25 @@ _SET_LAST_SEEN = (
 )
 
 
+_LAST_SEEN_TEXT: list[Callable[[Any], Any]] = []
+
+
+def _last_seen_text(dialect: Dialect) -> Callable[[Any], Any]:
+    """The SQLite text of a ``last_seen`` value (the column type's bind processor, built once:
+    building it per group commit also threw away its memo of the last value)."""
+    if not _LAST_SEEN_TEXT:
+        process = stations.c.last_seen.type.dialect_impl(dialect).bind_processor(dialect)
+        assert process is not None
+        _LAST_SEEN_TEXT.append(process)
+    return _LAST_SEEN_TEXT[0]
+
+
 async def set_last_seen(conn: AsyncConnection, seen: Mapping[str, datetime]) -> None:
     """Set ``last_seen`` of many stations (identity → aware UTC time) at once.
 
     On SQLite (inline driver) one ``UPDATE … FROM (VALUES …)`` per 256 stations: one SQLite
-    step instead of one per station (each step releases the GIL, which the COMMIT and journal
-    threads then hold on to). Elsewhere an executemany UPDATE.
+    step instead of one per station (see :func:`multi_row_sql` for why). Elsewhere an
+    executemany UPDATE.
     """
     if not seen:
         return
@@ -402,9 +416,7 @@ async def set_last_seen(conn: AsyncConnection, seen: Mapping[str, datetime]) -> 
             _SET_LAST_SEEN, [{"hp_station": k, "hp_seen": v} for k, v in seen.items()]
         )
         return
-    dialect = conn.dialect
-    text = stations.c.last_seen.type.dialect_impl(dialect).bind_processor(dialect)
-    assert text is not None
+    text = _last_seen_text(conn.dialect)
     items = list(seen.items())
     for start in range(0, len(items), 256):
         chunk = items[start : start + 256]

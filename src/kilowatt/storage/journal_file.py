@@ -37,11 +37,11 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import delete
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from kilowatt.storage.hotpath import multi_row_sql
 from kilowatt.storage.repositories import journal
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ action (when known), message id (when readable), frame text as sent on the wire.
 
 _SHORTEST_DELAY = 0.001
 """The thread sleeps at least this long between writes (a delay of 0 must not spin)."""
+
+_INSERT_ONE = f"INSERT INTO journal ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 _LARGEST_CHUNK = 256
 """Rows per INSERT statement at most (× 7 parameters, well under SQLite's 32,766)."""
@@ -153,20 +155,10 @@ class JournalFile:
             yield conn
 
     async def write(self, op: Callable[[AsyncConnection], Any]) -> Any:
-        """Run a write operation (pruning) on the journal file, in its own transaction."""
+        """Run a write operation (pruning, deleting a station's frames) on the journal file,
+        in its own transaction."""
         await self._opened()
         return await self.database.write(op)
-
-    async def delete_station(self, station_id: str) -> int:
-        """Delete every frame of a station (after writing those still queued); return how
-        many (a deleted station leaves nothing in the journal, as on PostgreSQL)."""
-        await self.flush()
-
-        async def op(conn: AsyncConnection) -> int:
-            result = await conn.execute(delete(journal).where(journal.c.station_id == station_id))
-            return int(result.rowcount)
-
-        return int(await self.write(op))
 
     async def close(self) -> None:
         """Write what is queued, stop the thread, close the read connections. Idempotent."""
@@ -197,7 +189,6 @@ class JournalFile:
             log.exception("journal file %s cannot be opened; frames are not journaled", self.path)
             conn = None
         self._ready.set()
-        statements: dict[int, str] = {}
         try:
             while True:
                 self._wake.wait(max(self.write_delay, _SHORTEST_DELAY))
@@ -211,7 +202,7 @@ class JournalFile:
                     if conn is None:
                         self._give_up(len(rows), "no journal file")
                     else:
-                        self._write(conn, rows, statements)
+                        self._write(conn, rows)
                 self._release()
                 if stopping and not self._queue:
                     return
@@ -231,12 +222,7 @@ class JournalFile:
             conn.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
         return conn
 
-    def _write(
-        self,
-        conn: sqlite3.Connection,
-        rows: list[tuple[Any, ...]],
-        statements: dict[int, str],
-    ) -> None:
+    def _write(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
             start = 0
@@ -248,13 +234,7 @@ class JournalFile:
                 while size > len(rows) - start:
                     size //= 2
                 params = list(chain.from_iterable(rows[start : start + size]))
-                sql = statements.get(size)
-                if sql is None:
-                    sql = statements[size] = (
-                        f"INSERT INTO journal ({', '.join(COLUMNS)}) VALUES "
-                        + ",".join(["(?,?,?,?,?,?,?)"] * size)
-                    )
-                conn.execute(sql, params)
+                conn.execute(multi_row_sql(_INSERT_ONE, size), params)
                 start += size
             conn.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -136,8 +136,9 @@ class StationRepository:
     async def delete(self, conn: AsyncConnection, station_id: str) -> bool:
         """Delete a station with everything that belongs to it (ON DELETE CASCADE; meter
         values through their transactions, and those outside one here: ``meter_values`` has
-        no foreign key on the station, see :class:`~kilowatt.storage.models.MeterValue`)."""
-        await conn.execute(delete(journal).where(journal.c.station_id == station_id))
+        no foreign key on the station, see :class:`~kilowatt.storage.models.MeterValue`).
+        Its journal frames are the journal's to delete
+        (:meth:`~kilowatt.csms.journal.JournalService.forget`): they may live in another file."""
         await conn.execute(
             delete(meter_values).where(
                 meter_values.c.station_id == station_id, meter_values.c.transaction_id.is_(None)
@@ -414,6 +415,11 @@ class JournalRepository:
         rows = list(rows)
         if rows:
             await conn.execute(journal.insert(), rows)  # executemany: compiled once, cached
+
+    async def delete_station(self, conn: AsyncConnection, station_id: str) -> int:
+        """Delete every frame of a station; return how many."""
+        result = await conn.execute(delete(journal).where(journal.c.station_id == station_id))
+        return int(result.rowcount)
 
     async def page(
         self,
