@@ -1,28 +1,54 @@
-# Kilowatt developer commands. Everything lives in a local virtual environment (.venv); nothing global.
+# Kilowatt developer commands. Everything lives in local virtual environments (.venv for Kilowatt,
+# .tools for the locker); nothing global. Setup installs exactly the lock (uv.lock for Python,
+# package-lock.json for the npm peers of the tests): no resolution happens at install time.
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
 STAMP := $(VENV)/.installed
 NODE_DIR := tests/interop/node
+# uv must use the machine's Python (never download one) and this project's .venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup run test coverage-core lint typecheck generate check-generated bench clean
+.PHONY: setup run test test-fast-paths-off coverage-core lint typecheck generate check-generated \
+	check-lock lock bench clean
 
-$(STAMP): pyproject.toml $(wildcard $(NODE_DIR)/package.json)
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	if [ -f $(NODE_DIR)/package.json ] && command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(NODE_DIR); fi
+## The locker itself, pinned by version and hashes (tools/uv-requirements.txt).
+$(UV): tools/uv-requirements.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check --require-hashes \
+		-r tools/uv-requirements.txt
+	touch $(UV)
+
+$(STAMP): $(UV) pyproject.toml uv.lock $(wildcard $(NODE_DIR)/package-lock.json)
+	$(UV) sync --locked --extra dev --quiet
+	if [ -f $(NODE_DIR)/package-lock.json ] && command -v npm >/dev/null; then \
+		npm ci --silent --no-audit --no-fund --prefix $(NODE_DIR); fi
 	touch $(STAMP)
 
+## make setup: create .venv and install exactly the lock (runtime + test dependencies)
 setup: $(STAMP)
 
-## make run: set up and start the CSMS on the embedded default (SQLite in ./kilowatt-data)
+## make run: set up and start the CSMS on the embedded default (SQLite in ./kilowatt-data), in
+## trial mode (any station and id token accepted; printed loudly at start)
 run: $(STAMP)
-	$(VENV)/bin/kilowatt serve
+	$(VENV)/bin/kilowatt serve --trial
 
 ## make test: set up and run the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## make check-lock: fail when uv.lock is out of step with pyproject.toml
+check-lock: $(UV)
+	$(UV) lock --check
+
+## make lock: refresh uv.lock deliberately (newest versions pyproject.toml allows); commit it
+lock: $(UV)
+	$(UV) lock --upgrade
+	cd $(NODE_DIR) && npm install --package-lock-only --no-audit --no-fund
 
 ## make coverage-core: 100% line and branch coverage of the sans-I/O OCPP core (src/kilowatt/ocpp
 ## minus the generated v16/v201/v21; see .coveragerc-core), without the slow hypothesis round trip
@@ -48,4 +74,4 @@ bench: $(STAMP)
 	$(PY) -m bench.codec
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import shutil
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -19,20 +20,36 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kilowatt import __version__
-from kilowatt.config import ConfigError, Settings, load_settings
+from kilowatt.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from kilowatt.logs import configure_logging
 
 __all__ = ["app", "main"]
 
 T = TypeVar("T")
 
+# Plain click help (not rich panels): rich cuts long option help with "…" at 80 columns when
+# the output is not a terminal; click wraps it instead.
+_CONTEXT = {"max_content_width": 120, "help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=_CONTEXT,
     help="Kilowatt: an open-source CSMS for OCPP 1.6, 2.0.1 and 2.1.",
 )
-stations_app = typer.Typer(no_args_is_help=True, help="Manage stations without the API.")
-ocpi_app = typer.Typer(no_args_is_help=True, help="OCPI roaming partners.")
+stations_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=_CONTEXT,
+    help="Manage stations without the API.",
+)
+ocpi_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=_CONTEXT,
+    help="OCPI roaming partners.",
+)
 app.add_typer(stations_app, name="stations")
 app.add_typer(ocpi_app, name="ocpi")
 
@@ -71,76 +88,144 @@ def _settings(explicit: dict[str, Any], config: Path | None) -> Settings:
         raise typer.Exit(2) from None
 
 
+_DEFAULTS = Settings()
+
+
+def _help(text: str, name: str) -> str:
+    """``text`` followed by the setting's environment variable and its default (from
+    :class:`~kilowatt.config.Settings`, so the help cannot drift from the code)."""
+    default = getattr(_DEFAULTS, name)
+    if name == "database_url":
+        shown = "SQLite file kilowatt.db in the data directory"
+    elif isinstance(default, bool):
+        shown = "on" if default else "off"
+    elif default is None:
+        shown = "unset"
+    else:
+        shown = str(default)
+    return f"{text} [env: {ENV_PREFIX}{name.upper()}; default: {shown}]"
+
+
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML settings file (env: KILOWATT_CONFIG).", dir_okay=False),
+    typer.Option(
+        "--config", help="TOML settings file [env: KILOWATT_CONFIG; default: none].", dir_okay=False
+    ),
 ]
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory (env: KILOWATT_DATA_DIR).", file_okay=False),
+    typer.Option("--data-dir", help=_help("Data directory.", "data_dir"), file_okay=False),
 ]
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL (env: KILOWATT_DATABASE_URL)."),
+    typer.Option(
+        "--database-url",
+        help=_help("SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db.", "database_url"),
+    ),
 ]
 
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Listen address (env: KILOWATT_HOST; default 0.0.0.0).")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help=_help("Listen address.", "host"))] = None,
     ocpp_port: Annotated[
-        int | None, typer.Option(help="OCPP WebSocket port (env: KILOWATT_OCPP_PORT; 9000).")
+        int | None, typer.Option(help=_help("OCPP WebSocket port.", "ocpp_port"))
     ] = None,
     http_port: Annotated[
-        int | None, typer.Option(help="HTTP API port (env: KILOWATT_HTTP_PORT; 8000).")
+        int | None,
+        typer.Option(help=_help("HTTP port (API, /docs, OCPI).", "http_port")),
     ] = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
     api_key: Annotated[
         str | None,
-        typer.Option(help="Operator API bearer key (env: KILOWATT_API_KEY; generated if unset)."),
+        typer.Option(
+            help=_help("Operator API bearer key (generated and stored if unset).", "api_key")
+        ),
     ] = None,
     registration: Annotated[
         str | None,
-        typer.Option(help="open | known: who may connect (env: KILOWATT_REGISTRATION; open)."),
+        typer.Option(help=_help("open | known: who may connect.", "registration")),
     ] = None,
     tls_cert: Annotated[
         Path | None,
-        typer.Option(help="PEM certificate for wss:// (env: KILOWATT_TLS_CERT).", dir_okay=False),
+        typer.Option(help=_help("PEM certificate for wss://.", "tls_cert"), dir_okay=False),
     ] = None,
     tls_key: Annotated[
         Path | None,
-        typer.Option(help="PEM private key for wss:// (env: KILOWATT_TLS_KEY).", dir_okay=False),
+        typer.Option(help=_help("PEM private key for wss://.", "tls_key"), dir_okay=False),
     ] = None,
     heartbeat_interval: Annotated[
-        int | None, typer.Option(help="Heartbeat interval in s for BootNotification (300).")
+        int | None,
+        typer.Option(
+            help=_help("Heartbeat interval in s sent in BootNotification.", "heartbeat_interval")
+        ),
     ] = None,
     boot_status: Annotated[
-        str | None, typer.Option(help="Accepted | Pending | Rejected answer to BootNotification.")
+        str | None,
+        typer.Option(
+            help=_help("Accepted | Pending | Rejected answer to BootNotification.", "boot_status")
+        ),
     ] = None,
     accept_unknown_id_tokens: Annotated[
         bool | None,
         typer.Option(
             "--accept-unknown-id-tokens/--reject-unknown-id-tokens",
-            help="Authorize id tokens that are not in the database.",
+            help=_help(
+                "Authorize id tokens that are not in the database.", "accept_unknown_id_tokens"
+            ),
+        ),
+    ] = None,
+    trial: Annotated[
+        bool | None,
+        typer.Option(
+            "--trial",
+            help=_help(
+                "Trial mode for a first run or a lab: any station may connect and any id token "
+                "may charge (overrides --registration and --reject-unknown-id-tokens).",
+                "trial",
+            ),
         ),
     ] = None,
     journal_retention: Annotated[
-        int | None, typer.Option(help="Keep journaled frames this many s (0: forever).")
+        int | None,
+        typer.Option(
+            help=_help("Keep journaled frames this many s (0: forever).", "journal_retention")
+        ),
     ] = None,
     journal_max_messages: Annotated[
-        int | None, typer.Option(help="Keep at most this many journaled frames (0: no limit).")
+        int | None,
+        typer.Option(
+            help=_help(
+                "Keep at most this many journaled frames (0: no limit).", "journal_max_messages"
+            )
+        ),
     ] = None,
     call_timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for a station's answer (30).")
+        float | None,
+        typer.Option(help=_help("Seconds to wait for a station's answer.", "call_timeout")),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="DEBUG, INFO, WARNING, ERROR (env: KILOWATT_LOG_LEVEL).")
+        str | None,
+        typer.Option(help=_help("DEBUG, INFO, WARNING, ERROR.", "log_level")),
+    ] = None,
+    ocpi_country_code: Annotated[
+        str | None,
+        typer.Option(
+            help=_help(
+                "OCPI: this CPO's ISO 3166-1 country code (enables OCPI).", "ocpi_country_code"
+            )
+        ),
+    ] = None,
+    ocpi_party_id: Annotated[
+        str | None,
+        typer.Option(
+            help=_help("OCPI: this CPO's 3-character party id (enables OCPI).", "ocpi_party_id")
+        ),
     ] = None,
     public_url: Annotated[
-        str | None, typer.Option(help="Public base URL of the HTTP server (for OCPI).")
+        str | None,
+        typer.Option(help=_help("Public base URL of the HTTP server (for OCPI).", "public_url")),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -158,10 +243,13 @@ def serve(
         "heartbeat_interval": heartbeat_interval,
         "boot_status": boot_status,
         "accept_unknown_id_tokens": accept_unknown_id_tokens,
+        "trial": trial,
         "journal_retention": journal_retention,
         "journal_max_messages": journal_max_messages,
         "call_timeout": call_timeout,
         "log_level": log_level,
+        "ocpi_country_code": ocpi_country_code,
+        "ocpi_party_id": ocpi_party_id,
         "public_url": public_url,
     }
     settings = _settings(explicit, config)
@@ -174,26 +262,82 @@ def serve(
 
     def started(node: Kilowatt) -> None:
         _tune_gc()
-        if node.api_key_generated:
-            # Printed once, on the run that created it; later runs read the file.
-            typer.echo(
-                f"Generated operator API key (stored in {settings.api_key_file}):\n"
-                f"  {node.api_key}\n"
-                f"Use it as: Authorization: Bearer <key>",
-                err=True,
-            )
-        scheme = "wss" if settings.tls_enabled else "ws"
-        typer.echo(
-            f"Kilowatt {__version__}: OCPP {scheme}://{settings.host}:{node.ocpp_port}/ocpp/<id>"
-            f"  API http://{settings.host}:{node.http_port}/api/v1  docs /docs",
-            err=True,
-        )
+        typer.echo(start_banner(settings, node), err=True)
 
     try:
         _run(serve_node(settings, on_started=started))
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _command_name() -> str:
+    """How the user can call this program again: ``kilowatt`` when that is on PATH and is us,
+    else the path they used (e.g. ``.venv/bin/kilowatt`` after ``make run``)."""
+    invoked = Path(sys.argv[0])
+    on_path = shutil.which("kilowatt")
+    if on_path is not None and Path(on_path).resolve() == invoked.resolve():
+        return "kilowatt"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
+
+
+def start_banner(settings: Settings, node: Any) -> str:
+    """The block ``kilowatt serve`` prints once both servers listen: where to connect, the API
+    key (in full only on the run that generated it), the trial-mode warning, and next steps.
+
+    Args:
+        settings: the node's settings.
+        node: the started :class:`~kilowatt.app.Kilowatt` (its bound ports and API key).
+
+    Returns:
+        Multi-line text for stderr, after the start-up log lines.
+    """
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    scheme = "wss" if settings.tls_enabled else "ws"
+    ocpp = f"{scheme}://{host}:{node.ocpp_port}/ocpp"
+    http = f"http://{host}:{node.http_port}"
+    key_file = settings.api_key_file
+    rule = "─" * 78
+    lines = [
+        rule,
+        f"Kilowatt {__version__} is running.",
+        f"  OCPP       {ocpp}/<station identity>   (OCPP 1.6, 2.0.1, 2.1)",
+        f"  API        {http}/api/v1",
+        f"  API docs   {http}/docs",
+    ]
+    if node.api_key_generated:
+        lines.append(f"  API key    {node.api_key}")
+        lines.append(f"             (generated now, printed once, stored in {key_file})")
+    elif settings.api_key is None:
+        lines.append(f"  API key    in {key_file}")
+    else:
+        lines.append("  API key    the one you configured (--api-key / KILOWATT_API_KEY)")
+    if settings.trial:
+        lines += [
+            "",
+            "  TRIAL MODE: any station may connect and ANY id token may charge.",
+            "  Never run a real site like this: see docs/howto/security.md.",
+        ]
+    elif settings.accept_unknown_id_tokens:
+        lines += ["", "  WARNING: unknown id tokens are accepted (--accept-unknown-id-tokens)."]
+    key = f"$(cat {key_file})" if settings.api_key is None else "$KILOWATT_API_KEY"
+    lines += [
+        "",
+        "Next steps, in another terminal:",
+        f"  {_command_name()} simulate {ocpp} --stations 2 --duration 60 --time-scale 600",
+        f'  curl -H "Authorization: Bearer {key}" "{http}/api/v1/transactions?status=completed"',
+    ]
+    if not settings.accept_unknown_id_tokens:
+        lines += [
+            "  Unknown id tokens are rejected: register the cards that may charge first",
+            f"  (PUT {http}/api/v1/id-tokens/<id token>, see docs/howto/api.md), or run",
+            "  with --trial for a first look.",
+        ]
+    lines.append(rule)
+    return "\n".join(lines)
 
 
 @app.command()
@@ -223,7 +367,14 @@ def stations_register(
     password: Annotated[
         str | None, typer.Option(help="Basic-auth password, 16-40 chars (profiles 1, 2).")
     ] = None,
-    profile: Annotated[int, typer.Option(help="Security profile 0, 1 or 2.", min=0, max=3)] = 0,
+    profile: Annotated[
+        int,
+        typer.Option(
+            help="Security profile: 0 (none), 1 (Basic auth) or 2 (TLS + Basic auth).",
+            min=0,
+            max=2,
+        ),
+    ] = 0,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
     config: ConfigOption = None,
@@ -266,6 +417,21 @@ def ocpi_add_partner(
 ) -> None:
     """Create an OCPI partner and print its token A (to give to the eMSP out of band)."""
     settings = _settings({"data_dir": data_dir, "database_url": database_url}, config)
+    if not settings.ocpi_country_code or not settings.ocpi_party_id:
+        # A partner created now could not register: the node serves no /ocpi routes.
+        typer.echo(
+            "error: OCPI is off on this node: set ocpi_country_code and ocpi_party_id "
+            "(--ocpi-country-code/--ocpi-party-id of `kilowatt serve`, KILOWATT_OCPI_COUNTRY_CODE/"
+            "KILOWATT_OCPI_PARTY_ID, or the TOML keys) first",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if settings.public_url is None:
+        typer.echo(
+            "warning: public_url is not set, so the versions URL below is only reachable from "
+            "this machine; set KILOWATT_PUBLIC_URL (or public_url) to the address partners use",
+            err=True,
+        )
     try:
         ocpi = importlib.import_module("kilowatt.ocpi")
     except ImportError:

@@ -77,6 +77,10 @@ class Settings:
     """Registration status answered to BootNotification."""
     accept_unknown_id_tokens: bool = False
     """Authorize id tokens that are not in the database (and no remote authorizer knows)."""
+    trial: bool = False
+    """Trial mode for a first run or a lab: forces ``registration = "open"`` and
+    ``accept_unknown_id_tokens = true`` whatever they are set to, and ``kilowatt serve`` says so
+    loudly at start. Never on a real site."""
     journal_retention: int = 7 * 24 * 3600
     """Message journal: frames older than this many s are pruned; 0 keeps them forever."""
     journal_max_messages: int = 1_000_000
@@ -96,6 +100,9 @@ class Settings:
     """Unknown TOML tables kept verbatim for other components (never from env or flags)."""
 
     def __post_init__(self) -> None:
+        if self.trial:
+            object.__setattr__(self, "registration", "open")
+            object.__setattr__(self, "accept_unknown_id_tokens", True)
         if not self.database_url:
             url = f"sqlite+aiosqlite:///{self.data_dir / 'kilowatt.db'}"
             object.__setattr__(self, "database_url", url)
@@ -227,6 +234,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "heartbeat_interval": _parse_int_range(1, None),
     "boot_status": _parse_choice("Accepted", "Pending", "Rejected", fold=True),
     "accept_unknown_id_tokens": _parse_bool,
+    "trial": _parse_bool,
     "journal_retention": _parse_int_range(0, None),
     "journal_max_messages": _parse_int_range(0, None),
     "call_timeout": _parse_positive_float,

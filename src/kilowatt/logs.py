@@ -115,5 +115,11 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     # websockets logs "connection open"/"connection closed" at INFO for every connection; our
     # transport logs one line per station connect and disconnect with the identity, so its
     # lines are only wanted when debugging.
-    websockets_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
-    logging.getLogger("websockets").setLevel(websockets_level)
+    debugging = root.level <= logging.DEBUG
+    quiet = logging.DEBUG if debugging else logging.WARNING
+    logging.getLogger("websockets").setLevel(quiet)
+    # Alembic announces its plugins and each migration's docstring at INFO, and uvicorn its own
+    # start-up; Kilowatt logs one line for a schema upgrade and one for the listening servers,
+    # so at INFO an operator sees those and the first-run instructions, not library chatter.
+    for name in ("alembic", "uvicorn.error"):
+        logging.getLogger(name).setLevel(quiet)

@@ -139,8 +139,8 @@ async def install_ocpi(
     if getattr(app.state, _INSTALLED, False):
         raise RuntimeError("OCPI is already installed on this application")
     if not settings.ocpi_country_code or not settings.ocpi_party_id:
-        log.warning(
-            "OCPI is off: set ocpi_country_code and ocpi_party_id "
+        log.info(
+            "OCPI is off: set --ocpi-country-code and --ocpi-party-id "
             "(KILOWATT_OCPI_COUNTRY_CODE, KILOWATT_OCPI_PARTY_ID) to enable it"
         )
         return OcpiHandle()

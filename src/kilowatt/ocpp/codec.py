@@ -240,11 +240,25 @@ def decode_payload(
         if lenient and message.startswith("Object contains unknown field"):
             return _decode_pruned(type_, data)
         raise PayloadError(_classify(message), _truncate(message)) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeError) as exc:
+        # Our own words for invalid UTF-8: msgspec's wording (and whether it raises
+        # UnicodeDecodeError or DecodeError) has changed between its releases.
+        if isinstance(exc, UnicodeError) or not _is_utf8(data):
+            raise PayloadError(ErrorCode.FORMAT_VIOLATION, "payload is not valid UTF-8") from None
         raise PayloadError(ErrorCode.FORMAT_VIOLATION, _truncate(str(exc))) from None
     if not lenient and _has_null(data):
         _check_nulls(type_, data)
     return result
+
+
+def _is_utf8(data: bytes | str) -> bool:
+    if isinstance(data, str):
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _has_null(data: bytes | str) -> bool:

@@ -326,12 +326,9 @@ class RpcConnection:
 
     def _decode(self, type_: type[Any], raw: msgspec.Raw) -> Any:
         """Decode a received payload; raise PayloadError for every kind of failure."""
-        try:
-            return decode_payload(type_, bytes(raw), lenient=self._lenient)
-        except UnicodeError:
-            # The frame parser leaves the payload undecoded, so invalid UTF-8 in a payload
-            # string surfaces here (msgspec raises UnicodeDecodeError, not DecodeError).
-            raise PayloadError(ErrorCode.FORMAT_VIOLATION, "payload is not valid UTF-8") from None
+        # The frame parser leaves the payload undecoded, so invalid UTF-8 in a payload string
+        # surfaces here, as a PayloadError from the codec.
+        return decode_payload(type_, bytes(raw), lenient=self._lenient)
 
     def _on_result(self, frame: CallResult, now: float) -> list[Event]:
         out = self._out

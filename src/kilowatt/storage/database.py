@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -134,7 +135,11 @@ class Database:
         def upgrade(connection: Connection) -> None:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
+            before = MigrationContext.configure(connection).get_current_revision()
             command.upgrade(cfg, revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+            if after != before:
+                log.info("database schema upgraded from %s to %s", before or "empty", after)
 
         async with self.engine.begin() as conn:
             await conn.run_sync(upgrade)
