@@ -1,7 +1,8 @@
 """A minimal CSMS built on the PyPI ``ocpp`` package, for testing the simulator against a
 third-party implementation (1.6, 2.0.1 and 2.1).
 
-It accepts every station, records every message it receives (in order, per station), assigns
+It accepts every station, records every message it receives (in order, per station), answers
+Authorize with ``authorize_status`` (Accepted unless a test says otherwise), assigns
 1.6 transaction ids idempotently (a replayed StartTransaction gets the same id back) and lets a
 test send CALLs to a connected station.
 """
@@ -42,6 +43,7 @@ class Csms:
     version: OcppVersion
     heartbeat_interval: int = 60
     boot_status: str = "Accepted"
+    authorize_status: str = "Accepted"
     messages: dict[str, list[Received]] = field(default_factory=lambda: defaultdict(list))
     connected: dict[str, Any] = field(default_factory=dict)
     connections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -101,7 +103,7 @@ def _make_cp_class(csms: Csms) -> type:
             @on("Authorize")
             def on_authorize(self, **kw: Any) -> Any:
                 self._rec("Authorize", kw)
-                return r.Authorize(id_tag_info={"status": "Accepted"})
+                return r.Authorize(id_tag_info={"status": csms.authorize_status})
 
             @on("StartTransaction")
             def on_start(self, **kw: Any) -> Any:
@@ -152,7 +154,7 @@ def _make_cp_class(csms: Csms) -> type:
         @on("Authorize")
         def on_authorize(self, **kw: Any) -> Any:
             self._rec("Authorize", kw)
-            return r2.Authorize(id_token_info={"status": "Accepted"})
+            return r2.Authorize(id_token_info={"status": csms.authorize_status})
 
         @on("TransactionEvent")
         def on_transaction_event(self, **kw: Any) -> Any:

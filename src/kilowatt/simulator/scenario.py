@@ -2,8 +2,10 @@
 
 Every time in a scenario is in *simulated* seconds; ``time_scale`` says how many simulated
 seconds pass per wall-clock second (10 = ten times faster than real time), which also scales
-the intervals the CSMS sets (HeartbeatInterval, MeterValueSampleInterval, ...). See
-``docs/simulator.md`` for the reference of every key.
+the intervals the CSMS sets (HeartbeatInterval, MeterValueSampleInterval, ...). Timestamps the
+stations send stay wall-clock time whatever the scale (see
+:class:`kilowatt.simulator.station.SimClock`). See ``docs/simulator.md`` for the reference of
+every key.
 """
 
 from __future__ import annotations
@@ -66,10 +68,15 @@ class Sessions(_Section):
             Local for 1.6 / 2.x; or earlier when stopped remotely).
         idle_s: how long an EVSE stays free between two sessions, in s.
         first_delay_s: delay before the first session of each EVSE, in s.
-        max_sessions: stop starting sessions after this many per EVSE (None: unlimited).
+        max_sessions: stop starting sessions after this many per EVSE (None: unlimited; a
+            session refused for its id token counts).
         authorize: send Authorize before starting (False: start directly, like a free-vend
             charger or a locally cached token).
         plug_in_first: plug the car in before presenting the token (status Preparing first).
+        next_card_s: after the CSMS refused an id token, how long until the next driver
+            presents a card on that EVSE, in s (instead of ``idle_s``).
+        next_card_min_wall_s: the least that pause lasts in wall-clock s, whatever the time
+            scale (at ``time_scale`` 600 the default ``next_card_s`` alone would be 0.1-0.5 s).
     """
 
     auto: bool = True
@@ -82,6 +89,8 @@ class Sessions(_Section):
     max_sessions: Annotated[int, msgspec.Meta(ge=0)] | None = None
     authorize: bool = True
     plug_in_first: bool = True
+    next_card_s: Range = (60.0, 300.0)
+    next_card_min_wall_s: NonNegative = 1.0
 
 
 class Fault(_Section):
@@ -141,13 +150,17 @@ class Scenario(_Section):
         prefix: identity prefix; stations are ``<prefix>0001``, ``<prefix>0002``, ...
         evses: EVSEs (connectors) per station.
         duration_s: run time in s (wall clock); None = until interrupted.
-        time_scale: simulated seconds per wall-clock second.
+        time_scale: simulated seconds per wall-clock second (durations run faster; the
+            timestamps sent to the CSMS stay wall-clock time).
         sample_interval_s: initial MeterValueSampleInterval (1.6) / TxUpdatedInterval (2.x), s.
         heartbeat_interval_s: initial HeartbeatInterval in s (BootNotification overrides it).
         max_power_w: EVSE rating in W.
         phases: phases used (current A = power W / (230 V × phases)).
         vendor, model, firmware: what BootNotification reports.
         password: HTTP Basic-auth password (security profile 1); None = no auth.
+        ca_file: PEM file of the CA certificate(s) trusted for a ``wss://`` CSMS (a self-signed
+            server certificate works as its own CA), relative to the current directory; None =
+            the system's trust store.
         seed: random seed (sessions, meter noise) for reproducible runs.
         call_timeout_s: how long to wait for an answer to a CALL, s (wall clock).
         reconnect_initial_s, reconnect_max_s: reconnect backoff (wall clock, s).
@@ -174,6 +187,7 @@ class Scenario(_Section):
     model: Annotated[str, msgspec.Meta(max_length=20)] = "Simulator"
     firmware: Annotated[str, msgspec.Meta(max_length=50)] = "0.1.0"
     password: str | None = None
+    ca_file: str | None = None
     seed: int | None = None
     call_timeout_s: Positive = 30.0
     reconnect_initial_s: Positive = 1.0
@@ -237,6 +251,7 @@ def parse_scenario(text: str) -> Scenario:
         ("sessions.duration_s", scenario.sessions.duration_s),
         ("sessions.idle_s", scenario.sessions.idle_s),
         ("sessions.first_delay_s", scenario.sessions.first_delay_s),
+        ("sessions.next_card_s", scenario.sessions.next_card_s),
     ):
         if low > high:
             raise ScenarioError(f"{name}: low bound {low} above high bound {high}")

@@ -17,7 +17,8 @@ Behaviour, with the spec sources:
 * Reconnect with exponential backoff and full jitter (2.0.1 B10 RetryBackOff*); scenario
   outages close the connection and keep the station offline for a while.
 
-All times are on the simulated clock (:class:`SimClock`), in s.
+All times are on the simulated clock (:class:`SimClock`), in s; the timestamps a station reports
+are the wall-clock instants of those times (see :class:`SimClock` for the two frames).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import contextlib
 import itertools
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,13 +38,20 @@ from typing import Any, ClassVar
 
 from kilowatt.ocpp.errors import CallError, CallTimeout
 from kilowatt.ocpp.version import OcppVersion
+from kilowatt.simulator.connect import ConnectFailure, describe_failure
 from kilowatt.simulator.meter import EvModel, MeterModel, MeterReading
-from kilowatt.simulator.profiles import ChargingProfile, ProfileStore
+from kilowatt.simulator.profiles import ChargingProfile, ProfileStore, to_posix
 from kilowatt.simulator.queue import OfflineQueue, QueuedMessage
 from kilowatt.simulator.reservations import ReservationStore
 from kilowatt.simulator.scenario import MeterProfile, Scenario
 from kilowatt.simulator.status import ChargePointStatus, StatusMachine16
-from kilowatt.transport import ConnectionClosed, HandshakeFailed, backoff_delays, connect_ocpp
+from kilowatt.transport import (
+    ConnectionClosed,
+    HandshakeFailed,
+    backoff_delays,
+    connect_ocpp,
+    station_url,
+)
 from kilowatt.transport.connection import OcppConnection
 from kilowatt.transport.peer import StationClient
 
@@ -54,31 +63,76 @@ _S = ChargePointStatus
 
 
 class SimClock:
-    """The simulated clock: POSIX seconds that run ``scale`` times faster than the wall clock.
+    """The simulated clock of a run: POSIX seconds that pass ``scale`` times faster than the
+    wall clock, starting at the wall-clock time of creation.
 
-    ``now()`` starts at the wall-clock time of creation, so timestamps in messages look real.
+    Two time frames, on purpose:
+
+    * **Durations are simulated.** Sessions, idle times, sample and heartbeat intervals,
+      charging-profile periods and the energy the meter integrates run on :meth:`now`, so a
+      600-second session takes one real second at ``scale`` 600 and still delivers 600 seconds'
+      worth of energy.
+    * **Instants sent to or received from the CSMS are real.** Every timestamp a station
+      reports (:meth:`iso`) is the wall-clock time at which the simulated event happened, so the
+      CSMS never sees a date in the future; the times between two such timestamps are therefore
+      ``scale`` times shorter than the simulated durations they frame. Absolute times the CSMS
+      sends (a charging profile's ``startSchedule``/``validFrom``/``validTo``, a reservation's
+      expiry) are mapped onto the simulated timeline with :meth:`from_wall`, so they fall due at
+      the real instant the CSMS meant.
+
+    With ``scale`` 1 the two frames coincide.
+
+    Args:
+        scale: simulated seconds per wall-clock second (> 0).
+        wall: returns the wall-clock POSIX time in s (inject for tests).
+        monotonic: returns a monotonic time in s (inject for tests).
     """
 
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        scale: float = 1.0,
+        *,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.scale = scale
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
+        self._monotonic = monotonic
+        self._wall0 = wall()
+        self._mono0 = monotonic()
 
     def now(self) -> float:
-        """Simulated POSIX time in s."""
-        return self._wall0 + (time.monotonic() - self._mono0) * self.scale
+        """Simulated POSIX time in s (runs ``scale`` times faster than the wall clock)."""
+        return self._wall0 + (self._monotonic() - self._mono0) * self.scale
 
     def wall(self, sim_seconds: float) -> float:
         """How many wall-clock seconds ``sim_seconds`` simulated seconds take."""
         return max(0.0, sim_seconds) / self.scale
+
+    def to_wall(self, at: float | None = None) -> float:
+        """The wall-clock POSIX time (s) at which the simulated instant ``at`` (default: now)
+        happens in this run."""
+        sim = self.now() if at is None else at
+        return self._wall0 + (sim - self._wall0) / self.scale
+
+    def from_wall(self, posix: float) -> float:
+        """The simulated instant that happens at the wall-clock POSIX time ``posix`` (s): the
+        inverse of :meth:`to_wall`, for absolute times the CSMS sends."""
+        return self._wall0 + (posix - self._wall0) * self.scale
+
+    def from_ocpp(self, value: datetime | str | None) -> float | None:
+        """An absolute OCPP dateTime the CSMS sent (RFC 3339 text or datetime) as a simulated
+        instant (:meth:`from_wall`); None stays None."""
+        posix = to_posix(value)
+        return None if posix is None else self.from_wall(posix)
 
     async def sleep(self, sim_seconds: float) -> None:
         """Sleep ``sim_seconds`` simulated seconds."""
         await asyncio.sleep(self.wall(sim_seconds))
 
     def iso(self, at: float | None = None) -> str:
-        """``at`` (default: now) as an OCPP dateTime: UTC with milliseconds and ``Z``."""
-        moment = datetime.fromtimestamp(self.now() if at is None else at, UTC)
+        """The simulated instant ``at`` (default: now) as the OCPP dateTime the station reports:
+        its wall-clock time (:meth:`to_wall`), UTC with milliseconds and ``Z``."""
+        moment = datetime.fromtimestamp(self.to_wall(at), UTC)
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -94,6 +148,9 @@ class StopReason(Enum):
     UNLOCK = "UnlockCommand"
     FAULT = "Other"
     POWER_LOSS = "PowerLoss"
+    SHUTDOWN = "Shutdown"
+    """The run ended (duration elapsed, Ctrl-C, SIGTERM): the station is switched off by its
+    operator, which no version names; see the adapters for the spelling (``Other``)."""
 
 
 @dataclass
@@ -104,6 +161,7 @@ class Stats:
     CSMS's that we answered. ``errors`` counts CallErrors and timeouts of our calls,
     failed connection attempts and handler failures. ``rejected`` counts sessions that did not
     start because the id token was not accepted (Authorize answered other than Accepted).
+    ``stopped_at_end`` counts sessions the end of the run stopped (:meth:`SimStation.shutdown`).
     """
 
     stations: int = 0
@@ -118,6 +176,7 @@ class Stats:
     queued: int = 0
     dropped: int = 0
     rejected: int = 0
+    stopped_at_end: int = 0
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as a JSON-ready dict (energy rounded to 0.1 Wh)."""
@@ -134,6 +193,7 @@ class Stats:
             "queued": self.queued,
             "dropped": self.dropped,
             "rejected": self.rejected,
+            "stopped_at_end": self.stopped_at_end,
         }
 
 
@@ -190,6 +250,8 @@ class Evse:
         self.stop_event = asyncio.Event()
         self.stop_reason: StopReason | None = None
         self.last_update: float | None = None
+        self.rejections = 0
+        """Sessions refused here because the id token was not accepted."""
 
     @property
     def free(self) -> bool:
@@ -206,6 +268,8 @@ class SimStation:
         scenario: the site description (versions, timings, sessions, faults, outages).
         stats: counters shared with the :class:`Simulation`.
         clock: the simulated clock shared by the run.
+        ssl_context: the client TLS context for a ``wss://`` URL (None: the transport's
+            default, which verifies against the system's trust store).
     """
 
     version: ClassVar[OcppVersion]
@@ -220,8 +284,10 @@ class SimStation:
         *,
         stats: Stats | None = None,
         clock: SimClock | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.number = number
+        self.ssl_context = ssl_context
         self.url = url
         self.scenario = scenario
         self.identity = scenario.identity(number)
@@ -271,6 +337,13 @@ class SimStation:
         self._change = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.closing = False
+        """The run is ending (:meth:`shutdown`): no new session starts."""
+        self.connected_once = False
+        """A connection was opened at least once (its boot may still have been refused)."""
+        self.connect_failure: ConnectFailure | None = None
+        """The last failed connection attempt, or None (kept after a later success)."""
+        self.failed_attempts = 0
         self.completed: list[Session] = []
         """Sessions that have ended, oldest first."""
         self.log: list[tuple[str, str]] = []
@@ -605,6 +678,7 @@ class SimStation:
             if evse.meter.ev is not None:
                 evse.meter.unplug()
             self.settle(evse)
+            self.notify()  # :meth:`shutdown` waits for every EVSE to be free
 
     async def _session(
         self,
@@ -615,17 +689,26 @@ class SimStation:
         duration_s: float | None,
         profile: ChargingProfile | None,
     ) -> Session | None:
+        if self.closing:
+            return None
         if authorize and not self.scenario.sessions.plug_in_first:
             # The driver taps the card first (the connector stays free while it is checked).
             if not await self.authorize(id_token):
-                self.stats.rejected += 1
+                self.token_rejected(evse)
                 return None
             authorize = False
+            if self.closing:
+                return None
         evse.meter.plug(self.pick_ev())
         evse.last_update = self.clock.now()
         self.set_status(evse, _S.PREPARING)
         if authorize and not await self.authorize(id_token):
-            self.stats.rejected += 1
+            self.token_rejected(evse)
+            self.set_status(evse, self.idle_status_after_session(evse))
+            return None
+        if self.closing:
+            # The run ended while the token was checked: no transaction starts, so none is
+            # left to stop (and nothing happens after this point without an await).
             self.set_status(evse, self.idle_status_after_session(evse))
             return None
         allowed, reservation_id = self.reserve_for(evse, id_token)
@@ -686,6 +769,11 @@ class SimStation:
                 interval = self.sample_interval() or float("inf")
                 next_sample = max(next_sample + interval, now + interval * 0.5)
         return await self._finish(evse, session, reason)
+
+    def token_rejected(self, evse: Evse) -> None:
+        """Count a session refused because its id token was not accepted."""
+        self.stats.rejected += 1
+        evse.rejections += 1
 
     def idle_status_after_session(self, evse: Evse) -> ChargePointStatus:
         """Where a connector goes when a car leaves: like :meth:`idle_status`, but an
@@ -771,17 +859,40 @@ class SimStation:
         )
 
     async def _driver(self, evse: Evse) -> None:
-        """Automatic sessions on ``evse``: a car arrives, charges, leaves, the EVSE idles."""
+        """Automatic sessions on ``evse``: a car arrives, charges, leaves, the EVSE idles.
+
+        When the id token is refused, the driver does not present it again at once: the EVSE
+        waits for the next card (:meth:`next_card_wall_s`), as a real charger stands idle until
+        someone taps a card again, so a CSMS that rejects every token sees a few Authorize
+        calls, not a tight loop.
+        """
         sessions = self.scenario.sessions
-        await self.wait_for(lambda: self.ever_registered)
+        await self.wait_for(lambda: self.ever_registered or self.closing)
         await self.clock.sleep(self.random.uniform(*sessions.first_delay_s))
         count = 0
         while sessions.max_sessions is None or count < sessions.max_sessions:
-            await self.wait_for(lambda: evse.free and self.reservations.for_evse(evse.id) is None)
+            await self.wait_for(
+                lambda: self.closing or (evse.free and self.reservations.for_evse(evse.id) is None)
+            )
+            if self.closing:
+                return
             evse.busy = True
+            rejections = evse.rejections
             await self.run_session(evse, self.next_token(), authorize=sessions.authorize)
             count += 1
-            await self.clock.sleep(self.random.uniform(*sessions.idle_s))
+            if evse.rejections > rejections:
+                await asyncio.sleep(self.next_card_wall_s())
+            else:
+                await self.clock.sleep(self.random.uniform(*sessions.idle_s))
+
+    def next_card_wall_s(self) -> float:
+        """How long an EVSE waits after a refused id token before the next one is presented,
+        in wall-clock s: ``sessions.next_card_s`` (simulated s, drawn uniformly) at the run's
+        time scale, but never less than ``sessions.next_card_min_wall_s`` -- at a high time
+        scale the simulated pause alone would shrink to milliseconds."""
+        sessions = self.scenario.sessions
+        pause = self.clock.wall(self.random.uniform(*sessions.next_card_s))
+        return max(pause, sessions.next_card_min_wall_s)
 
     async def stop_all_sessions(self, reason: StopReason) -> None:
         """Stop every session and wait until they have ended (their end messages queued)."""
@@ -834,14 +945,24 @@ class SimStation:
                     self.make_peer,
                     versions=[self.version],
                     password=self.password,
+                    ssl=self.ssl_context,
                     call_timeout=self.scenario.call_timeout_s,
                     ping_interval=None,
                 )
             except (HandshakeFailed, OSError, TimeoutError) as exc:
+                # Retry whatever the cause, like a charger (2.0.1 B10); the reason is kept for
+                # the operator (kilowatt simulate prints it and exits non-zero when a station
+                # never got in).
                 self.stats.errors += 1
-                logger.info("%s: cannot connect: %s", self.identity, exc)
+                self.failed_attempts += 1
+                target = station_url(self.url, self.identity)
+                self.connect_failure = ConnectFailure(
+                    target, describe_failure(exc, target), self.failed_attempts
+                )
+                logger.info("%s: %s", self.identity, self.connect_failure)
                 await asyncio.sleep(next(delays))
                 continue
+            self.connected_once = True
             delays = backoff_delays(
                 self.scenario.reconnect_initial_s, self.scenario.reconnect_max_s
             )
@@ -963,8 +1084,31 @@ class SimStation:
                 if evse is not None:
                     self.settle(evse)
 
+    async def shutdown(self) -> None:
+        """End the run like a charger its operator switches off: stop every session, then,
+        while connected with an accepted boot, deliver what is queued before going.
+
+        Each running session stops with :attr:`StopReason.SHUTDOWN` (1.6 StopTransaction reason
+        ``Other``; 2.x TransactionEvent ``Ended`` with stoppedReason ``Other`` and triggerReason
+        ``AbnormalCondition``) and is counted in ``stats.stopped_at_end``; no new session starts.
+        The wait covers the offline queue (those end messages included) and the status
+        notifications in flight. A station that is offline keeps its queue, as before: nothing
+        is sent and the messages go with the process.
+
+        Not bounded here: the caller bounds it (:meth:`Simulation.stop` does, in wall-clock s)
+        and calls :meth:`stop` afterwards.
+        """
+        self.closing = True
+        self.notify()
+        for evse in self.evses:
+            if self.request_stop(evse, StopReason.SHUTDOWN):
+                self.stats.stopped_at_end += 1
+        await self.wait_for(lambda: not any(evse.busy for evse in self.evses))
+        await self.wait_for(lambda: (not self.queue and not self._sending) or not self.ready)
+
     async def stop(self) -> None:
-        """Stop every task and close the connection (sessions are abandoned, not stopped)."""
+        """Stop every task and close the connection (running sessions are abandoned: call
+        :meth:`shutdown` first to stop them)."""
         if self._stopping:
             return
         self._stopping = True

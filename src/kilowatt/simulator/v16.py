@@ -22,11 +22,10 @@ from kilowatt.simulator.profiles import (
     RateUnit,
     Recurrency,
     SchedulePeriod,
-    to_posix,
 )
 from kilowatt.simulator.queue import QueuedMessage
 from kilowatt.simulator.reservations import Reservation
-from kilowatt.simulator.station import Evse, Session, SimStation, StopReason
+from kilowatt.simulator.station import Evse, Session, SimClock, SimStation, StopReason
 from kilowatt.simulator.status import ChargePointStatus
 from kilowatt.transport.connection import CallContext, OcppConnection
 from kilowatt.transport.peer import StationClient
@@ -43,6 +42,9 @@ _REASONS: dict[StopReason, v16.StopTransactionReason] = {
     StopReason.UNLOCK: v16.StopTransactionReason.UNLOCK_COMMAND,
     StopReason.FAULT: v16.StopTransactionReason.OTHER,
     StopReason.POWER_LOSS: v16.StopTransactionReason.POWER_LOSS,
+    # The run ended: the operator switches the charger off. Not "Local" (§7.46: stopped on
+    # request of the user at the charge point), not a reset or power loss: "Other".
+    StopReason.SHUTDOWN: v16.StopTransactionReason.OTHER,
 }
 
 # Measurand -> (unit, how to read it from a MeterReading). Units per §7.34 UnitOfMeasure.
@@ -242,8 +244,10 @@ class Station16(SimStation):
 
 
 def _profile_from_16(
-    profile: v16.CsChargingProfiles | v16.ChargingProfile, evse_id: int, now: float
+    profile: v16.CsChargingProfiles | v16.ChargingProfile, evse_id: int, clock: SimClock
 ) -> ChargingProfile:
+    """The version-neutral profile; the CSMS's absolute times are mapped onto the simulated
+    timeline (:meth:`SimClock.from_ocpp`), its relative periods stay simulated seconds."""
     schedule = profile.charging_schedule
     purposes = {
         v16.ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE: Purpose.STATION_MAX,
@@ -261,7 +265,7 @@ def _profile_from_16(
                 SchedulePeriod(p.start_period, float(p.limit), p.number_phases)
                 for p in schedule.charging_schedule_period
             ],
-            start=to_posix(schedule.start_schedule),
+            start=clock.from_ocpp(schedule.start_schedule),
             duration_s=schedule.duration,
             min_rate=None
             if schedule.min_charging_rate is None
@@ -271,10 +275,10 @@ def _profile_from_16(
         recurrency=None
         if profile.recurrency_kind is None
         else Recurrency(profile.recurrency_kind.value),
-        valid_from=to_posix(profile.valid_from),
-        valid_to=to_posix(profile.valid_to),
+        valid_from=clock.from_ocpp(profile.valid_from),
+        valid_to=clock.from_ocpp(profile.valid_to),
         transaction_id=None if profile.transaction_id is None else str(profile.transaction_id),
-        installed_at=now,
+        installed_at=clock.now(),
     )
 
 
@@ -327,7 +331,7 @@ class ChargePoint16(StationClient):
             return rejected
         profile = None
         if request.charging_profile is not None:
-            profile = _profile_from_16(request.charging_profile, evse.id, station.clock.now())
+            profile = _profile_from_16(request.charging_profile, evse.id, station.clock)
         station.start_remote(evse, request.id_tag, profile=profile)
         return v16.RemoteStartTransactionResponse(status=v16.RemoteStartTransactionStatus.ACCEPTED)
 
@@ -501,7 +505,7 @@ class ChargePoint16(StationClient):
         holder = station.reservations.for_evse(evse.id)
         if evse.busy or (holder is not None and holder.id != request.reservation_id):
             return v16.ReserveNowResponse(status=v16.ReserveNowStatus.OCCUPIED)
-        expiry = to_posix(request.expiry_date) or station.clock.now()
+        expiry = station.clock.from_ocpp(request.expiry_date) or station.clock.now()
         station.reservations.add(
             Reservation(
                 request.reservation_id, evse.id, request.id_tag, expiry, request.parent_id_tag
@@ -535,7 +539,7 @@ class ChargePoint16(StationClient):
             if evse.session is not None:
                 station.advance(evse)  # book the energy at the old limit first
         profile = _profile_from_16(
-            request.cs_charging_profiles, request.connector_id, station.clock.now()
+            request.cs_charging_profiles, request.connector_id, station.clock
         )
         if station.profiles.install(profile) is not None:
             return v16.SetChargingProfileResponse(status=v16.SetChargingProfileStatus.REJECTED)

@@ -27,11 +27,10 @@ from kilowatt.simulator.profiles import (
     RateUnit,
     Recurrency,
     SchedulePeriod,
-    to_posix,
 )
 from kilowatt.simulator.queue import QueuedMessage
 from kilowatt.simulator.reservations import Reservation
-from kilowatt.simulator.station import Evse, Session, SimStation, StopReason
+from kilowatt.simulator.station import Evse, Session, SimClock, SimStation, StopReason
 from kilowatt.simulator.status import ChargePointStatus, charging_state, to_2x
 from kilowatt.transport.connection import CallContext, OcppConnection
 from kilowatt.transport.peer import StationClient
@@ -49,6 +48,10 @@ _REASONS: dict[StopReason, tuple[str, str]] = {
     StopReason.UNLOCK: ("Other", "UnlockCommand"),
     StopReason.FAULT: ("Other", "AbnormalCondition"),
     StopReason.POWER_LOSS: ("PowerLoss", "AbnormalCondition"),
+    # The run ended: the operator switches the station off, which no ReasonEnumType value
+    # names ("Local" is the driver's stop), and it is no trigger the driver or the CSMS caused:
+    # the station's own abnormal condition for the transaction.
+    StopReason.SHUTDOWN: ("Other", "AbnormalCondition"),
 }
 
 # Measurand -> (unit of measure, MeterReading attribute).
@@ -308,7 +311,9 @@ class Station21(Station2x):
     messages = v21
 
 
-def _profile_from_2x(profile: Any, evse_id: int, now: float) -> ChargingProfile:
+def _profile_from_2x(profile: Any, evse_id: int, clock: SimClock) -> ChargingProfile:
+    """The version-neutral profile; the CSMS's absolute times are mapped onto the simulated
+    timeline (:meth:`SimClock.from_ocpp`), its relative periods stay simulated seconds."""
     schedules = profile.charging_schedule
     schedule = schedules[0] if isinstance(schedules, list) else schedules
     return ChargingProfile(
@@ -326,17 +331,17 @@ def _profile_from_2x(profile: Any, evse_id: int, now: float) -> ChargingProfile:
                 )
                 for p in schedule.charging_schedule_period
             ],
-            start=to_posix(schedule.start_schedule),
+            start=clock.from_ocpp(schedule.start_schedule),
             duration_s=schedule.duration,
         ),
         evse_id=evse_id,
         recurrency=None
         if profile.recurrency_kind is None
         else Recurrency(str(profile.recurrency_kind)),
-        valid_from=to_posix(profile.valid_from),
-        valid_to=to_posix(profile.valid_to),
+        valid_from=clock.from_ocpp(profile.valid_from),
+        valid_to=clock.from_ocpp(profile.valid_to),
         transaction_id=profile.transaction_id,
-        installed_at=now,
+        installed_at=clock.now(),
     )
 
 
@@ -394,7 +399,7 @@ class ChargingStation2x(StationClient):
         if request.charging_profile is not None:
             if str(request.charging_profile.charging_profile_purpose) != "TxProfile":
                 return rejected
-            profile = _profile_from_2x(request.charging_profile, evse.id, station.clock.now())
+            profile = _profile_from_2x(request.charging_profile, evse.id, station.clock)
         station.start_remote(evse, token, request.remote_start_id, profile)
         return m.RequestStartTransactionResponse(status="Accepted")
 
@@ -639,7 +644,7 @@ class ChargingStation2x(StationClient):
         holder = station.reservations.for_evse(evse.id)
         if evse.busy or (holder is not None and holder.id != request.id):
             return m.ReserveNowResponse(status="Occupied")
-        expiry = to_posix(request.expiry_date_time) or station.clock.now()
+        expiry = station.clock.from_ocpp(request.expiry_date_time) or station.clock.now()
         group = None if request.group_id_token is None else request.group_id_token.id_token
         station.reservations.add(
             Reservation(request.id, evse.id, request.id_token.id_token, expiry, group)
@@ -665,7 +670,7 @@ class ChargingStation2x(StationClient):
         for evse in station.evses:
             if evse.session is not None:
                 station.advance(evse)
-        profile = _profile_from_2x(request.charging_profile, request.evse_id, station.clock.now())
+        profile = _profile_from_2x(request.charging_profile, request.evse_id, station.clock)
         if station.profiles.install(profile) is not None:
             return self.m.SetChargingProfileResponse(status="Rejected")
         return self.m.SetChargingProfileResponse(status="Accepted")
