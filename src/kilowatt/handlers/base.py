@@ -2,11 +2,12 @@
 the plumbing of version-neutral commands.
 
 One :class:`StationHandler` object serves one WebSocket connection (it is a
-:class:`~kilowatt.transport.ChargePoint`). Its lifecycle:
+:class:`~kilowatt.transport.StationPeer`). Its lifecycle:
 
 1. made by :func:`kilowatt.handlers.factory.handler_factory` when the handshake succeeded;
 2. :meth:`StationHandler.on_connect` records the connection (open registration creates the
-   station here) and registers the handler with the gateway; inbound CALLs wait for this, so a
+   station here) and registers the handler with its :class:`HandlerRegistry` (the node's
+   :class:`~kilowatt.handlers.registry.ConnectedStations`); inbound CALLs wait for this, so a
    BootNotification that arrives first never updates a station row that does not exist yet;
 3. ``@on`` handlers of the version subclass answer the station's CALLs;
 4. :meth:`StationHandler.on_disconnect` unregisters it and marks the station disconnected —
@@ -17,38 +18,48 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kilowatt.csms.gateway import InvalidCommand
 from kilowatt.csms.services import Services
 from kilowatt.handlers.convert import json_view
 from kilowatt.ocpp.errors import CallError, ErrorCode
-from kilowatt.transport import CallContext, ChargePoint, OcppConnection
+from kilowatt.transport import CallContext, OcppConnection, StationPeer
 from kilowatt.transport.connection import Flag
 
-if TYPE_CHECKING:
-    from kilowatt.handlers.gateway import ConnectionGateway
-
-__all__ = ["StationHandler", "int_param", "str_param"]
+__all__ = ["HandlerRegistry", "StationHandler", "int_param", "str_param"]
 
 log = logging.getLogger("kilowatt.handlers")
 
 
-class StationHandler(ChargePoint):
+class HandlerRegistry(Protocol):
+    """Where a connected handler registers (implemented by
+    :class:`kilowatt.handlers.registry.ConnectedStations`)."""
+
+    def register(self, handler: StationHandler) -> None:
+        """Make ``handler`` the live connection of its identity (replacing an older one)."""
+        ...
+
+    def unregister(self, handler: StationHandler) -> bool:
+        """Forget ``handler``; False when a newer connection of the identity replaced it."""
+        ...
+
+
+class StationHandler(StationPeer):
     """Base of the per-version handlers (:mod:`.v16`, :mod:`.v201`, :mod:`.v21`).
 
     Args:
         connection: the station's connection.
         services: the CSMS services.
-        gateway: the registry this handler joins once connected.
+        registry: the registry this handler joins once connected.
     """
 
     def __init__(
-        self, connection: OcppConnection, services: Services, gateway: ConnectionGateway
+        self, connection: OcppConnection, services: Services, registry: HandlerRegistry
     ) -> None:
         super().__init__(connection)
         self.services = services
-        self.gateway = gateway
+        self.registry = registry
         self._ready = Flag()
         self._refused = False
 
@@ -59,14 +70,14 @@ class StationHandler(ChargePoint):
         # Register before the first await: a connection this one replaces may close while we
         # wait for the database, and its on_disconnect must then see that it is no longer the
         # current one (or it would mark the live station disconnected).
-        self.gateway.register(self)
+        self.registry.register(self)
         try:
             await self.services.stations.connected(self.identity, self.version.value)
         except Exception:
             # E.g. the station was deleted between the handshake check and now (registration
             # known): nothing may be stored for it, so the connection is refused.
             log.warning("%s: connection not recorded; closing", self.identity, exc_info=True)
-            self.gateway.unregister(self)
+            self.registry.unregister(self)
             self._refused = True
             self._ready.set()
             await self.close(1008, "station not registered")
@@ -75,7 +86,7 @@ class StationHandler(ChargePoint):
 
     async def on_disconnect(self) -> None:
         """Unregister; mark the station disconnected unless a newer connection replaced us."""
-        current = self.gateway.unregister(self)
+        current = self.registry.unregister(self)
         if current and not self._refused:
             try:
                 await self.services.stations.disconnected(self.identity)

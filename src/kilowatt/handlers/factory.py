@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from kilowatt.csms.services import Services
 from kilowatt.handlers.base import StationHandler
-from kilowatt.handlers.gateway import ConnectionGateway
 from kilowatt.handlers.journal import JournalingRpc
+from kilowatt.handlers.registry import ConnectedStations
 from kilowatt.handlers.v16 import V16Handler
 from kilowatt.handlers.v21 import V21Handler
 from kilowatt.handlers.v201 import V201Handler
@@ -30,7 +30,7 @@ HANDLERS: dict[OcppVersion, type[StationHandler]] = {
 
 def handler_factory(
     services: Services,
-    gateway: ConnectionGateway,
+    registry: ConnectedStations,
     *,
     rpc_options: Mapping[str, Any] | None = None,
     journal: bool = True,
@@ -69,6 +69,6 @@ def handler_factory(
             connection.rpc = JournalingRpc(
                 connection.version, side=side, recorder=recorder, **options
             )
-        return HANDLERS[connection.version](connection, services, gateway)
+        return HANDLERS[connection.version](connection, services, registry)
 
     return make

@@ -16,7 +16,7 @@ from kilowatt.transport.handshake import (
     basic_auth_header,
     certificate_common_name,
 )
-from kilowatt.transport.peer import ChargePoint, Peer, StationClient
+from kilowatt.transport.peer import ChargePoint, Peer, StationClient, StationPeer
 from kilowatt.transport.server import OcppServer, serve_ocpp
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "OcppVersion",
     "Peer",
     "StationClient",
+    "StationPeer",
     "TransportError",
     "after",
     "backoff_delays",

@@ -1,8 +1,10 @@
 """Application base classes: subclass, decorate handlers with ``@on``/``@after``, ``await call()``.
 
-:class:`ChargePoint` is the CSMS side's object for one connected charging station;
+:class:`StationPeer` is the CSMS side's object for one connected charging station;
 :class:`StationClient` is the charging station side's object for its connection to the CSMS.
 Both are :class:`Peer` subclasses and differ only in which side they declare to be.
+``ChargePoint`` is a deprecated alias of :class:`StationPeer` (the name the ``ocpp`` package
+gives the same idea, kept so that existing code keeps working).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from kilowatt.ocpp.routing import Route, RouteTable, collect_routes
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.connection import CallContext, OcppConnection
 
-__all__ = ["ChargePoint", "Peer", "StationClient"]
+__all__ = ["ChargePoint", "Peer", "StationClient", "StationPeer"]
 
 logger = logging.getLogger("kilowatt.transport")
 
@@ -164,10 +166,14 @@ class Peer:
         return f"<{type(self).__name__} {self.identity!r} {self.version.subprotocol}>"
 
 
-class ChargePoint(Peer):
+class StationPeer(Peer):
     """CSMS side: one connected charging station. Pass the class to :func:`serve_ocpp`."""
 
     local = Initiator.CSMS
+
+
+ChargePoint = StationPeer
+"""Deprecated alias of :class:`StationPeer` (kept for code written against earlier releases)."""
 
 
 class StationClient(Peer):

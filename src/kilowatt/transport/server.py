@@ -58,7 +58,7 @@ DEFAULT_VERSIONS: tuple[OcppVersion, ...] = (OcppVersion.V21, OcppVersion.V201, 
 H = TypeVar("H", bound=InboundHandler)
 
 HandlerFactory = Callable[[OcppConnection], H]
-"""Makes the handler of a new connection, e.g. a :class:`ChargePoint` subclass."""
+"""Makes the handler of a new connection, e.g. a :class:`StationPeer` subclass."""
 
 DEFAULT_BACKLOG = 4096
 """Listen backlog (capped by the kernel's ``somaxconn``). asyncio's default of 100 drops SYNs
@@ -88,7 +88,7 @@ class OcppServer(Generic[H]):
 
     Await it (``server = await serve_ocpp(...)``) or use it as an async context manager to start
     listening. Connected stations are in :attr:`peers` (identity → handler object, e.g. your
-    :class:`ChargePoint` subclass) and :attr:`connections` (identity → :class:`OcppConnection`).
+    :class:`StationPeer` subclass) and :attr:`connections` (identity → :class:`OcppConnection`).
     A station that connects again under the same identity replaces its previous connection,
     which is closed with code 1000.
     """
@@ -399,7 +399,7 @@ def serve_ocpp(
 
     Args:
         handler_factory: called with each new :class:`OcppConnection`; returns its handler,
-            typically a :class:`ChargePoint` subclass (pass the class itself).
+            typically a :class:`StationPeer` subclass (pass the class itself).
         host: interface to bind (None: all); port: TCP port (0 picks a free one, see
             :attr:`OcppServer.port`).
         versions: OCPP versions accepted; the client's preference decides among them.
@@ -419,7 +419,7 @@ def serve_ocpp(
 
     Example::
 
-        async with serve_ocpp(MyChargePoint, "0.0.0.0", 9000) as server:
+        async with serve_ocpp(MyStation, "0.0.0.0", 9000) as server:
             ...
             response = await server.peers["CP-1"].call(v16.ResetRequest(type="Soft"))
     """

@@ -1,4 +1,5 @@
-"""The :class:`~kilowatt.csms.gateway.StationGateway` over this node's live connections.
+"""This node's connected stations: :class:`ConnectedStations`, the registry of live handlers
+that implements :class:`~kilowatt.csms.gateway.StationGateway`.
 
 A registry of connected stations (identity → :class:`~kilowatt.handlers.base.StationHandler`)
 plus the translation of the gateway's errors: the operator API sends JSON in wire names, which
@@ -30,7 +31,7 @@ from kilowatt.ocpp.rpc import version_actions
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import ConnectionClosed
 
-__all__ = ["ConnectionGateway", "csms_action"]
+__all__ = ["ConnectedStations", "csms_action"]
 
 log = logging.getLogger("kilowatt.handlers")
 
@@ -54,8 +55,10 @@ def _to_json(payload: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-class ConnectionGateway:
-    """Implements :class:`kilowatt.csms.gateway.StationGateway` for one node."""
+class ConnectedStations:
+    """The station handlers connected to this node, by identity; implements
+    :class:`kilowatt.csms.gateway.StationGateway` over them (and
+    :class:`kilowatt.handlers.base.HandlerRegistry` for the handlers themselves)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, StationHandler] = {}
