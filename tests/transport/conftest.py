@@ -1,10 +1,12 @@
-"""Fixtures for transport tests: throwaway TLS certificates made with ``cryptography``."""
+"""Fixtures for transport tests: throwaway TLS certificates made with ``cryptography``, and
+the fast-path switch (:mod:`kilowatt.fastpaths`) flipped both ways."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from kilowatt import fastpaths
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "plain"])
+def fast_paths(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Runs the test with the fast paths on, then off (``KILOWATT_FAST_PATHS=0``)."""
+    value = bool(request.param)
+    fastpaths.override(value)
+    try:
+        yield value
+    finally:
+        fastpaths.override(None)
 
 
 @dataclass

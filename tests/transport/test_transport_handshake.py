@@ -20,6 +20,9 @@ from kilowatt.transport import (
     serve_ocpp,
 )
 
+# Every test runs with the fast paths on and off (the plain paths must behave the same).
+pytestmark = pytest.mark.usefixtures("fast_paths")
+
 V16, V201, V21 = OcppVersion.V16, OcppVersion.V201, OcppVersion.V21
 
 
@@ -204,6 +207,7 @@ async def test_permessage_deflate_is_negotiated(server: OcppServer[ChargePoint])
 async def test_reconnecting_station_replaces_its_previous_connection(
     server: OcppServer[ChargePoint],
 ) -> None:
+
     async with connect(url(server), subprotocols=["ocpp1.6"]) as first:  # type: ignore[list-item]
         await wait_for_station(server, "CP-1")
         old = server.connections["CP-1"]

@@ -28,6 +28,9 @@ from kilowatt.transport import (
     serve_ocpp,
 )
 
+# Every test runs with the fast paths on and off (the plain paths must behave the same).
+pytestmark = pytest.mark.usefixtures("fast_paths")
+
 NOW = "2024-01-01T00:00:00Z"
 SAFETY = 10  # s, a safety net only: every test finishes on events, not on time
 
@@ -187,6 +190,7 @@ async def test_pending_call_fails_when_the_connection_closes(server: OcppServer[
 async def test_inbound_calls_are_handled_concurrently_and_answered_as_they_finish(
     server: OcppServer[Csms],
 ) -> None:
+
     async with (
         asyncio.timeout(SAFETY),
         connect(

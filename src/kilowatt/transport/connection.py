@@ -12,13 +12,8 @@ whose deadline passed and arms a timer for the next one. An answering task runs 
 demand. Only one task runs the loop at a time (``_writing``); a producer that finds it busy
 leaves its frames in the core's outbox and wakes it, so frames keep the core's order.
 
-Measured (in-process uvloop benchmark, 200 raw-socket stations ping-ponging Heartbeat and
-StatusNotification to no-op handlers, ``time.process_time`` per call, 5 interleaved runs,
-client included): writing the answer from the answering task instead of a writer task per
-answer took 34.4 -> 32.3 µs per call; then writing frames without ``send()`` when it need not
-wait (see ``_write``) 32.2 -> 29.0 µs; then spawning a lone received CALL's task without
-``_process`` and the generator over the events, and Peer's cached dispatch (transport.peer)
-29.2 -> 27.7 µs.
+Speed tricks and their figures: docs/benchmarks.md. The one that reaches into websockets'
+internals (the direct frame write, see ``_write``) sits behind :mod:`kilowatt.fastpaths`.
 """
 
 from __future__ import annotations
@@ -34,6 +29,7 @@ from websockets.exceptions import ConnectionClosed as WsConnectionClosed
 from websockets.protocol import State as WsState
 from websockets.version import version as websockets_version
 
+from kilowatt import fastpaths
 from kilowatt.ocpp.action import Initiator
 from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
 from kilowatt.ocpp.events import (
@@ -140,10 +136,12 @@ _DIRECT_SEND_ATTRIBUTES = ("protocol", "transport", "paused", "send_in_progress"
 
 def _direct_send(websocket: Any) -> bool:
     """True if frames may be written to ``websocket`` through its internals (see ``_write``):
-    a real websockets ``Connection`` of a release this was checked against, with the
-    attributes used (pinned by tests/transport/test_direct_send_fast_path.py)."""
+    the fast paths are on (:func:`kilowatt.fastpaths.enabled`) and it is a real websockets
+    ``Connection`` of a release this was checked against, with the attributes used (pinned by
+    tests/transport/test_direct_send_fast_path.py)."""
     return (
-        isinstance(websocket, Connection)
+        fastpaths.enabled()
+        and isinstance(websocket, Connection)
         and websockets_version.startswith(_DIRECT_SEND_VERSIONS)
         and all(hasattr(websocket, name) for name in _DIRECT_SEND_ATTRIBUTES)
     )
@@ -460,12 +458,10 @@ class OcppConnection:
     async def _write_answer(self) -> bool:
         """Write the frames the core queued (an answer of this task's) from the current task.
 
-        The write used to run in a writer task started per answer; running it here saves that
-        task (creation, a loop iteration to start it, its done-callbacks): about 2 µs (6 %) of
-        the CPU per call with no-op handlers (see the module docstring for the numbers). Frame
-        order is kept because there is one writer at a time: when a task is already writing
-        (the writer task, or another answer blocked in ``send`` by flow control) it is woken
-        instead and writes our frame after the ones queued before it.
+        Saves a writer task per answer. Frame order is kept because there is one writer at a
+        time: when a task is already writing (the writer task, or another answer blocked in
+        ``send`` by flow control) it is woken instead and writes our frame after the ones
+        queued before it.
 
         Returns:
             True when every frame queued so far has been handed to the websocket (or the
@@ -502,16 +498,13 @@ class OcppConnection:
         """The write loop: run by the writer task or inline by an answering task, never by two
         tasks at once (``_writing``).
 
-        A frame is written through websockets internals when ``send()`` would not wait: the
-        connection is OPEN, its transport is neither closing nor paused by flow control, and no
-        fragmented message is being sent. That is ``protocol.send_text(data)`` then
-        ``send_data()``, exactly what ``send()`` runs inside ``send_context()`` in websockets
-        17, minus the coroutine, the async context manager and ``drain()``: about 3 µs (10 %)
-        of the CPU per call with no-op handlers (module docstring). Every other case goes
-        through ``send()``, which waits for the buffer to drain or raises ConnectionClosed.
-        Guarded: only for the websockets releases in ``_DIRECT_SEND_VERSIONS`` and real
-        ``Connection`` objects that have the attributes used; tests pin the internals, the
-        wire output and the fallback under flow control.
+        Fast path (``self._direct``, see :func:`_direct_send`): when ``send()`` would not wait
+        (the connection is OPEN, its transport neither closing nor paused by flow control, no
+        fragmented message in progress) a frame is written with ``protocol.send_text(data)``
+        then ``send_data()``: what ``send()`` runs inside ``send_context()`` in websockets 17,
+        minus the coroutine, the async context manager and ``drain()``. Every other case, and
+        every frame when the fast paths are off, goes through ``send()``, which waits for the
+        buffer to drain or raises ConnectionClosed.
         """
         if self._writing:  # a writer task started while an answer was being written inline
             self._wake.set()

@@ -109,8 +109,8 @@ class Peer:
     # -- InboundHandler -------------------------------------------------------------------
 
     def _target(self, action: str, request_type: type[Any]) -> _Target:
-        """Resolve (and cache per class) where ``action`` with ``request_type`` goes: the route
-        lookup (a list comprehension and a sort) cost ~0.45 µs per call before."""
+        """Resolve (and cache per class) where ``action`` with ``request_type`` goes (the route
+        lookup sorts candidates; doing it once per class keeps it off the per-call path)."""
         key = (action, request_type)
         target = self._targets.get(key)
         if target is None:
@@ -141,8 +141,8 @@ class Peer:
             )
         method = getattr(self, route.attribute)
         result = method(request, context) if route.wants_context else method(request)
-        # An async def handler's coroutine is recognised by its type: inspect.isawaitable()
-        # (~0.2 µs, an ABC check for other objects) only runs for plain functions' results.
+        # An async def handler's coroutine is recognised by its type; the slower
+        # inspect.isawaitable() (an ABC check) only runs for other results.
         if type(result) is CoroutineType or inspect.isawaitable(result):
             result = await result
         return result

@@ -34,6 +34,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
+from kilowatt import fastpaths
 from kilowatt.ocpp.action import Initiator
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.connection import InboundHandler, OcppConnection
@@ -134,15 +135,18 @@ class OcppServer(Generic[H]):
         self._handshakes: weakref.WeakKeyDictionary[ServerConnection, HandshakeRequest] = (
             weakref.WeakKeyDictionary()
         )
-        # Keepalive: one server-wide task pings every connection (see _keepalive) instead of
-        # websockets' task per connection (~1.4 KB each, 14 MB at 10,000 stations).
-        self._ping_interval = ping_interval
+        # Keepalive (fast path, see kilowatt.fastpaths): one server-wide task pings every
+        # connection (see _keepalive) instead of websockets' task per connection. Switched off,
+        # websockets' own keepalive runs with the same interval and timeout.
+        # Guard: _fail_keepalive uses ServerConnection.send_context() and protocol.fail().
+        self._shared_keepalive = fastpaths.enabled() and hasattr(ServerConnection, "send_context")
+        self._ping_interval = ping_interval if self._shared_keepalive else None
         self._ping_timeout = ping_timeout
         self._keepalive_task: asyncio.Task[None] | None = None
         self._ws_options: dict[str, Any] = {
             "max_size": max_message_size,
-            "ping_interval": None,
-            "ping_timeout": None,
+            "ping_interval": None if self._shared_keepalive else ping_interval,
+            "ping_timeout": None if self._shared_keepalive else ping_timeout,
             "compression": "deflate" if compression else None,
             "backlog": backlog,
             **(server_options or {}),
