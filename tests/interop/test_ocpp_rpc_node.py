@@ -144,5 +144,6 @@ async def test_ocpp_rpc_with_a_wrong_password_gets_401(node_modules: Path) -> No
         )
         stdout, _ = await process.communicate()
     assert process.returncode == 1
-    assert "Unauthorized" in stdout.decode()  # HTTP 401 reason phrase
+    events = {e["event"]: e for e in map(json.loads, stdout.decode().splitlines())}
+    assert events["failed"]["httpStatus"] == 401, stdout.decode()
     assert server.connections == {}

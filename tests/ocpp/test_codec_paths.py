@@ -3,6 +3,11 @@
 Every test goes through the public functions (``decode_payload``, ``check_number`` and the
 generated constructors that call it) and checks the outcome: the OCPP error code, the message
 with its JSON path, or the decoded value.
+
+A description is compared in full only where the codec words it (``check_number``, the decode
+hook of numbers and ``customData``, the strict null walk, invalid UTF-8). Where it passes on
+msgspec's validation message, a test checks the code and that the description names the
+offending field: msgspec's wording is not ours and changes between its releases.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from kilowatt.ocpp.codec import PayloadError, check_number, decode_payload
 from kilowatt.ocpp.errors import ErrorCode
 
 
-def failure(type_: type[object], data: bytes, *, lenient: bool = False) -> PayloadError:
+def failure(type_: type[object], data: bytes | str, *, lenient: bool = False) -> PayloadError:
     with pytest.raises(PayloadError) as info:
         decode_payload(type_, data, lenient=lenient)
     return info.value
@@ -29,6 +34,7 @@ def failure(type_: type[object], data: bytes, *, lenient: bool = False) -> Paylo
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "sNaN"])
 def test_check_number_rejects_non_finite(value: str) -> None:
+    # check_number's own words.
     with pytest.raises(ValueError, match=r"Expected `number`, got `.*` - at `limit`"):
         check_number(Decimal(value), "limit")
 
@@ -45,7 +51,9 @@ def test_generated_constructor_rejects_non_finite_number() -> None:
 def test_number_given_an_object_is_a_type_violation() -> None:
     err = failure(v201.CostUpdatedRequest, b'{"totalCost":{},"transactionId":"t"}')
     assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
-    assert err.description == "Expected `number`, got `object` - at `$.totalCost`"
+    # The decode hook's words; msgspec appends where (the field name comes from the schema).
+    assert err.description.startswith("Expected `number`, got `object`")
+    assert "totalCost" in err.description
 
 
 def test_number_beyond_double_range_stays_exact() -> None:
@@ -55,12 +63,12 @@ def test_number_beyond_double_range_stays_exact() -> None:
 
 
 def test_integer_beyond_double_range_falls_back_to_format_violation() -> None:
-    # msgspec says "Number out of range" for an integer field given 1e999, a message outside the
-    # codec's table: the default code, FormatViolation, is sent.
+    # msgspec reports an integer field given 1e999 with a message outside the codec's table:
+    # the default code, FormatViolation, is sent.
     data = b'{"connectorId":1e999,"meterValue":[]}'
     err = failure(v16.MeterValuesRequest, data)
     assert err.code is ErrorCode.FORMAT_VIOLATION
-    assert err.description == "Number out of range - at `$.connectorId`"
+    assert "connectorId" in err.description
 
 
 def test_number_accepts_json_integers_and_fractions_exactly() -> None:
@@ -78,7 +86,8 @@ def test_number_accepts_json_integers_and_fractions_exactly() -> None:
 def test_custom_data_given_a_number_is_a_type_violation() -> None:
     err = failure(v201.HeartbeatRequest, b'{"customData":1.5}')
     assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
-    assert err.description == "Expected `object`, got `float` - at `$.customData`"
+    assert err.description.startswith("Expected `object`, got `float`")  # the decode hook's
+    assert "customData" in err.description
 
 
 @pytest.mark.parametrize(
@@ -88,7 +97,7 @@ def test_custom_data_given_a_number_is_a_type_violation() -> None:
 def test_custom_data_vendor_id_of_the_wrong_type(vendor_id: bytes, json_type: str) -> None:
     err = failure(v201.HeartbeatRequest, b'{"customData":{"vendorId":' + vendor_id + b"}}")
     assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
-    assert err.description.startswith(f"Expected `str`, got `{json_type}` (vendorId)")
+    assert err.description.startswith(f"Expected `str`, got `{json_type}` (vendorId)")  # ours
 
 
 def test_custom_data_keeps_extra_properties_exactly() -> None:
@@ -107,6 +116,7 @@ METER_VALUES = (
 
 
 def test_strict_null_inside_a_list_of_structs_is_located() -> None:
+    # The strict null walk's own words, with the path it builds.
     err = failure(v16.MeterValuesRequest, METER_VALUES % b"null")
     assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
     assert (
@@ -143,7 +153,7 @@ def test_lenient_unknown_field_next_to_a_non_object_struct_field() -> None:
     data = b'{"extra":1,"idTagInfo":"Accepted"}'
     err = failure(v16.AuthorizeResponse, data, lenient=True)
     assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
-    assert err.description == "Expected `object`, got `str` - at `$.idTagInfo`"
+    assert "idTagInfo" in err.description and "extra" not in err.description
     assert failure(v16.AuthorizeResponse, data).code is ErrorCode.FORMAT_VIOLATION  # strict
 
 
@@ -167,7 +177,7 @@ class HasUnsupported(msgspec.Struct):
 
 
 class HasDateTime(msgspec.Struct):
-    at: datetime.datetime
+    moment: datetime.datetime
 
 
 class Pair(msgspec.Struct, array_like=True):
@@ -189,9 +199,9 @@ def test_field_type_without_a_decoder_is_a_programming_error() -> None:
 
 
 def test_unclassified_validation_message_is_a_format_violation() -> None:
-    err = failure(HasDateTime, b'{"at":"yesterday"}')
+    err = failure(HasDateTime, b'{"moment":"yesterday"}')
     assert err.code is ErrorCode.FORMAT_VIOLATION
-    assert err.description == "Invalid RFC3339 encoded datetime - at `$.at`"
+    assert "moment" in err.description
 
 
 def test_strict_null_walk_skips_array_like_structs() -> None:
@@ -205,3 +215,42 @@ def test_strict_null_walk_skips_fields_the_type_does_not_define() -> None:
     err = failure(Open, b'{"other":1,"name":null}')
     assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
     assert err.description == "Expected `str`, got `null` - at `$.name`"
+
+
+# --- not JSON, not UTF-8 ------------------------------------------------------------------------
+# Invalid UTF-8 gets the codec's own words, whichever exception msgspec raises for it (a
+# UnicodeEncodeError for a str it cannot encode, a DecodeError for bytes); any other text that is
+# not JSON is a FormatViolation with msgspec's description.
+
+UTF8_ERROR = "payload is not valid UTF-8"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param('{"vendorId":"\ud800"}', id="str-with-a-lone-surrogate"),
+        pytest.param(b'{"vendorId":"\xff"}', id="bytes-not-utf8-in-a-string"),
+        pytest.param(b"\xff", id="bytes-not-utf8-not-json"),
+    ],
+)
+def test_invalid_utf8_is_a_format_violation_in_our_words(data: bytes | str) -> None:
+    err = failure(v201.DataTransferRequest, data)
+    assert err.code is ErrorCode.FORMAT_VIOLATION
+    assert err.description == UTF8_ERROR
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param('{"vendorId":', id="str"),
+        pytest.param(b'{"vendorId":', id="bytes"),
+        pytest.param(msgspec.Raw(b'{"vendorId":"V",}'), id="raw"),
+    ],
+)
+def test_text_that_is_not_json_is_a_format_violation(data: bytes | str | msgspec.Raw) -> None:
+    with pytest.raises(PayloadError) as info:
+        decode_payload(v201.DataTransferRequest, data)
+    err = info.value
+    assert err.code is ErrorCode.FORMAT_VIOLATION
+    assert err.description and err.description != UTF8_ERROR
+    assert len(err.description) <= 255

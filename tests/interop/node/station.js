@@ -59,6 +59,9 @@ async function main() {
 }
 
 main().catch((err) => {
-  report('failed', { message: String(err && err.stack || err) });
+  // httpStatus: the status of a refused WebSocket upgrade (ocpp-rpc's UnexpectedHttpResponse
+  // carries the response), so that the test reads a number rather than the error's wording.
+  const httpStatus = err && err.response ? err.response.statusCode : null;
+  report('failed', { message: String(err && err.stack || err), httpStatus });
   process.exit(1);
 });
