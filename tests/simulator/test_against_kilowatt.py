@@ -363,6 +363,36 @@ async def test_outage_queue_drained_in_order(
 # --- lifecycle and CLI --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_end_of_run_completes_the_transactions(
+    server: KilowattServer, api: Api, version: str
+) -> None:
+    """The end of a run stops its sessions before the stations go (issue 10): the CSMS is not
+    left with transactions that stay active for ever."""
+    scenario = msgspec.structs.replace(
+        COMMANDS,
+        sessions=msgspec.structs.replace(
+            COMMANDS.sessions, auto=True, first_delay_s=(0.0, 0.0), duration_s=(36000.0, 36000.0)
+        ),
+    )
+    async with simulate(server, scenario, version=version) as simulation:
+        identity = simulation.stations[0].identity
+
+        async def both_active() -> None:
+            active = await api.transactions(station_id=identity, status="active")
+            assert len(active) == 2, active
+
+        await eventually(both_active)
+    assert simulation.summary()["stopped_at_end"] == 2
+
+    async def both_completed() -> None:
+        txs = await api.transactions(station_id=identity)
+        assert [t["status"] for t in txs] == ["completed", "completed"], txs
+        assert {t["stop_reason"] for t in txs} == {"Other"}, txs
+
+    await eventually(both_completed)
+
+
 async def test_stop_disconnects_stations(server: KilowattServer, api: Api) -> None:
     """Stopping a simulation closes its connections: the CSMS sees the stations go."""
     async with simulate(server, COMMANDS, stations=2) as simulation:
@@ -407,6 +437,20 @@ async def test_known_registration_with_passwords(tmp_path: Path) -> None:
                 await eventually(refused)
             response = await api.request("GET", f"/stations/{stranger.identity}")
             assert response.status_code == 404, response.text
+        # The same site from the command line: it says which station cannot get in and why,
+        # and fails (issue 10).
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [str(KILOWATT), "simulate", ocpp_url(kilowatt), "--stations", "3", "--prefix",
+             stations_prefix, "--password", password, "--duration", "2"],
+            capture_output=True, text=True, timeout=SAFETY, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        assert "error: 1 of 3 stations never connected" in result.stderr
+        assert (
+            f"error: cannot connect to {ocpp_url(kilowatt)}/{stranger.identity}: the CSMS "
+            "refused the handshake with HTTP 404 Not Found" in result.stderr
+        )
     finally:
         kilowatt.stop()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from pathlib import Path
 
 import pytest
 
 from kilowatt.simulator.config16 import ConfigStatus, ConfigStore
+from kilowatt.simulator.connect import check_url, client_ssl_context, describe_failure
 from kilowatt.simulator.devicemodel import (
     ComponentKey,
     DeviceModel,
@@ -28,6 +31,7 @@ from kilowatt.simulator.profiles import (
 from kilowatt.simulator.queue import OfflineQueue, QueuedMessage
 from kilowatt.simulator.reservations import Reservation, ReservationStore
 from kilowatt.simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from kilowatt.simulator.station import SimClock
 from kilowatt.simulator.status import (
     ChargePointStatus as S,
 )
@@ -38,6 +42,7 @@ from kilowatt.simulator.status import (
     StatusMachine16,
     to_2x,
 )
+from kilowatt.transport import HandshakeFailed
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 
@@ -376,3 +381,107 @@ def test_scenario_parsing() -> None:
 def test_scenario_errors(text: str) -> None:
     with pytest.raises(ScenarioError):
         parse_scenario(text)
+
+
+# -- the two time frames of SimClock (issue 10) ----------------------------------------------
+
+
+class FakeClocks:
+    """A wall clock and a monotonic clock that only move when told (s)."""
+
+    def __init__(self, wall: float, monotonic: float) -> None:
+        self.wall_s = wall
+        self.monotonic_s = monotonic
+
+    def wall(self) -> float:
+        return self.wall_s
+
+    def monotonic(self) -> float:
+        return self.monotonic_s
+
+    def advance(self, seconds: float) -> None:
+        self.wall_s += seconds
+        self.monotonic_s += seconds
+
+
+def test_sim_clock_durations_are_simulated_timestamps_are_wall_clock() -> None:
+    """At scale 600, 10 s of wall clock are 6000 simulated s, but what a station reports for
+    "now" is the wall-clock time: the CSMS never sees a date in the future."""
+    clocks = FakeClocks(wall=1_800_000_000.0, monotonic=50.0)
+    clock = SimClock(600, wall=clocks.wall, monotonic=clocks.monotonic)
+    start = clock.now()
+    assert start == 1_800_000_000.0
+    clocks.advance(10.0)
+    assert clock.now() - start == 6000.0  # durations: simulated
+    assert clock.to_wall() == clocks.wall_s  # reported instants: real
+    assert clock.iso() == "2027-01-15T08:00:10.000Z"
+    assert clock.iso(start + 3000) == "2027-01-15T08:00:05.000Z"  # when it happened
+    assert clock.wall(6000) == 10.0
+
+
+def test_sim_clock_maps_the_csms_absolute_times_onto_the_simulated_timeline() -> None:
+    """A reservation expiring in 15 real minutes falls due 15 real minutes later: 9000
+    simulated minutes at scale 600."""
+    clocks = FakeClocks(wall=1_800_000_000.0, monotonic=0.0)
+    clock = SimClock(600, wall=clocks.wall, monotonic=clocks.monotonic)
+    clocks.advance(60.0)
+    expiry = clock.from_ocpp("2027-01-15T08:16:00Z")  # now (08:01:00) + 15 min
+    assert expiry is not None
+    assert expiry - clock.now() == 15 * 60 * 600
+    assert clock.to_wall(expiry) == clocks.wall_s + 15 * 60
+    assert clock.from_ocpp(None) is None
+    assert SimClock(1.0).from_wall(1234.5) == 1234.5  # scale 1: one frame
+
+
+# -- URLs, TLS and connection failures in our words ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://127.0.0.1:9000/ocpp", "must start with ws:// or wss://"),
+        ("127.0.0.1:9000/ocpp", "must start with ws:// or wss://"),
+        ("ws:/127.0.0.1:9000/ocpp", "no host name"),
+        ("ws://127.0.0.1:99999/ocpp", "invalid port"),
+        ("ws://127.0.0.1:9000/ocpp?x=1", "must not have a query"),
+    ],
+)
+def test_check_url_rejects(url: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        check_url(url)
+
+
+def test_check_url_accepts_ws_and_wss() -> None:
+    for url in ("ws://127.0.0.1:9000/ocpp", "WSS://csms.example/ocpp", "ws://[::1]:9000"):
+        assert check_url(url) == url
+
+
+def test_client_ssl_context(tmp_path: Path) -> None:
+    assert client_ssl_context("wss://h/ocpp", None) is None  # the transport's default
+    with pytest.raises(ValueError, match="only applies to a wss:// URL"):
+        client_ssl_context("ws://h/ocpp", tmp_path / "ca.pem")
+    with pytest.raises(ValueError, match="cannot load the CA file"):
+        client_ssl_context("wss://h/ocpp", tmp_path / "missing.pem")
+    (tmp_path / "empty.pem").write_text("no certificate here\n")
+    with pytest.raises(ValueError, match="cannot load the CA file"):
+        client_ssl_context("wss://h/ocpp", tmp_path / "empty.pem")
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (HandshakeFailed("server answered HTTP 401", 401), "HTTP 401 Unauthorized"),
+        (HandshakeFailed("server answered HTTP 404", 404), "HTTP 404 Not Found"),
+        (HandshakeFailed("server answered HTTP 503", 503), "refused the handshake with HTTP 503"),
+        (HandshakeFailed("handshake failed: x"), "WebSocket handshake failed (x); a TLS port"),
+        (HandshakeFailed("the server accepted none of ocpp1.6"), "no OCPP version agreed"),
+        (ConnectionRefusedError(111, "x"), "connection refused"),
+        (socket.gaierror(-2, "x"), "cannot resolve the host name 'csms.example'"),
+        (TimeoutError(), "no answer in time"),
+        (ssl.SSLCertVerificationError(1, "x"), "TLS certificate is not trusted"),
+        (ssl.SSLError(1, "x"), "TLS handshake failed"),
+        (OSError(101, "unreachable"), "network error (unreachable)"),
+    ],
+)
+def test_describe_failure(error: BaseException, words: str) -> None:
+    assert words in describe_failure(error, "ws://csms.example:9000/ocpp/CP1")

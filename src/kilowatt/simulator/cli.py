@@ -24,12 +24,13 @@ from kilowatt.simulator.simulation import Simulation
 
 __all__ = ["app", "connection_errors", "rejection_hint", "run_simulation", "simulate"]
 
-# Wider than click's 80 columns when the help is not rendered by rich (rich follows the
-# terminal's width, or COLUMNS).
-CONTEXT_SETTINGS = {"max_content_width": 120}
+# Plain click help, as the other kilowatt commands (kilowatt.cli): rich's panels cut long
+# option help at 80 columns when the output is not a terminal; click wraps it, up to 120.
+CONTEXT_SETTINGS: dict[str, Any] = {"max_content_width": 120, "help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,
     help="Charge point simulator (OCPP 1.6, 2.0.1, 2.1).",
     context_settings=CONTEXT_SETTINGS,
 )
@@ -141,6 +142,12 @@ _DEFAULTS = Scenario()
 """The defaults of an empty scenario, shown in the options' help."""
 
 
+def _help(text: str, default: object) -> str:
+    """``text`` followed by the option's default, the way the other ``kilowatt`` commands
+    show it (click would print a ``show_default`` text as ``[default: (1)]``)."""
+    return f"{text} [default: {default}]"
+
+
 def simulate(
     url: Annotated[
         str,
@@ -156,17 +163,13 @@ def simulate(
             "--stations",
             "-n",
             min=1,
-            help="Number of stations.",
-            show_default=str(_DEFAULTS.stations),
+            help=_help("Number of stations.", _DEFAULTS.stations),
         ),
     ] = None,
     version: Annotated[
         str | None,
         typer.Option(
-            "--version",
-            "-v",
-            help="OCPP version: 1.6, 2.0.1 or 2.1.",
-            show_default=_DEFAULTS.version,
+            "--version", "-v", help=_help("OCPP version: 1.6, 2.0.1 or 2.1.", _DEFAULTS.version)
         ),
     ] = None,
     duration: Annotated[
@@ -175,22 +178,22 @@ def simulate(
             "--duration",
             "-d",
             min=0.001,
-            help="Run time in wall-clock s; at the end running sessions are stopped.",
-            show_default="until Ctrl-C",
+            help=_help(
+                "Run time in wall-clock s; at the end running sessions are stopped.", "until Ctrl-C"
+            ),
         ),
     ] = None,
     evses: Annotated[
         int | None,
-        typer.Option(
-            "--evses", min=1, help="EVSEs per station.", show_default=str(_DEFAULTS.evses)
-        ),
+        typer.Option("--evses", min=1, help=_help("EVSEs per station.", _DEFAULTS.evses)),
     ] = None,
     password: Annotated[
         str | None,
         typer.Option(
             "--password",
-            help="HTTP Basic-auth password, user = identity (security profile 1 or 2).",
-            show_default="none",
+            help=_help(
+                "HTTP Basic-auth password, user = identity (security profile 1 or 2).", "none"
+            ),
         ),
     ] = None,
     ca_file: Annotated[
@@ -199,9 +202,11 @@ def simulate(
             "--ca-file",
             exists=True,
             dir_okay=False,
-            help="PEM file of the CA certificate(s) to trust for a wss:// URL; a self-signed "
-            "server certificate works as its own CA.",
-            show_default="the system's trust store",
+            help=_help(
+                "PEM file of the CA certificate(s) to trust for a wss:// URL; a self-signed "
+                "server certificate works as its own CA.",
+                "the system's trust store",
+            ),
         ),
     ] = None,
     scenario: Annotated[
@@ -211,8 +216,9 @@ def simulate(
             "-s",
             exists=True,
             dir_okay=False,
-            help="Scenario TOML file (see docs/simulator.md); the options override it.",
-            show_default="none",
+            help=_help(
+                "Scenario TOML file (see docs/simulator.md); the options override it.", "none"
+            ),
         ),
     ] = None,
     json_output: Annotated[
@@ -225,8 +231,7 @@ def simulate(
         str | None,
         typer.Option(
             "--prefix",
-            help="Identity prefix (stations are <prefix>0001, ...).",
-            show_default=_DEFAULTS.prefix,
+            help=_help("Identity prefix (stations are <prefix>0001, ...).", _DEFAULTS.prefix),
         ),
     ] = None,
     time_scale: Annotated[
@@ -234,9 +239,11 @@ def simulate(
         typer.Option(
             "--time-scale",
             min=0.001,
-            help="Simulated seconds per real second: sessions, intervals and energy run this "
-            "much faster, while the timestamps sent to the CSMS stay real wall-clock time.",
-            show_default=f"{_DEFAULTS.time_scale:g}",
+            help=_help(
+                "Simulated seconds per real second: sessions, intervals and energy run this "
+                "much faster, while the timestamps sent to the CSMS stay real wall-clock time.",
+                f"{_DEFAULTS.time_scale:g}",
+            ),
         ),
     ] = None,
     sample_interval: Annotated[
@@ -244,13 +251,12 @@ def simulate(
         typer.Option(
             "--sample-interval",
             min=0,
-            help="Meter sample interval in simulated s.",
-            show_default=str(_DEFAULTS.sample_interval_s),
+            help=_help("Meter sample interval in simulated s.", _DEFAULTS.sample_interval_s),
         ),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", help="Random seed for a reproducible run.", show_default="random"),
+        typer.Option("--seed", help=_help("Random seed for a reproducible run.", "random")),
     ] = None,
 ) -> None:
     """Simulate charging stations against the CSMS at URL.

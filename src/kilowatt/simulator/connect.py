@@ -123,7 +123,8 @@ def describe_failure(exc: BaseException, url: str) -> str:
             )
         return f"no OCPP version agreed ({text})"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = f" ({exc.verify_message})" if exc.verify_message else ""
+        message = getattr(exc, "verify_message", None)  # set by OpenSSL's verification
+        detail = f" ({message})" if message else ""
         return (
             f"the CSMS's TLS certificate is not trusted{detail}; give the CA certificate "
             "(or the self-signed certificate) with --ca-file"
@@ -143,8 +144,11 @@ def describe_failure(exc: BaseException, url: str) -> str:
 
 def _detail(exc: BaseException) -> str:
     """The most specific text an OS or TLS error carries (for the operator, never parsed)."""
-    if isinstance(exc, ssl.SSLError) and exc.reason:
-        return str(exc.reason)
+    # ``reason`` (an OpenSSL code such as WRONG_VERSION_NUMBER) is only set on errors raised
+    # by the ssl module itself.
+    reason = getattr(exc, "reason", None) if isinstance(exc, ssl.SSLError) else None
+    if reason:
+        return str(reason)
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
