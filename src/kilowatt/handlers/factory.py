@@ -1,5 +1,5 @@
-"""Makes the handler of each new connection: picks the version's class, installs the journal
-hook and tags the connection's log lines with the station identity."""
+"""Makes the handler of each new connection: picks the version's class, attaches the message
+journal's frame observer and tags the connection's log lines with the station identity."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from typing import Any, Literal
 
 from kilowatt.csms.services import Services
 from kilowatt.handlers.base import StationHandler
-from kilowatt.handlers.journal import JournalingRpc
+from kilowatt.handlers.journal import FrameJournal
 from kilowatt.handlers.registry import ConnectedStations
 from kilowatt.handlers.v16 import V16Handler
 from kilowatt.handlers.v21 import V21Handler
 from kilowatt.handlers.v201 import V201Handler
 from kilowatt.logs import station_context
-from kilowatt.ocpp.action import Initiator
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import OcppConnection
 
@@ -38,18 +37,20 @@ def handler_factory(
     """The ``handler_factory`` to pass to :func:`kilowatt.transport.serve_ocpp`.
 
     Args:
-        rpc_options: the RPC options the server was given (``call_timeout``, ``lenient`` and
-            its ``rpc_options``): the journaling RPC core that replaces the connection's own
-            must behave the same.
-        journal: record every frame in the message journal.
+        services: the CSMS services the handlers call.
+        registry: this node's connected stations; each handler joins it once connected.
+        rpc_options: unused (the journal no longer replaces the connection's RPC core); kept
+            so that existing callers keep working.
+        journal: record every frame in the message journal (a
+            :class:`~kilowatt.handlers.journal.FrameJournal` as the connection's frame observer).
     """
-    options = dict(rpc_options or {})
+    del rpc_options
 
     def make(connection: OcppConnection) -> StationHandler:
         identity = connection.identity
         # The server calls us inside the connection's task, before it reads a message: the
-        # context variable reaches every task the connection spawns, and the RPC core can
-        # still be swapped.
+        # context variable reaches every task the connection spawns, and the observer sees
+        # the first frame.
         station_context.set(identity)
         if journal:
             record = services.journal.record
@@ -63,12 +64,7 @@ def handler_factory(
             ) -> None:
                 record(identity, direction, message_type, message_id, action, text)
 
-            side: Literal["csms", "charging_station"] = (
-                "csms" if connection.local is Initiator.CSMS else "charging_station"
-            )
-            connection.rpc = JournalingRpc(
-                connection.version, side=side, recorder=recorder, **options
-            )
+            connection.frame_observer = FrameJournal(recorder)
         return HANDLERS[connection.version](connection, services, registry)
 
     return make

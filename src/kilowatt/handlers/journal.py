@@ -1,79 +1,68 @@
-"""The message journal's frame hook: an :class:`RpcConnection` that reports every frame.
+"""The message journal's frame observer: every frame of a station's connection, in wire order.
 
-The transport feeds every received WebSocket message to ``rpc.receive`` and writes every frame
-that ``rpc.data_to_send`` returns, so a subclass that overrides those two methods sees each
-frame in and out, verbatim and in wire order, without touching the transport. The composition
-root swaps it in when a connection's handler is made (before the first message is read).
+:class:`FrameJournal` is a :data:`kilowatt.transport.FrameObserver`; the handler factory
+attaches one to each new connection (``connection.frame_observer``) before the first message
+is read. The transport hands it each frame with its header already read (message type, id,
+action; see :mod:`kilowatt.transport.frames`), and it passes them on to a
+:data:`FrameRecorder` (:meth:`kilowatt.csms.journal.JournalService.record`, which only appends
+to a buffer that the group-commit writer flushes).
 
-Recording is cheap and synchronous: the frame header (message type, id, action) is read with
-a ``list[Raw]`` decode that does not build the payload, and
-:meth:`kilowatt.csms.journal.JournalService.record` only appends to a buffer that the
-group-commit writer flushes. The action of an answer (types 3, 4, 5) is found by correlation
-with the CALL of the same id.
+The action of an answer (CALLRESULT 3, CALLERROR 4) is found by correlation with the CALL of the
+same id in the other direction; a 2.1 CALLRESULTERROR (5) answers a CALLRESULT and has none.
+Message ids and actions are cut to 64 characters (the width of the journal's columns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
-import msgspec
-
-from kilowatt.ocpp.rpc import RpcConnection
-
-__all__ = ["FrameRecorder", "JournalingRpc", "frame_header"]
+__all__ = ["FrameJournal", "FrameRecorder"]
 
 FrameRecorder = Callable[[Literal["in", "out"], int, str | None, str | None, str], None]
 """``record(direction, message_type, message_id, action, text)``; must not block."""
 
-_header = msgspec.json.Decoder(list[msgspec.Raw])
 _MAX_ID = 64  # column width of journal.message_id / journal.action
-_MAX_OPEN = 256
+_MAX_OPEN = 256  # CALLs awaiting an answer, per direction (timed-out CALLs are never answered)
 
 
-def frame_header(text: str | bytes) -> tuple[int, str | None, str | None]:
-    """``(message_type, message_id, action)`` of an OCPP-J frame; ``(0, None, None)`` when
-    it is not a readable array (such frames are journaled too: they are what went wrong)."""
-    try:
-        parts = _header.decode(text)
-        message_type = msgspec.json.decode(parts[0]) if parts else 0
-        if not isinstance(message_type, int) or isinstance(message_type, bool):
-            return 0, None, None
-        message_id = msgspec.json.decode(parts[1]) if len(parts) > 1 else None
-        action = None
-        if message_type in (2, 6) and len(parts) > 2:
-            action = msgspec.json.decode(parts[2])
-    except (msgspec.DecodeError, ValueError):
-        return 0, None, None
-    mid = message_id[:_MAX_ID] if isinstance(message_id, str) else None
-    act = action[:_MAX_ID] if isinstance(action, str) else None
-    return message_type, mid, act
+class FrameJournal:
+    """Observes one connection's frames and records them with ``recorder``.
 
-
-class JournalingRpc(RpcConnection):
-    """An :class:`RpcConnection` that passes every frame to ``recorder`` (same arguments as
-    :class:`RpcConnection`, plus ``recorder``)."""
+    Args:
+        recorder: called once per frame, synchronously; must not block.
+    """
 
     __slots__ = ("_calls_in", "_calls_out", "_recorder")
 
-    def __init__(self, *args: Any, recorder: FrameRecorder, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, recorder: FrameRecorder) -> None:
         self._recorder = recorder
         # Message id -> action of CALLs awaiting an answer, per direction of the CALL.
         self._calls_in: dict[str, str] = {}
         self._calls_out: dict[str, str] = {}
 
-    def _note(self, direction: Literal["in", "out"], data: str | bytes) -> None:
-        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-        message_type, message_id, action = frame_header(data)
+    def __call__(
+        self,
+        direction: Literal["in", "out"],
+        frame: str | bytes,
+        message_type: int,
+        message_id: str | None,
+        action: str | None,
+    ) -> None:
+        """Record one frame (the :data:`~kilowatt.transport.FrameObserver` signature)."""
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
         if message_id is not None:
+            if len(message_id) > _MAX_ID:
+                message_id = message_id[:_MAX_ID]
+            if action is not None and len(action) > _MAX_ID:
+                action = action[:_MAX_ID]
             calls, answers = (
                 (self._calls_in, self._calls_out)
                 if direction == "in"
                 else (self._calls_out, self._calls_in)
             )
             if message_type == 2 and action is not None:
-                if len(calls) >= _MAX_OPEN:  # timed-out CALLs are never answered: bound the map
+                if len(calls) >= _MAX_OPEN:
                     calls.pop(next(iter(calls)))
                 calls[message_id] = action
             elif message_type in (3, 4):
@@ -83,21 +72,8 @@ class JournalingRpc(RpcConnection):
                         self._calls_out = {}
                     else:
                         self._calls_in = {}
-            elif message_type == 5:  # 2.1 CALLRESULTERROR answers a CALLRESULT
+            elif message_type == 5:
                 action = None
+        elif action is not None and len(action) > _MAX_ID:
+            action = action[:_MAX_ID]
         self._recorder(direction, message_type, message_id, action, text)
-
-    def receive(self, data: str | bytes, now: float) -> list[Any]:
-        self._note("in", data)
-        return super().receive(data, now)
-
-    def data_to_send(self) -> list[str]:
-        frames = super().data_to_send()
-        for frame in frames:
-            self._note("out", frame)
-        return frames
-
-    def close(self) -> list[Any]:
-        self._calls_in.clear()
-        self._calls_out.clear()
-        return super().close()

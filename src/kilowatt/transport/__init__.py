@@ -9,6 +9,7 @@ from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.client import OcppClient, backoff_delays, connect_ocpp, station_url
 from kilowatt.transport.connection import CallContext, InboundHandler, OcppConnection
 from kilowatt.transport.errors import ConnectionClosed, HandshakeFailed, TransportError
+from kilowatt.transport.frames import FrameObserver, frame_header
 from kilowatt.transport.handshake import (
     AuthHook,
     AuthResult,
@@ -28,6 +29,7 @@ __all__ = [
     "ChargePoint",
     "ConnectionClosed",
     "ErrorCode",
+    "FrameObserver",
     "HandshakeFailed",
     "HandshakeRequest",
     "InboundHandler",
@@ -44,6 +46,7 @@ __all__ = [
     "basic_auth_header",
     "certificate_common_name",
     "connect_ocpp",
+    "frame_header",
     "on",
     "serve_ocpp",
     "station_url",

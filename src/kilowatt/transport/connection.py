@@ -45,6 +45,7 @@ from kilowatt.ocpp.events import (
 from kilowatt.ocpp.rpc import RpcConnection, Side
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.errors import ConnectionClosed
+from kilowatt.transport.frames import FrameObserver, frame_header
 from kilowatt.transport.handshake import HandshakeRequest
 
 __all__ = ["CallContext", "Flag", "InboundHandler", "OcppConnection"]
@@ -165,6 +166,8 @@ class OcppConnection:
         call_timeout: default deadline of our CALLs, in s.
         lenient: tolerate unknown fields in received payloads.
         rpc_options: further keyword arguments for :class:`RpcConnection`.
+        frame_observer: sees every frame in and out (:mod:`kilowatt.transport.frames`); may
+            also be set later through :attr:`frame_observer`, before :meth:`run`.
 
     Call :meth:`run` (the server and client do) to process messages until the socket closes.
     """
@@ -181,8 +184,10 @@ class OcppConnection:
         call_timeout: float = 30.0,
         lenient: bool = False,
         rpc_options: Mapping[str, Any] | None = None,
+        frame_observer: FrameObserver | None = None,
     ) -> None:
         self.websocket = websocket
+        self.frame_observer = frame_observer
         self._direct = _direct_send(websocket)
         self.version = version
         self.local = local
@@ -215,6 +220,10 @@ class OcppConnection:
         self._flush_waiters: list[asyncio.Future[None]] = []
 
     # -- public API -------------------------------------------------------------------------
+
+    frame_observer: FrameObserver | None
+    """Called with every frame in and out (see :mod:`kilowatt.transport.frames`); None: no
+    observer. One observer per connection: compose functions to have several."""
 
     @property
     def handler(self) -> InboundHandler:
@@ -303,12 +312,17 @@ class OcppConnection:
         try:
             async for message in self.websocket:
                 events = self.rpc.receive(message, self._loop.time())
+                observer = self.frame_observer
                 # A received CALL queues nothing by itself (its handler answers later); any
                 # other event may have queued a frame (our next queued CALL, a CALLERROR).
                 if len(events) == 1 and type(events[0]) is CallReceived:
                     call = events[0]
+                    if observer is not None:  # the core has parsed the header already
+                        observer("in", message, 2, call.message_id, call.action)
                     self._spawn(self._answer(call.message_id, call.action, call.payload))
                 else:
+                    if observer is not None:
+                        observer("in", message, *frame_header(message))
                     self._process(events)
                     self._kick()
         except WsConnectionClosed:
@@ -517,7 +531,11 @@ class OcppConnection:
             while True:
                 self._wake.clear()
                 waiters, self._flush_waiters = self._flush_waiters, []
-                for frame in self.rpc.data_to_send():
+                frames = self.rpc.data_to_send()
+                observer = self.frame_observer
+                for frame in frames:
+                    if observer is not None:
+                        observer("out", frame, *frame_header(frame))
                     if direct and not ws.paused and ws.send_in_progress is None:
                         protocol = ws.protocol
                         if protocol.state is _WS_OPEN and not ws.transport.is_closing():
