@@ -1,8 +1,17 @@
 """The composition root: the only module that wires every layer into a running node.
 
-Settings → :class:`~kilowatt.storage.Database` (migrations applied) → services → gateway →
-OCPP WebSocket server (with the handshake auth hook and TLS) and the HTTP server (operator API
-under ``/api/v1``, docs at ``/docs``) on **one** event loop::
+Build order (:class:`Kilowatt`'s constructor; nothing is wired anywhere else):
+
+1. settings → :class:`~kilowatt.storage.Database`;
+2. when OCPI is configured, the roaming parts the CSMS needs: the OCPI store and token
+   service and the :class:`~kilowatt.roaming.OcpiAuthorizer` (eMSP tokens);
+3. :meth:`Services.create <kilowatt.csms.services.Services.create>` with that remote authorizer;
+4. the station gateway (:class:`~kilowatt.handlers.ConnectionGateway`);
+5. the rest of roaming over the services and gateway (:func:`~kilowatt.roaming.build_roaming`);
+6. the HTTP app: the operator API (``/api/v1``, docs at ``/docs``) with the OCPI routers
+   (``/ocpi``, ``/api/v1/ocpi/partners``) included;
+7. at :meth:`Kilowatt.start`: migrations, roaming's background work, then the OCPP WebSocket
+   server (handshake auth hook, TLS) and the HTTP server, on **one** event loop::
 
     node = Kilowatt(settings)
     await node.start()          # both servers listening
@@ -27,12 +36,14 @@ import uvicorn
 
 from kilowatt.api import create_api, load_or_create_api_key
 from kilowatt.api.security import BearerAuth
-from kilowatt.bridges import OcpiHandle, install_ocpi
 from kilowatt.config import Settings
 from kilowatt.csms.events import DomainEvent, StationDeleted
-from kilowatt.csms.model import ConnectDecision
+from kilowatt.csms.model import ConnectDecision, StationInfo
 from kilowatt.csms.services import Services
 from kilowatt.handlers import ConnectionGateway, handler_factory
+from kilowatt.ocpi import OcpiCore, build_operator_router, build_router
+from kilowatt.ocpi.store import OcpiStore
+from kilowatt.roaming import OcpiAuthorizer, Roaming, RoamingConfig, RoamingState, build_roaming
 from kilowatt.storage import Database
 from kilowatt.transport import (
     AuthResult,
@@ -106,16 +117,34 @@ class Kilowatt:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.services = Services.create(self.db, settings)
+        roaming_config = RoamingConfig.from_settings(settings)
+        authorizer: OcpiAuthorizer | None = None
+        if roaming_config is not None:
+            ocpi_core = OcpiCore.create(
+                roaming_config.ocpi, OcpiStore(self.db.engine, self.db.write)
+            )
+            roaming_state = RoamingState(self.db)
+            authorizer = OcpiAuthorizer(ocpi_core.tokens, roaming_state, self._station)
+        self.services = Services.create(self.db, settings, remote_authorizer=authorizer)
         self.gateway = ConnectionGateway()
+        self.roaming: Roaming | None = None
+        """OCPI as CPO; None when OCPI is off (no ``ocpi_country_code``/``ocpi_party_id``)."""
+        if roaming_config is not None and authorizer is not None:
+            self.roaming = build_roaming(
+                roaming_config, ocpi_core, roaming_state, authorizer, self.services, self.gateway
+            )
         self.api_key, self.api_key_generated = load_or_create_api_key(settings)
         self.api = create_api(self.services, self.gateway, settings, api_key=self.api_key)
+        if self.roaming is not None:
+            self.api.include_router(build_router(self.roaming.ocpi))
+            self.api.include_router(
+                build_operator_router(self.roaming.ocpi, BearerAuth(self.api_key))
+            )
         self.ocpp: OcppServer[Any] | None = None
         self._http: _Uvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
-        self.ocpi = OcpiHandle()
         self._stopped = False
         self.services.bus.add_listener(self._on_domain_event)
 
@@ -125,16 +154,8 @@ class Kilowatt:
         """Migrate the database, then start the OCPP and HTTP servers."""
         settings = self.settings
         await self.db.migrate()
-        # OCPI (CPO) is mounted when our party (country code, party id) is configured; it must
-        # be on the app before uvicorn starts serving it.
-        self.ocpi = await install_ocpi(
-            self.api,
-            settings,
-            self.services,
-            self.gateway,
-            self.db,
-            BearerAuth(self.api_key),
-        )
+        if self.roaming is not None:
+            await self.roaming.start()
         # A single node restarting holds no sockets: no station can still be connected.
         await self.services.stations.mark_all_disconnected()
         if settings.registration == "open":
@@ -197,7 +218,8 @@ class Kilowatt:
         if self._http_task is not None:
             with contextlib.suppress(Exception):
                 await self._http_task
-        await self.ocpi.stop()
+        if self.roaming is not None:
+            await self.roaming.stop()
         await self.services.flush()
         await self.db.close()
         log.info("stopped")
@@ -214,6 +236,12 @@ class Kilowatt:
         assert self._http is not None
         port: int = self._http.servers[0].sockets[0].getsockname()[1]
         return port
+
+    async def _station(self, station_id: str) -> StationInfo:
+        # The OCPI authorizer is built before the services it is given to, and looks stations
+        # up through them when a token is presented (the one cycle between the CSMS and
+        # roaming: the CSMS asks eMSP tokens, OCPI asks where the station is).
+        return await self.services.stations.get(station_id)
 
     def _on_domain_event(self, event: DomainEvent) -> None:
         # A deleted station may not keep a socket whose every write would now fail: close it

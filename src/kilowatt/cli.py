@@ -432,20 +432,22 @@ def ocpi_add_partner(
             "this machine; set KILOWATT_PUBLIC_URL (or public_url) to the address partners use",
             err=True,
         )
-    try:
-        ocpi = importlib.import_module("kilowatt.ocpi")
-    except ImportError:
-        ocpi = None
-    create_partner = getattr(ocpi, "create_partner", None)
-    if create_partner is None:
-        typer.echo(
-            "error: OCPI partner management is not available yet in this installation "
-            "(kilowatt.ocpi.create_partner missing)",
-            err=True,
-        )
-        raise typer.Exit(1)
-    result = _run(create_partner(settings, name=name))
-    typer.echo(result if isinstance(result, str) else str(result))
+    public_url = settings.public_url or f"http://127.0.0.1:{settings.http_port}"
+
+    async def add_partner() -> str:
+        from kilowatt.ocpi import create_partner
+        from kilowatt.ocpi.store import OcpiStore
+        from kilowatt.storage import Database
+
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            store = OcpiStore(db.engine, db.write)
+            return await create_partner(store, name=name, public_url=public_url)
+        finally:
+            await db.close()
+
+    typer.echo(_run(add_partner()))
 
 
 def main() -> None:

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from kilowatt.ocpi.app import Ocpi, create_ocpi_app
+from kilowatt.ocpi.app import create_ocpi_app
+from kilowatt.ocpi.cpo import Ocpi
 from kilowatt.ocpi.memory import InMemoryBackend
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.models.common import (
@@ -25,6 +27,7 @@ from kilowatt.ocpi.models.common import (
     TariffDimensionType,
     TariffElement,
 )
+from kilowatt.ocpi.store import OcpiStore
 
 from .servers import FakeClock, FakeEmsp, Server, SimulatedStation, auth, free_port
 
@@ -129,6 +132,7 @@ class Cpo:
     station: SimulatedStation
     clock: FakeClock
     server: Server
+    engine: AsyncEngine
 
 
 @dataclass
@@ -170,19 +174,21 @@ async def make_cpo(tmp_path: Path) -> AsyncIterator[CpoFactory]:
         station = SimulatedStation(mode)
         port = free_port()
         settings.setdefault("max_limit", 3)
+        # The caller owns the storage: the app gets a store over our engine.
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / db}")
         app = create_ocpi_app(
             backend=backend,
+            store=OcpiStore(engine),
             executor=station,
             country_code=CC,
             party_id=PID,
             public_url=f"http://127.0.0.1:{port}",
-            database_url=f"sqlite+aiosqlite:///{tmp_path / db}",
             run_worker=False,
             clock=clock,
             **settings,
         )
         server = await Server(app, port).start()
-        cpo = Cpo(server.url, app.state.ocpi, backend, station, clock, server)
+        cpo = Cpo(server.url, app.state.ocpi, backend, station, clock, server, engine)
         started.append(cpo)
         return cpo
 
@@ -190,6 +196,7 @@ async def make_cpo(tmp_path: Path) -> AsyncIterator[CpoFactory]:
     for cpo in started:
         cpo.station.close()
         await cpo.server.stop()
+        await cpo.engine.dispose()
 
 
 @pytest.fixture

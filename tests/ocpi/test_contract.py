@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import httpx
 
+from kilowatt.ocpi import build_operator_router, build_router
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.models.common import CommandResultType, Status
 from kilowatt.ocpi.pricing import UsagePeriod
@@ -104,8 +105,8 @@ async def test_registration_through_operator_api(
     from .servers import Server
 
     app = FastAPI()  # a host app with default settings (redirect_slashes=True)
-    app.include_router(cpo.ocpi.operator_router())
-    app.include_router(cpo.ocpi.router())
+    app.include_router(build_operator_router(cpo.ocpi))
+    app.include_router(build_router(cpo.ocpi))
     api = await Server(app).start()
     try:
         r = await http.get(f"{api.url}/ocpi/versions/", follow_redirects=False)

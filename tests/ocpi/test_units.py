@@ -113,23 +113,18 @@ def test_ocpi_does_not_import_csms_handlers_or_transport() -> None:
 
 
 async def test_cli_create_partner(tmp_path: Path) -> None:
-    from dataclasses import dataclass
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     from kilowatt.ocpi import create_partner
     from kilowatt.ocpi.store import OcpiStore
+    from kilowatt.storage import Database
 
-    @dataclass
-    class S:
-        database_url: str
-        public_url: str | None = "https://cpo.example"
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'k.db'}"
-    out = await create_partner(S(url), name="Acme")
-    fields = dict(line.split(maxsplit=1) for line in out.splitlines())
-    assert fields["versions_url"] == "https://cpo.example/ocpi/versions"
-    engine = create_async_engine(url)
-    found = await OcpiStore(engine).find_by_token(fields["token_a"])
-    await engine.dispose()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
+    try:
+        await db.migrate()
+        store = OcpiStore(db.engine, db.write)
+        out = await create_partner(store, name="Acme", public_url="https://cpo.example/")
+        fields = dict(line.split(maxsplit=1) for line in out.splitlines())
+        assert fields["versions_url"] == "https://cpo.example/ocpi/versions"
+        found = await store.find_by_token(fields["token_a"])
+    finally:
+        await db.close()
     assert found is not None and found[0].id == fields["id"] and found[1] == "A"

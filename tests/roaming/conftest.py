@@ -1,4 +1,4 @@
-"""Fixtures: a Kilowatt node (OCPP + HTTP on loopback) with OCPI installed, a fake eMSP on
+"""Fixtures: a Kilowatt node (OCPP + HTTP on loopback) with OCPI configured, a fake eMSP on
 loopback, and OCPP 1.6 / 2.0.1 stations whose answers the test controls."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from kilowatt.app import Kilowatt
-from kilowatt.bridges import OcpiHandle
 from kilowatt.config import Settings
 from kilowatt.ocpp import v16, v201
+from kilowatt.roaming import Roaming
 from kilowatt.transport import StationClient, on
 from tests.ocpi.servers import FakeEmsp, Server, auth, free_port
 
@@ -121,7 +121,7 @@ async def until(check: Callable[[], Any], *, rounds: int = 3000) -> Any:
 @dataclass
 class Cpo:
     node: Kilowatt
-    handle: OcpiHandle
+    handle: Roaming
     url: str
     api: httpx.AsyncClient
 
@@ -170,14 +170,14 @@ async def make_cpo(tmp_path: Path, database_url: str) -> AsyncIterator[CpoFactor
             call_timeout=5,
             extra={"ocpi": options},
         )
-        # The node installs OCPI itself (our party is configured), with the [ocpi] options
-        # above. Installing it a second time here used to run two outbox workers and two
-        # event pumps on one database: pushes and CommandResults were sometimes sent twice.
+        # The node builds OCPI itself (our party is configured), with the [ocpi] options
+        # above. A second OCPI layer here used to run two outbox workers and two event pumps
+        # on one database: pushes and CommandResults were sometimes sent twice.
         node = Kilowatt(settings)
         await node.start()
-        assert node.ocpi.enabled
+        assert node.roaming is not None
         api = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {API_KEY}"})
-        cpo = Cpo(node, node.ocpi, url, api)
+        cpo = Cpo(node, node.roaming, url, api)
         started.append(cpo)
         return cpo
 

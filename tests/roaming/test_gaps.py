@@ -17,7 +17,7 @@ from kilowatt.transport import connect_ocpp
 from tests.ocpi.servers import FakeEmsp, Server, auth
 
 from .conftest import Cpo, CpoFactory, Emsp, Station16, Station201, register, until
-from .test_ocpi_contract import T0, boot16, command, mod, results, setup_site
+from .test_contract import T0, boot16, command, mod, results, setup_site
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Orderings the contract tests only meet by chance, forced: the charger starts its transaction
-before it answers the remote start, and OCPI is installed once per node."""
+before it answers the remote start, and a node runs one OCPI layer."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from kilowatt.api.security import BearerAuth
-from kilowatt.bridges import install_ocpi
 from kilowatt.ocpp import v16, v201
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import connect_ocpp, on
 from tests.ocpi.servers import auth
 
 from .conftest import Cpo, Emsp, Station16, Station201, register, until
-from .test_ocpi_contract import T0, boot16, command, results, setup_site
+from .test_contract import T0, boot16, command, results, setup_site
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -103,8 +101,8 @@ def session_puts(emsp: Emsp) -> list[Any]:
 def started_handled(cpo: Cpo) -> Hook:
     """A hook that returns once the bridge has handled every event so far (the transaction
     start included) — while the command is still waiting for the charger's answer."""
-    assert cpo.handle.events is not None
-    return cpo.handle.events.idle
+    assert cpo.handle.pump is not None
+    return cpo.handle.pump.idle
 
 
 async def _assert_announced_once(cpo: Cpo, emsp: Emsp, ref: str) -> None:
@@ -200,18 +198,11 @@ async def test_start_transaction_before_the_remote_start_answer_16(
         await _assert_announced_once(cpo, emsp, "early16")
 
 
-async def test_ocpi_is_installed_once_per_application(cpo: Cpo) -> None:
-    """The node installs OCPI itself; a second installation on the same application would
-    run a second outbox worker and event pump, each pushing everything again."""
-    node = cpo.node
-    with pytest.raises(RuntimeError, match="already installed"):
-        await install_ocpi(
-            node.api,
-            node.settings,
-            node.services,
-            node.gateway,
-            node.db,
-            BearerAuth("another-key-0123456789"),
-        )
+async def test_one_ocpi_layer_per_node(cpo: Cpo) -> None:
+    """The node builds OCPI itself, once: a second layer on the same database would run a
+    second outbox worker and event pump, each pushing everything again."""
+    paths = cpo.node.api.openapi()["paths"]
+    assert "/ocpi/versions" in paths and "/api/v1/ocpi/partners" in paths
     names = [t.get_name() for t in asyncio.all_tasks()]
     assert names.count("ocpi-outbox") == 1 and names.count("ocpi-events") == 1
+    assert names.count("ocpi-pending-sessions") == 1

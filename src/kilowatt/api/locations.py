@@ -8,7 +8,7 @@
   format, power type, max voltage (V), amperage (A), electric power (W).
 
 Stations are assigned with ``PATCH /stations/{id} {"location_id": ...}``. OCPI publishes these
-as Locations with EVSEs derived from the stations (``kilowatt.bridges``).
+as Locations with EVSEs derived from the stations (``kilowatt.roaming``).
 """
 
 from __future__ import annotations

@@ -11,13 +11,20 @@ Layout:
 - :mod:`.registration` (versions/credentials handshake), :mod:`.tokens`, :mod:`.commands`,
   :mod:`.outbox` (durable push), :mod:`.pricing` and :mod:`.cdrs` (priced CDRs).
 - :mod:`.store` — SQLAlchemy repository over :mod:`kilowatt.storage.ocpi_models`.
-- :mod:`.app` — :class:`Ocpi` (composition) and :func:`create_ocpi_app` (factory);
+- :mod:`.cpo` — :class:`OcpiCore` (store, client, tokens, outbox) and :class:`Ocpi` (the core
+  plus registration and commands over a backend); neither builds its own storage.
+- :mod:`.routes` (``/ocpi/...``) and :mod:`.operator` (``/api/v1/ocpi/partners``, and
+  :func:`create_partner` for the CLI) — routers built from an :class:`Ocpi`.
+- :mod:`.app` — :func:`create_ocpi_app`, the standalone application factory;
   :mod:`.memory` — in-memory reference backend.
+
+Imports go one way: ``app`` → ``routes``/``operator`` → ``cpo`` → the services above.
 """
 
-from kilowatt.ocpi.app import Ocpi, create_ocpi_app
+from kilowatt.ocpi.app import create_ocpi_app
+from kilowatt.ocpi.cpo import Ocpi, OcpiCore
 from kilowatt.ocpi.models.common import ModuleID, Role, VersionNumber
-from kilowatt.ocpi.operator import create_partner
+from kilowatt.ocpi.operator import build_operator_router, create_partner
 from kilowatt.ocpi.protocols import (
     Authenticator,
     Caller,
@@ -27,6 +34,7 @@ from kilowatt.ocpi.protocols import (
     CpoBackend,
     StationOffline,
 )
+from kilowatt.ocpi.routes import build_router
 from kilowatt.ocpi.settings import OcpiSettings
 
 __all__ = [
@@ -38,10 +46,13 @@ __all__ = [
     "CpoBackend",
     "ModuleID",
     "Ocpi",
+    "OcpiCore",
     "OcpiSettings",
     "Role",
     "StationOffline",
     "VersionNumber",
+    "build_operator_router",
+    "build_router",
     "create_ocpi_app",
     "create_partner",
 ]

@@ -16,21 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from kilowatt.ocpi.convert import to_wire
+from kilowatt.ocpi.cpo import Ocpi
 from kilowatt.ocpi.envelope import OcpiError, StatusCode
 from kilowatt.ocpi.http import authenticate, ocpi_route_class, ok, read_json
 from kilowatt.ocpi.models.common import CommandType, ModuleID, OcpiModel, VersionDetails
 from kilowatt.ocpi.models.common import Version as VersionInfo
 from kilowatt.ocpi.pagination import ListQuery, Page, page_headers, parse_query
 from kilowatt.ocpi.protocols import Caller
-
-if TYPE_CHECKING:
-    from kilowatt.ocpi.app import Ocpi
 
 M = TypeVar("M", bound=OcpiModel)
 

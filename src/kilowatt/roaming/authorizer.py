@@ -13,15 +13,25 @@ Implements :class:`kilowatt.csms.RemoteAuthorizer`. Order:
 
 from __future__ import annotations
 
-from kilowatt.bridges.ocpi_locations import evse_uid
-from kilowatt.bridges.ocpi_sessions import SessionTracker
-from kilowatt.bridges.ocpi_state import BridgeState
-from kilowatt.csms.model import AuthorizationResult, AuthStatus, StationInfo
-from kilowatt.csms.services import Services
-from kilowatt.ocpi.app import Ocpi
-from kilowatt.ocpi.models.common import AllowedType, AuthMethod
+from collections.abc import Awaitable, Callable
 
-__all__ = ["OcpiAuthorizer"]
+from kilowatt.csms.model import AuthorizationResult, AuthStatus, StationInfo
+from kilowatt.ocpi.models import v230
+from kilowatt.ocpi.models.common import AllowedType, AuthMethod
+from kilowatt.ocpi.tokens import TokenService
+from kilowatt.roaming.objects import evse_uid
+from kilowatt.roaming.state import RoamingState
+
+__all__ = ["Authorizations", "OcpiAuthorizer", "StationLookup"]
+
+StationLookup = Callable[[str], Awaitable[StationInfo]]
+"""A station by identity (raises :class:`LookupError` when unknown), e.g.
+``StationService.get``."""
+
+Authorizations = dict[str, tuple[v230.Token, AuthMethod, str | None]]
+"""id tag → (eMSP token, auth method, authorization reference) of the last OCPI authorization
+that accepted it; :class:`~kilowatt.roaming.sessions.SessionTracker` reads it for sessions
+started at the charger."""
 
 _STATUS = {
     AllowedType.ALLOWED: AuthStatus.ACCEPTED,
@@ -42,15 +52,24 @@ _ALL = ("RFID", "APP_USER", "AD_HOC_USER", "OTHER", "EMAID")
 
 
 class OcpiAuthorizer:
-    """A :class:`~kilowatt.csms.RemoteAuthorizer` backed by OCPI tokens."""
+    """A :class:`~kilowatt.csms.RemoteAuthorizer` backed by OCPI tokens.
 
-    def __init__(
-        self, services: Services, ocpi: Ocpi, state: BridgeState, sessions: SessionTracker
-    ) -> None:
-        self.services = services
-        self.ocpi = ocpi
+    Built before the CSMS services (they take it as their remote authorizer), so it depends on
+    the OCPI token service and the roaming tables only; ``station`` looks a station up when a
+    token is presented (the composition root passes the station service's lookup).
+
+    Args:
+        tokens: eMSP tokens (:class:`~kilowatt.ocpi.tokens.TokenService`).
+        state: the roaming tables (open remote starts).
+        station: the station lookup (:data:`StationLookup`).
+    """
+
+    def __init__(self, tokens: TokenService, state: RoamingState, station: StationLookup) -> None:
+        self.tokens = tokens
         self.state = state
-        self.sessions = sessions
+        self.station = station
+        self.authorizations: Authorizations = {}
+        """What this authorizer accepted, per id tag (see :data:`Authorizations`)."""
 
     async def authorize(
         self, id_token: str, token_type: str | None, station_id: str | None
@@ -63,14 +82,14 @@ class OcpiAuthorizer:
         if station_id is not None:
             station: StationInfo | None = None
             try:
-                station = await self.services.stations.get(station_id)
+                station = await self.station(station_id)
             except LookupError:
                 station = None
             if station is not None and station.location_id is not None:
                 location_id = station.location_id
                 evse_uids = [evse_uid(station_id, e.evse_id) for e in station.evses if e.evse_id]
         for ocpi_type in _OCPI_TYPES.get(token_type, _ALL):
-            result = await self.ocpi.tokens.authorize_token(
+            result = await self.tokens.authorize_token(
                 id_token, ocpi_type, location_id=location_id, evse_uids=evse_uids or None
             )
             if result is None:
@@ -80,7 +99,7 @@ class OcpiAuthorizer:
                 method = (
                     AuthMethod.AUTH_REQUEST if result.source == "realtime" else AuthMethod.WHITELIST
                 )
-                self.sessions.authorizations[id_token] = (
+                self.authorizations[id_token] = (
                     result.token,
                     method,
                     result.authorization_reference,

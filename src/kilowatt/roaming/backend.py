@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kilowatt.bridges.ocpi_locations import build_tariff
-from kilowatt.bridges.ocpi_sessions import SessionTracker
-from kilowatt.bridges.ocpi_state import BridgeState
-from kilowatt.bridges.ocpi_view import CsmsView
 from kilowatt.csms.errors import NotFound
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.pagination import ListQuery, Page, paginate
+from kilowatt.roaming.objects import build_tariff
+from kilowatt.roaming.sessions import SessionTracker
+from kilowatt.roaming.state import RoamingState
+from kilowatt.roaming.view import CsmsView
 
 __all__ = ["CsmsCpoBackend"]
 
@@ -21,7 +21,7 @@ class CsmsCpoBackend:
     ``last_updated`` depends on live station status), the rest is paged in SQL.
     """
 
-    def __init__(self, view: CsmsView, state: BridgeState, sessions: SessionTracker) -> None:
+    def __init__(self, view: CsmsView, state: RoamingState, sessions: SessionTracker) -> None:
         self.view = view
         self.state = state
         self.sessions = sessions

@@ -31,10 +31,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from kilowatt.bridges.ocpi_locations import EvseRef
-from kilowatt.bridges.ocpi_sessions import SessionTracker
-from kilowatt.bridges.ocpi_state import BridgeState
-from kilowatt.bridges.ocpi_view import CsmsView
 from kilowatt.csms.gateway import (
     GatewayError,
     StationCallError,
@@ -53,10 +49,14 @@ from kilowatt.ocpi.models.common import (
     format_datetime,
 )
 from kilowatt.ocpi.protocols import Command, CommandTimeout, StationOffline
+from kilowatt.roaming.objects import EvseRef
+from kilowatt.roaming.sessions import SessionTracker
+from kilowatt.roaming.state import RoamingState
+from kilowatt.roaming.view import CsmsView
 
 __all__ = ["OcppCommandExecutor", "id_tag_for", "map_status"]
 
-log = logging.getLogger("kilowatt.bridges.ocpi")
+log = logging.getLogger("kilowatt.roaming")
 
 MAX_ID_TAG_16 = 20
 """OCPP 1.6 IdToken: CiString20Type."""
@@ -104,7 +104,7 @@ class OcppCommandExecutor:
         gateway: StationGateway,
         view: CsmsView,
         sessions: SessionTracker,
-        state: BridgeState,
+        state: RoamingState,
         *,
         parties: Callable[[str], Awaitable[list[tuple[str, str]]]],
         clock: Callable[[], datetime],

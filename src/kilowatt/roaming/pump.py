@@ -3,7 +3,7 @@
 =====================================  ===========================================================
 StatusChanged, StationConnected,       ``evse_status_changed`` (PATCH) for each EVSE of the
 StationDisconnected                    station whose OCPI status changed (offline → UNKNOWN)
-TransactionStarted / Updated / Ended   :class:`~kilowatt.bridges.ocpi_sessions.SessionTracker`
+TransactionStarted / Updated / Ended   :class:`~kilowatt.roaming.sessions.SessionTracker`
                                        (session PUT/PATCH, CDR POST)
 LocationChanged                        ``location_updated`` (PUT of the whole location)
 TariffChanged                          ``tariff_updated`` (PUT)
@@ -19,9 +19,6 @@ import asyncio
 import contextlib
 import logging
 
-from kilowatt.bridges.ocpi_locations import build_tariff
-from kilowatt.bridges.ocpi_sessions import SessionTracker
-from kilowatt.bridges.ocpi_view import CsmsView
 from kilowatt.csms.errors import NotFound
 from kilowatt.csms.events import (
     DomainEvent,
@@ -36,12 +33,15 @@ from kilowatt.csms.events import (
 )
 from kilowatt.csms.locations import LocationChanged
 from kilowatt.csms.tariffs import TariffChanged
-from kilowatt.ocpi.app import Ocpi
 from kilowatt.ocpi.models.common import Status
+from kilowatt.ocpi.outbox import Push
+from kilowatt.roaming.objects import build_tariff
+from kilowatt.roaming.sessions import SessionTracker
+from kilowatt.roaming.view import CsmsView
 
 __all__ = ["EventPump"]
 
-log = logging.getLogger("kilowatt.bridges.ocpi")
+log = logging.getLogger("kilowatt.roaming")
 
 _TYPES: tuple[type[DomainEvent], ...] = (
     StatusChanged,
@@ -58,10 +58,10 @@ _TYPES: tuple[type[DomainEvent], ...] = (
 class EventPump:
     """Subscribes at construction (no event is missed) and handles events in :meth:`run`."""
 
-    def __init__(self, bus: EventBus, view: CsmsView, sessions: SessionTracker, ocpi: Ocpi) -> None:
+    def __init__(self, bus: EventBus, view: CsmsView, sessions: SessionTracker, push: Push) -> None:
         self.view = view
         self.sessions = sessions
-        self.ocpi = ocpi
+        self.push = push
         self.subscription: Subscription = bus.subscribe(*_TYPES, maxsize=100_000)
         self._last: dict[tuple[str, int], Status] = {}
         self._idle = asyncio.Event()
@@ -131,9 +131,7 @@ class EventPump:
                 continue
             self._last[key] = ref.status
             evse = next(e for e in location.evses or [] if e.uid == ref.uid)
-            await self.ocpi.push.evse_status_changed(
-                location.id, ref.uid, ref.status, evse.last_updated
-            )
+            await self.push.evse_status_changed(location.id, ref.uid, ref.status, evse.last_updated)
 
     async def _location(self, event: LocationChanged) -> None:
         if event.deleted:
@@ -145,7 +143,7 @@ class EventPump:
         for ref in refs:
             self._last[(ref.station_id, ref.evse_id)] = ref.status
         if location.publish:
-            await self.ocpi.push.location_updated(location)
+            await self.push.location_updated(location)
 
     async def _tariff(self, tariff_id: str) -> None:
         try:
@@ -153,6 +151,6 @@ class EventPump:
         except NotFound:
             return
         party = self.view.party
-        await self.ocpi.push.tariff_updated(
+        await self.push.tariff_updated(
             build_tariff(info, country_code=party.country_code, party_id=party.party_id)
         )

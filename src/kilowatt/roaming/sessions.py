@@ -1,6 +1,6 @@
 """OCPI Sessions and CDRs from CSMS transactions (OCPI 2.2.1 ``mod_sessions``, ``mod_cdrs``).
 
-Lifecycle of a session row (:mod:`.ocpi_state`):
+Lifecycle of a session row (:mod:`.state`):
 
 - ``REQUESTED``: START_SESSION is being sent to the charger (not shown to eMSPs). Stored
   *before* the OCPP call so that the charger's StartTransaction, which may overtake the call's
@@ -33,13 +33,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from kilowatt.bridges.ocpi_locations import evse_uid
-from kilowatt.bridges.ocpi_state import BridgeState, SessionRow
-from kilowatt.bridges.ocpi_view import CsmsView
 from kilowatt.csms.errors import NotFound
 from kilowatt.csms.model import MeterValueInfo, TransactionInfo
 from kilowatt.csms.transactions import energy_wh
-from kilowatt.ocpi.app import Ocpi
 from kilowatt.ocpi.cdrs import build_cdr, cdr_token, charging_periods
 from kilowatt.ocpi.models import v230
 from kilowatt.ocpi.models.common import (
@@ -49,11 +45,16 @@ from kilowatt.ocpi.models.common import (
     TariffDimensionType,
     TariffElement,
 )
+from kilowatt.ocpi.outbox import Push
 from kilowatt.ocpi.pricing import UsagePeriod, price_session
+from kilowatt.roaming.authorizer import Authorizations
+from kilowatt.roaming.objects import evse_uid
+from kilowatt.roaming.state import RoamingState, SessionRow
+from kilowatt.roaming.view import CsmsView
 
 __all__ = ["PendingSweeper", "SessionTracker", "usage_periods"]
 
-log = logging.getLogger("kilowatt.bridges.ocpi")
+log = logging.getLogger("kilowatt.roaming")
 
 _SESSION_FIELDS = ("status", "kwh", "charging_periods", "total_cost", "end_date_time")
 
@@ -116,6 +117,11 @@ class SessionTracker:
     """Keeps OCPI sessions in step with transactions and pushes them; serialised by a lock.
 
     Args:
+        view: the CSMS as OCPI objects.
+        state: the roaming tables.
+        push: where sessions and CDRs are pushed to eMSPs.
+        authorizations: what the OCPI authorizer accepted, per id tag (read to link a session
+            started at the charger to its eMSP token).
         default_currency: currency of sessions at locations without any tariff (ISO 4217).
         pending_timeout: seconds a session may stay PENDING (remote start accepted, no
             transaction yet) before :meth:`expire_pending` makes it INVALID.
@@ -124,7 +130,9 @@ class SessionTracker:
     def __init__(
         self,
         view: CsmsView,
-        state: BridgeState,
+        state: RoamingState,
+        push: Push,
+        authorizations: Authorizations,
         *,
         clock: Callable[[], datetime],
         default_currency: str = "EUR",
@@ -133,14 +141,11 @@ class SessionTracker:
         self.view = view
         self.state = state
         self.pending_timeout = pending_timeout
-        self.ocpi: Ocpi | None = None
-        """Set by :func:`kilowatt.bridges.install_ocpi` once the OCPI layer exists."""
+        self.push = push
         self.clock = clock
         self.default_currency = default_currency
         self.lock = asyncio.Lock()
-        self.authorizations: dict[str, tuple[v230.Token, AuthMethod, str | None]] = {}
-        """id tag → (eMSP token, auth method, authorization reference) of the last OCPI
-        authorization, for sessions started at the charger (filled by the authorizer)."""
+        self.authorizations = authorizations
 
     # --- building objects -----------------------------------------------------------------------
 
@@ -351,13 +356,12 @@ class SessionTracker:
     async def _announce(self, row: SessionRow) -> None:
         if row.status in ("REQUESTED", "DISCARDED"):
             return
-        assert self.ocpi is not None, "SessionTracker.ocpi not set"
         session = await self.build(row)
         if not row.announced:
-            await self.ocpi.push.session_created(session)
+            await self.push.session_created(session)
             await self.state.update_session(row.id, announced=True)
         else:
-            await self.ocpi.push.session_updated(session, _SESSION_FIELDS)
+            await self.push.session_updated(session, _SESSION_FIELDS)
 
     async def _cdr(self, row: SessionRow, now: datetime) -> None:
         session = await self.build(row)
@@ -385,8 +389,7 @@ class SessionTracker:
         if tariff is None:
             cdr = cdr.model_copy(update={"tariffs": None})
         if await self.state.add_cdr(cdr.id, row.id, cdr.to_wire(), now):
-            assert self.ocpi is not None, "SessionTracker.ocpi not set"
-            await self.ocpi.push.cdr_created(cdr)
+            await self.push.cdr_created(cdr)
 
 
 class PendingSweeper:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kilowatt.storage import Database
 from kilowatt.storage import models as m
 
-__all__ = ["BridgeState", "SessionRow"]
+__all__ = ["RoamingState", "SessionRow"]
 
 sessions: Table = m.OcpiSession.__table__  # type: ignore[assignment]
 reservations: Table = m.OcpiReservation.__table__  # type: ignore[assignment]
@@ -76,7 +76,7 @@ def _row(r: Any) -> SessionRow:
     return SessionRow(**{k: r[k] for k in SessionRow.__slots__})
 
 
-class BridgeState:
+class RoamingState:
     """SQL of the bridge tables."""
 
     def __init__(self, db: Database) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kilowatt.bridges.ocpi_locations import EvseRef, build_location, build_tariff
 from kilowatt.csms.errors import NotFound
 from kilowatt.csms.locations import LocationInfo
 from kilowatt.csms.model import StationInfo
 from kilowatt.csms.services import Services
 from kilowatt.ocpi.models import v230
+from kilowatt.roaming.objects import EvseRef, build_location, build_tariff
 
 __all__ = ["CsmsView", "Party"]
 
