@@ -74,14 +74,14 @@ async def test_accept_unknown_and_remote(db: Database) -> None:
 async def test_token_cache_is_written_through_by_put_and_delete(services: Services) -> None:
     auth = services.authorization
     reads = 0
-    get = auth._repos.id_tokens.get
+    get = auth._tokens.get
 
-    async def counting_get(conn: Any, id_token: str) -> Any:
+    async def counting_get(id_token: str) -> Any:
         nonlocal reads
         reads += 1
-        return await get(conn, id_token)
+        return await get(id_token)
 
-    auth._repos.id_tokens.get = counting_get  # type: ignore[method-assign]
+    auth._tokens.get = counting_get  # type: ignore[method-assign]
     assert (await auth.authorize("C")).status is AuthStatus.UNKNOWN
     assert (await auth.authorize("C")).status is AuthStatus.UNKNOWN
     assert reads == 1  # the absence is cached too
@@ -100,20 +100,20 @@ async def test_a_read_racing_with_put_does_not_cache_the_old_token(services: Ser
     auth = services.authorization
     await auth.put("R", IdTokenInput())
     auth._cache.clear()
-    get = auth._repos.id_tokens.get
+    get = auth._tokens.get
     entered = asyncio.Event()
     release = asyncio.Event()
 
-    async def slow_get(conn: Any, id_token: str) -> Any:
-        row = await get(conn, id_token)
+    async def slow_get(id_token: str) -> Any:
+        row = await get(id_token)
         entered.set()
         await release.wait()
         return row
 
-    auth._repos.id_tokens.get = slow_get  # type: ignore[method-assign]
+    auth._tokens.get = slow_get  # type: ignore[method-assign]
     reading = asyncio.create_task(auth.authorize("R"))
     await entered.wait()
-    auth._repos.id_tokens.get = get  # type: ignore[method-assign]
+    auth._tokens.get = get  # type: ignore[method-assign]
     await auth.put("R", IdTokenInput(status=TokenStatus.BLOCKED))
     release.set()
     assert (await reading).status is AuthStatus.ACCEPTED  # it read before the change

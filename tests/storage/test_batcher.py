@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kilowatt.storage import BatcherClosed, Database
-from kilowatt.storage.repositories import journal
+from kilowatt.storage.tables import journal
 
 
 def _journal_row(i: int) -> dict[str, object]:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from kilowatt.storage import Database, hotpath
-from kilowatt.storage.repositories import StationRepository
+from kilowatt.storage.sql.stations import SqlStationRepository, set_last_seen
+from kilowatt.storage.sql.transactions import add_samples
 from tests.storage.samples import AT, sample
 
 
@@ -27,16 +28,13 @@ def test_multi_row_text_repeats_the_values_group_and_keeps_the_tail() -> None:
 
 @pytest.mark.parametrize("count", [1, 5, 64, 65, 130])
 async def test_new_rows_are_counted_and_replays_skipped(db: Database, count: int) -> None:
-    async def station(conn: Any) -> None:
-        await StationRepository().insert(conn, {"id": "CP1", "created_at": AT, "updated_at": AT})
-
-    await db.write(station)
+    await SqlStationRepository(db).insert({"id": "CP1", "created_at": AT, "updated_at": AT})
     rows = [_sample(i, f"{i}.10") for i in range(count)]
-    assert await db.write(lambda conn: hotpath.add_meter_values(conn, rows)) == count
+    assert await db.write(lambda conn: add_samples(conn, rows)) == count
     # A replay (offline queue) adds nothing; a duplicate inside one call is stored once.
-    assert await db.write(lambda conn: hotpath.add_meter_values(conn, rows)) == 0
+    assert await db.write(lambda conn: add_samples(conn, rows)) == 0
     twice = [_sample(10_000), _sample(10_000), _sample(10_001)]
-    assert await db.write(lambda conn: hotpath.add_meter_values(conn, twice)) == 2
+    assert await db.write(lambda conn: add_samples(conn, twice)) == 2
     async with db.read() as conn:
         stored = await conn.exec_driver_sql("SELECT count(*), min(value) FROM meter_values")
         total, smallest = stored.one()
@@ -45,17 +43,12 @@ async def test_new_rows_are_counted_and_replays_skipped(db: Database, count: int
 
 
 async def test_set_last_seen_updates_many_stations_at_once(db: Database) -> None:
-    repo = StationRepository()
+    repo = SqlStationRepository(db)
     ids = [f"CP{i:03d}" for i in range(300)]  # more than one statement's worth (256)
-
-    async def create(conn: Any) -> None:
-        for station_id in ids:
-            await repo.insert(conn, {"id": station_id, "created_at": AT, "updated_at": AT})
-
-    await db.write(create)
+    for station_id in ids:
+        await repo.insert({"id": station_id, "created_at": AT, "updated_at": AT})
     seen = {station_id: AT + timedelta(seconds=i) for i, station_id in enumerate(ids)}
-    await db.write(lambda conn: hotpath.set_last_seen(conn, seen))
-    await db.write(lambda conn: hotpath.set_last_seen(conn, {}))
-    async with db.read() as conn:
-        rows = [await repo.get(conn, station_id) for station_id in ("CP000", "CP299")]
+    await db.write(lambda conn: set_last_seen(conn, seen))
+    await db.write(lambda conn: set_last_seen(conn, {}))
+    rows = [await repo.get(station_id) for station_id in ("CP000", "CP299")]
     assert [r["last_seen"] for r in rows if r is not None] == [AT, AT + timedelta(seconds=299)]

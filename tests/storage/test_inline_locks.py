@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kilowatt.storage import Database
-from kilowatt.storage.repositories import journal
+from kilowatt.storage.tables import journal
 
 
 def _row() -> dict[str, object]:

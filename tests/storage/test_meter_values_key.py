@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from kilowatt.storage import Database, hotpath
-from kilowatt.storage.repositories import StationRepository
+from kilowatt.storage import Database
+from kilowatt.storage.sql.stations import SqlStationRepository
+from kilowatt.storage.sql.transactions import add_samples
+from kilowatt.storage.tables import transactions
 from tests.storage.samples import AT, sample
 
 
@@ -17,12 +19,11 @@ def _sample(station_id: str, transaction_id: int | None, i: int) -> dict[str, An
 
 
 async def _station_with_samples(db: Database, station_id: str) -> None:
+    await SqlStationRepository(db).insert({"id": station_id, "created_at": AT, "updated_at": AT})
+
     async def op(conn: Any) -> None:
-        await StationRepository().insert(
-            conn, {"id": station_id, "created_at": AT, "updated_at": AT}
-        )
-        row, _ = await hotpath.insert_or_get_transaction(
-            conn,
+        await conn.execute(
+            transactions.insert(),
             {
                 "station_id": station_id,
                 "dedup_key": "tx:1",
@@ -31,10 +32,12 @@ async def _station_with_samples(db: Database, station_id: str) -> None:
                 "updated_at": AT,
             },
         )
+        query = select(transactions.c.id).where(transactions.c.station_id == station_id)
+        row = {"id": (await conn.execute(query)).scalar_one()}
         # Two in the transaction, one outside any (e.g. a clock-aligned connector reading).
         rows = [_sample(station_id, row["id"], 0), _sample(station_id, row["id"], 1)]
-        assert await hotpath.add_meter_values(conn, rows) == 2
-        assert await hotpath.add_meter_values(conn, [_sample(station_id, None, 2)]) == 1
+        assert await add_samples(conn, rows) == 2
+        assert await add_samples(conn, [_sample(station_id, None, 2)]) == 1
 
     await db.write(op)
 
@@ -52,7 +55,7 @@ async def test_deleting_a_station_deletes_its_samples_in_and_outside_transaction
 ) -> None:
     await _station_with_samples(db, "CP1")
     await _station_with_samples(db, "CP2")
-    assert await db.write(lambda conn: StationRepository().delete(conn, "CP1"))
+    assert await SqlStationRepository(db).delete("CP1")
     assert await _count(db, "CP1") == 0
     assert await _count(db, "CP2") == 3
 
@@ -67,8 +70,8 @@ async def test_upgrade_from_0003_keeps_the_samples_and_their_uniqueness(
         await db.migrate()
         assert await _count(db, "CP1") == 3
         replay = [_sample("CP1", None, 2), _sample("CP1", None, 3)]
-        assert await db.write(lambda conn: hotpath.add_meter_values(conn, replay)) == 1
-        assert await db.write(lambda conn: StationRepository().delete(conn, "CP1"))
+        assert await db.write(lambda conn: add_samples(conn, replay)) == 1
+        assert await SqlStationRepository(db).delete("CP1")
         assert await _count(db, "CP1") == 0
     finally:
         await db.close()

@@ -16,7 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
 from kilowatt.storage import Database, hotpath
-from kilowatt.storage.repositories import StationRepository, stations
+from kilowatt.storage.sql import stations as station_sql
+from kilowatt.storage.sql.stations import SqlStationRepository
+from kilowatt.storage.tables import stations
 from kilowatt.storage.types import SQLITE_STORAGE_FORMAT, UtcDateTime
 
 DIALECT = sqlite.dialect()
@@ -174,8 +176,8 @@ def test_other_dialects_keep_sqlalchemys_composition() -> None:
 
 def test_hotpath_uses_the_fast_processors() -> None:
     # (_Sql, not the module's cache: no entries for this test's dialect left behind)
-    update = hotpath._Sql(hotpath._UPDATE_STATION, DIALECT, ("last_seen", "hp_id"))
-    get = hotpath._Sql(hotpath._GET_STATION, DIALECT, ("hp_id",))
+    update = hotpath._Sql(station_sql._UPDATE, DIALECT, ("last_seen", "hp_id"))
+    get = hotpath._Sql(station_sql._GET, DIALECT, ("hp_id",))
     bind = update.procs[update.names.index("last_seen")]
     result = get.results[get.columns.index("last_seen")]
     assert bind is not None and result is not None
@@ -195,20 +197,18 @@ TIMES = [
 
 @pytest.mark.parametrize("at", TIMES, ids=lambda t: t.isoformat())
 async def test_round_trip_through_the_database(db: Database, at: datetime) -> None:
-    repo = StationRepository()
+    repo = SqlStationRepository(db)
     created = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-    async def insert(conn: Any) -> None:
-        assert await repo.insert(
-            conn, {"id": "CP1", "created_at": created, "updated_at": at, "last_boot": at}
-        )
-        # the hot path (raw sqlite3 with the type's processors under the inline driver)
-        assert await hotpath.update_station(conn, "CP1", {"last_seen": at})
-
-    await db.write(insert)
+    # the hot path (raw sqlite3 with the type's processors under the inline driver)
+    assert await repo.insert(
+        {"id": "CP1", "created_at": created, "updated_at": at, "last_boot": at}
+    )
+    assert await repo.update("CP1", {"last_seen": at})
+    fast = await repo.get("CP1")
     async with db.read() as conn:
-        row = await repo.get(conn, "CP1")
-        fast = await hotpath.get_station(conn, "CP1")
+        row = (
+            (await conn.execute(select(stations).where(stations.c.id == "CP1"))).mappings().first()
+        )
         raw = (
             (await conn.execute(text("SELECT updated_at, last_seen FROM stations"))).one()
             if db.dialect == "sqlite"

@@ -7,8 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import NotFound, ValidationError
 from kilowatt.csms.model import (
     AuthorizationResult,
@@ -19,8 +18,7 @@ from kilowatt.csms.model import (
     TokenStatus,
     from_row,
 )
-from kilowatt.storage import Database, Repositories
-from kilowatt.storage.types import utcnow
+from kilowatt.csms.repositories import Repositories
 
 __all__ = ["AuthorizationService", "RemoteAuthorizer"]
 
@@ -42,6 +40,7 @@ class AuthorizationService:
     """Stores id tokens and decides whether one may charge.
 
     Args:
+        repositories: where tokens live (:attr:`Repositories.id_tokens`).
         accept_unknown: answer Accepted for tokens nobody knows (local trials).
         remote: optional :class:`RemoteAuthorizer` consulted for unknown tokens; can be set
             later with :meth:`set_remote_authorizer`.
@@ -60,17 +59,15 @@ class AuthorizationService:
 
     def __init__(
         self,
-        db: Database,
+        repositories: Repositories,
         *,
         accept_unknown: bool = False,
         remote: RemoteAuthorizer | None = None,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
         cache_ttl: float = 30.0,
         cache_size: int = 100_000,
     ) -> None:
-        self._db = db
-        self._repos = repositories or Repositories()
+        self._tokens = repositories.id_tokens
         self.accept_unknown = accept_unknown
         self._remote = remote
         self._clock = clock
@@ -86,8 +83,7 @@ class AuthorizationService:
         if hit is not None and hit[0] > now:
             return hit[1]
         generation = self._generation
-        async with self._db.read() as conn:
-            found = await self._repos.id_tokens.get(conn, id_token)
+        found = await self._tokens.get(id_token)
         row = dict(found) if found is not None else None
         if self.cache_ttl > 0 and generation == self._generation:
             if len(self._cache) >= self._cache_size:
@@ -128,10 +124,9 @@ class AuthorizationService:
         active = 0
         limit = row["max_concurrent_transactions"] if row is not None else None
         if check_concurrency and limit is not None:
-            async with self._db.read() as conn:
-                active = await self._repos.id_tokens.active_transactions(
-                    conn, id_token, exclude_transaction=exclude_transaction
-                )
+            active = await self._tokens.active_transactions(
+                id_token, exclude_transaction=exclude_transaction
+            )
         if row is None:
             if self._remote is not None:
                 result = await self._remote.authorize(id_token, token_type, station_id)
@@ -175,29 +170,23 @@ class AuthorizationService:
             "created_at": now,
             "updated_at": now,
         }
-
-        async def op(conn: AsyncConnection) -> bool:
-            return await self._repos.id_tokens.put(conn, values)
-
         self._invalidate(id_token)
         try:
-            created = await self._db.write(op)
+            created = await self._tokens.put(values)
         finally:
             self._invalidate(id_token)
         return await self.get(id_token), created
 
     async def get(self, id_token: str) -> IdTokenInfo:
         """Raises :class:`NotFound`."""
-        async with self._db.read() as conn:
-            row = await self._repos.id_tokens.get(conn, id_token)
+        row = await self._tokens.get(id_token)
         if row is None:
             raise NotFound(f"id token {id_token!r} not found")
         return from_row(IdTokenInfo, row, status=TokenStatus(row["status"]))
 
     async def list(self, *, limit: int = 50, offset: int = 0) -> Page[IdTokenInfo]:
         """Tokens ordered by value."""
-        async with self._db.read() as conn:
-            rows, total = await self._repos.id_tokens.page(conn, limit=limit, offset=offset)
+        rows, total = await self._tokens.page(limit=limit, offset=offset)
         items = [from_row(IdTokenInfo, r, status=TokenStatus(r["status"])) for r in rows]
         return Page(items, total)
 
@@ -205,9 +194,7 @@ class AuthorizationService:
         """Raises :class:`NotFound`."""
         self._invalidate(id_token)
         try:
-            deleted = await self._db.write(
-                lambda conn: self._repos.id_tokens.delete(conn, id_token)
-            )
+            deleted = await self._tokens.delete(id_token)
         finally:
             self._invalidate(id_token)
         if not deleted:

@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.model import JournalEntryInfo, Page, from_row
-from kilowatt.storage import Database, Repositories, hotpath
-from kilowatt.storage.repositories import journal
-from kilowatt.storage.types import utcnow
+from kilowatt.storage import ConnectionRepositories, Database, hotpath
+from kilowatt.storage.tables import journal
 
 __all__ = ["JournalService"]
 
@@ -52,7 +52,7 @@ class JournalService:
         retention: int = 7 * 24 * 3600,
         max_messages: int = 0,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
+        repositories: ConnectionRepositories | None = None,
         write_delay: float = 0.25,
     ) -> None:
         self._db = db
@@ -61,7 +61,7 @@ class JournalService:
         self._file = db.journal_file
         self.write_delay = write_delay
         self._timer: asyncio.TimerHandle | None = None
-        self._repos = repositories or Repositories()
+        self._repos = repositories or ConnectionRepositories()
         self.retention = retention
         self.max_messages = max_messages
         self._clock = clock

@@ -23,11 +23,12 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
 from kilowatt.csms.events import DomainEvent, EventBus
 from kilowatt.csms.model import Page, from_row
-from kilowatt.storage import Database, Repositories
-from kilowatt.storage.types import utcnow
+from kilowatt.csms.repositories import StationRepository
+from kilowatt.storage import ConnectionRepositories, Database
 
 __all__ = [
     "ConnectorMetadata",
@@ -169,11 +170,13 @@ class LocationService:
         bus: EventBus,
         *,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
+        repositories: ConnectionRepositories | None = None,
+        stations: StationRepository,
     ) -> None:
         self._db = db
+        self._stations = stations
         self._bus = bus
-        self._repos = repositories or Repositories()
+        self._repos = repositories or ConnectionRepositories()
         self._clock = clock
 
     def _changed(self, location_id: str, station_id: str = "", deleted: bool = False) -> None:
@@ -265,17 +268,13 @@ class LocationService:
             raise ValidationError(f"location {location_id!r} does not exist")
 
     def station_moved(self, station_id: str, old: str | None, new: str | None) -> None:
-        """Announce that a station changed location (call after the change is stored)."""
-        if old == new:
-            return
-        for location_id in (old, new):
-            if location_id is not None:
-                self._changed(location_id, station_id)
+        """Does nothing: kept for callers written before
+        :meth:`~kilowatt.csms.stations.StationService.register` and ``update`` published the
+        move themselves (:class:`LocationChanged` for the old and the new location)."""
 
     async def station_location(self, station_id: str) -> str | None:
         """The location of a station (None: none or unknown station)."""
-        async with self._db.read() as conn:
-            row = await self._repos.stations.get(conn, station_id)
+        row = await self._stations.get(station_id)
         return None if row is None else row["location_id"]
 
     # --- metadata -------------------------------------------------------------------------------
@@ -304,11 +303,10 @@ class LocationService:
         if evse_id < 1 or (connector_id is not None and connector_id < 1):
             raise ValidationError("EVSE and connector ids start at 1")
         location_id = None
-        async with self._db.read() as conn:
-            row = await self._repos.stations.get(conn, station_id)
-            if row is None:
-                raise NotFound(f"station {station_id!r} not found")
-            location_id = row["location_id"]
+        row = await self._stations.get(station_id)
+        if row is None:
+            raise NotFound(f"station {station_id!r} not found")
+        location_id = row["location_id"]
         now = self._clock()
         key: dict[str, Any] = {"station_id": station_id, "evse_id": evse_id}
         fields = _EVSE_FIELDS if connector_id is None else _CONNECTOR_FIELDS

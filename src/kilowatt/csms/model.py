@@ -374,6 +374,65 @@ class TransactionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionMessage:
+    """What one station message says about a transaction, in version-neutral terms: the input
+    of :meth:`~kilowatt.csms.transactions.TransactionService.begin`, ``update`` and ``end``.
+
+    The transaction is named by ``transaction_id`` (the id the CSMS assigned: 1.6
+    transactionId) or ``station_tx_id`` (the station's own id: 2.x transactionId), or neither
+    (samples outside a transaction, or a begin whose id the CSMS assigns now). Fields left
+    None are not stated by this message and leave the stored value alone.
+    """
+
+    station_id: str
+    timestamp: datetime
+    """When it happened, by the station's clock (start, sample or stop time)."""
+    transaction_id: int | None = None
+    station_tx_id: str | None = None
+    seq_no: int | None = None
+    """The station's message number within the transaction (2.x seqNo): a (transaction,
+    seq_no) is processed once; None where the protocol has none (1.6)."""
+    trigger_reason: str | None = None
+    evse_id: int | None = None
+    connector_id: int | None = None
+    id_token: str | None = None
+    id_token_type: str | None = None
+    charging_state: str | None = None
+    remote_start_id: int | None = None
+    reservation_id: int | None = None
+    meter_start_wh: Decimal | None = None
+    """Register reading at the start in Wh, when the begin states it (1.6 meterStart)."""
+    meter_stop_wh: Decimal | None = None
+    """Register reading at the end in Wh, when the end states it (1.6 meterStop); else the
+    last Energy.Active.Import.Register sample is the meter stop."""
+    stopped_reason: str | None = None
+    """Why it ended (``Local`` when an end does not say)."""
+    samples: Sequence[SampledValue] = ()
+    offline: bool = False
+    """The station queued the message while offline (informational)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionResult:
+    """What :class:`~kilowatt.csms.transactions.TransactionService` did with a message.
+
+    ``transaction``: the transaction after it (None: unknown and not created, e.g. a 1.6
+    StopTransaction with an unknown id; the samples were kept without a transaction);
+    ``authorization``: set when the message carried an id token; ``created``: this message
+    created the transaction (False on a replay); ``duplicate``: its (transaction, seq_no) was
+    processed before, nothing changed; ``ended``: this message completed the transaction;
+    ``new_samples``: samples stored now (replays skipped).
+    """
+
+    transaction: TransactionInfo | None
+    authorization: AuthorizationResult | None
+    created: bool = False
+    duplicate: bool = False
+    ended: bool = False
+    new_samples: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StartTransactionInput:
     """A 1.6 StartTransaction (5.18 / 4.8). The five identifying fields make replays idempotent."""
 

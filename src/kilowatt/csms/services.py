@@ -1,4 +1,4 @@
-"""The set of CSMS services sharing one database and one event bus."""
+"""The set of CSMS services sharing one storage backend and one event bus."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from datetime import datetime
 
 from kilowatt.config import Settings
 from kilowatt.csms.authorization import AuthorizationService, RemoteAuthorizer
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.events import EventBus
 from kilowatt.csms.journal import JournalService
 from kilowatt.csms.locations import LocationService
+from kilowatt.csms.repositories import Repositories
 from kilowatt.csms.stations import StationService
 from kilowatt.csms.tariffs import TariffService
 from kilowatt.csms.transactions import TransactionService
-from kilowatt.storage import Database, Repositories
-from kilowatt.storage.types import utcnow
+from kilowatt.storage import ConnectionRepositories, Database
 
 __all__ = ["Services"]
 
@@ -42,17 +43,29 @@ class Services:
         bus: EventBus | None = None,
         remote_authorizer: RemoteAuthorizer | None = None,
         clock: Callable[[], datetime] = utcnow,
+        repositories: Repositories | None = None,
     ) -> Services:
         """Wire the services from settings (registration, boot status, heartbeat interval,
-        accept_unknown_id_tokens, journal retention)."""
+        accept_unknown_id_tokens, journal retention).
+
+        ``repositories``: where stations, id tokens and transactions live; by default the SQL
+        repositories on ``db`` (:class:`kilowatt.storage.sql.SqlRepositories`); pass
+        :class:`kilowatt.storage.memory.MemoryRepositories` to keep them in memory. The
+        journal, locations and tariffs are always in ``db``.
+        """
         bus = bus or EventBus()
-        repos = Repositories()
+        if repositories is None:
+            # The one place the domain names its SQL implementation, until the composition
+            # root (app.py) passes the repositories in.
+            from kilowatt.storage.sql import SqlRepositories
+
+            repositories = SqlRepositories(db)
+        repos = ConnectionRepositories()
         authorization = AuthorizationService(
-            db,
+            repositories,
             accept_unknown=settings.accept_unknown_id_tokens,
             remote=remote_authorizer,
             clock=clock,
-            repositories=repos,
         )
         journal = JournalService(
             db,
@@ -65,21 +78,20 @@ class Services:
             db=db,
             bus=bus,
             stations=StationService(
-                db,
+                repositories,
                 bus,
                 registration=settings.registration,
                 boot_status=settings.boot_status,
                 heartbeat_interval=settings.heartbeat_interval,
                 clock=clock,
-                repositories=repos,
                 journal=journal,
             ),
             authorization=authorization,
-            transactions=TransactionService(
-                db, bus, authorization, clock=clock, repositories=repos
-            ),
+            transactions=TransactionService(repositories, bus, authorization, clock=clock),
             journal=journal,
-            locations=LocationService(db, bus, clock=clock, repositories=repos),
+            locations=LocationService(
+                db, bus, clock=clock, repositories=repos, stations=repositories.stations
+            ),
             tariffs=TariffService(db, bus, clock=clock, repositories=repos),
         )
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final, Literal
 
-from sqlalchemy import update
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
 from kilowatt.csms.events import (
     EventBus,
@@ -26,6 +22,7 @@ from kilowatt.csms.events import (
     StatusChanged,
 )
 from kilowatt.csms.journal import JournalService
+from kilowatt.csms.locations import LocationChanged
 from kilowatt.csms.model import (
     BootInfo,
     BootResult,
@@ -42,9 +39,8 @@ from kilowatt.csms.model import (
     from_row,
 )
 from kilowatt.csms.passwords import hash_password, validate_password, verify_password
+from kilowatt.csms.repositories import Repositories, Row
 from kilowatt.logs import RateLimit
-from kilowatt.storage import Database, Repositories, hotpath
-from kilowatt.storage.types import utcnow
 
 __all__ = ["UNSET", "StationService"]
 
@@ -67,7 +63,7 @@ class StationService:
     """Everything about stations that does not depend on the OCPP version.
 
     Args:
-        db: the database.
+        repositories: where stations live (:attr:`Repositories.stations`).
         bus: where domain events are published (after commit).
         registration: ``open`` creates unknown stations on connect; ``known`` refuses them.
         boot_status: BootNotification answer for every station.
@@ -77,19 +73,17 @@ class StationService:
 
     def __init__(
         self,
-        db: Database,
+        repositories: Repositories,
         bus: EventBus,
         *,
         registration: Literal["open", "known"] = "open",
         boot_status: RegistrationStatus | str = RegistrationStatus.ACCEPTED,
         heartbeat_interval: int = 300,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
         journal: JournalService | None = None,
     ) -> None:
-        self._db = db
+        self._stations = repositories.stations
         self._bus = bus
-        self._repos = repositories or Repositories()
         # Deleting a station deletes its journal frames, including those still buffered.
         self._journal = journal
         self.registration = registration
@@ -98,7 +92,6 @@ class StationService:
         self._clock = clock
         # Not one line per station in a boot storm: at most 20 per 10 s.
         self._created_log = RateLimit(burst=20, interval=10.0)
-        self._seen: _SeenBatch | None = None
 
     # --- connection lifecycle -------------------------------------------------------------------
 
@@ -122,8 +115,7 @@ class StationService:
         TLS; 3 needs TLS and a client certificate whose CN is the identity. Connecting with a
         lower profile than the stored one is a downgrade and gets UNAUTHORIZED (HTTP 401).
         """
-        async with self._db.read() as conn:
-            row = await hotpath.get_station(conn, station_id)
+        row = await self._stations.get(station_id)
         if row is None:
             return (
                 ConnectDecision.ACCEPT if self.registration == "open" else ConnectDecision.UNKNOWN
@@ -153,19 +145,11 @@ class StationService:
         allow_create = self.registration == "open"
 
         values = {"connected": True, "ocpp_version": ocpp_version, "last_seen": now}
-
-        async def op(conn: AsyncConnection) -> tuple[hotpath.Row | None, bool]:
-            created = False
-            if allow_create:
-                # A new station is inserted connected: no UPDATE after the INSERT.
-                created = await hotpath.insert_station(
-                    conn, _new_station(station_id, now, **values)
-                )
-            if not created:
-                await hotpath.update_station(conn, station_id, {**values, "updated_at": now})
-            return await hotpath.get_station(conn, station_id), created
-
-        row, created = await self._db.write(op)
+        # A new station is inserted connected: no UPDATE after the INSERT.
+        create = _new_station(station_id, now, **values) if allow_create else None
+        row, created = await self._stations.record_connect(
+            station_id, {**values, "updated_at": now}, create=create
+        )
         if row is None:
             raise NotFound(f"station {station_id!r} is not registered")
         if created:
@@ -187,20 +171,12 @@ class StationService:
         """Record that the station's connection closed."""
         now = self._clock()
         values = {"connected": False, "last_seen": now, "updated_at": now}
-        await self._db.write(lambda conn: self._repos.stations.update(conn, station_id, values))
+        await self._stations.update(station_id, values)
         self._bus.publish(StationDisconnected(station_id=station_id, at=now))
 
     async def mark_all_disconnected(self) -> int:
         """At start of a single node: no station can still be connected. Returns how many."""
-
-        from kilowatt.storage.repositories import stations
-
-        stmt = update(stations).where(stations.c.connected.is_(True)).values(connected=False)
-
-        async def op(conn: AsyncConnection) -> int:
-            return (await conn.execute(stmt)).rowcount
-
-        return await self._db.write(op)
+        return await self._stations.mark_all_disconnected()
 
     # --- station-initiated messages ---------------------------------------------------------------
 
@@ -220,13 +196,8 @@ class StationService:
         }
         data = {"reason": info.reason, **info.details} if (info.reason or info.details) else None
 
-        async def op(conn: AsyncConnection) -> None:
-            await hotpath.update_station(conn, station_id, values)
-            if data is not None:
-                event = {"station_id": station_id, "at": now, "kind": "Boot", "data": data}
-                await hotpath.add_station_event(conn, event)
-
-        await self._db.write(op)
+        event = {"at": now, "kind": "Boot", "data": data} if data is not None else None
+        await self._stations.record_boot(station_id, values, event)
         self._bus.publish(
             StationBooted(
                 station_id=station_id,
@@ -252,30 +223,8 @@ class StationService:
         COMMIT is the largest single latency saving of the benchmark mix.
         """
         now = self._clock()
-        self._touch(station_id, now)
+        self._stations.touch(station_id, now)
         return now
-
-    async def _seen_written(self) -> None:
-        """Wait until every ``last_seen`` update queued so far is committed (read your writes)."""
-        batch = self._seen
-        if batch is not None and batch.future is not None and not batch.future.done():
-            with contextlib.suppress(Exception):  # the writer logged it; the read goes on
-                await asyncio.shield(batch.future)
-
-    def _touch(self, station_id: str, now: datetime) -> asyncio.Future[None]:
-        """Set ``last_seen`` in the next group commit; resolved once committed.
-
-        Heartbeats (a third of a station's traffic) and status notifications only move
-        ``last_seen``: all such updates waiting for the writer share one executemany UPDATE
-        instead of costing a statement each.
-        """
-        batch = self._seen
-        if batch is None or batch.taken:
-            batch = self._seen = _SeenBatch()
-            batch.future = self._db.batcher.submit_nowait(batch.write)
-        batch.rows[station_id] = now
-        assert batch.future is not None
-        return batch.future
 
     async def status_notification(self, station_id: str, report: StatusReport) -> None:
         """Store the latest status of an EVSE/connector (1.6: see :mod:`kilowatt.csms.model`)."""
@@ -288,14 +237,11 @@ class StationService:
             "status_at": report.timestamp or now,
         }
 
-        async def op(conn: AsyncConnection) -> None:
-            await hotpath.upsert_connector_status(
-                conn, station_id, report.evse_id, report.connector_id, values, now
-            )
-
         # Queued before the status write, so committed in the same group or an earlier one.
-        seen = self._touch(station_id, now)
-        await self._db.write(op)
+        seen = self._stations.touch(station_id, now)
+        await self._stations.set_connector_status(
+            station_id, report.evse_id, report.connector_id, values, now
+        )
         await seen
         self._bus.publish(
             StatusChanged(
@@ -331,22 +277,13 @@ class StationService:
         ]
         # One statement per chunk keeps within SQLite's bound-parameter limit (32766).
         for start in range(0, len(rows), 500):
-            await self._db.write(self._upsert_variables(rows[start : start + 500]))
-
-    def _upsert_variables(
-        self, rows: list[dict[str, Any]]
-    ) -> Callable[[AsyncConnection], Awaitable[None]]:
-        async def op(conn: AsyncConnection) -> None:
-            await self._repos.device_model.upsert(conn, rows)
-
-        return op
+            await self._stations.put_variables(rows[start : start + 500])
 
     async def variables(
         self, station_id: str, *, component: str | None = None
     ) -> list[VariableReport]:
         """The stored device model of a station (optionally one component)."""
-        async with self._db.read() as conn:
-            rows = await self._repos.device_model.for_station(conn, station_id, component=component)
+        rows = await self._stations.variables(station_id, component=component)
         return [
             VariableReport(
                 component=r["component"],
@@ -373,14 +310,11 @@ class StationService:
             {"key": e.key, "value": e.value, "readonly": e.readonly, "updated_at": now}
             for e in entries
         ]
-        await self._db.write(
-            lambda conn: self._repos.stations.upsert_configuration(conn, station_id, rows)
-        )
+        await self._stations.put_configuration(station_id, rows)
 
     async def configuration(self, station_id: str) -> list[ConfigurationEntry]:
         """The stored 1.6 configuration keys of a station, by key."""
-        async with self._db.read() as conn:
-            rows = await self._repos.stations.configuration(conn, station_id)
+        rows = await self._stations.configuration(station_id)
         return [ConfigurationEntry(r["key"], r["value"], r["readonly"]) for r in rows]
 
     async def record_event(
@@ -396,7 +330,7 @@ class StationService:
         as JSON). ``at`` defaults to now (CSMS time)."""
         when = at or self._clock()
         values = {"station_id": station_id, "at": when, "kind": kind, "data": dict(data)}
-        event_id = await self._db.write(lambda conn: self._repos.station_events.add(conn, values))
+        event_id = await self._stations.add_event(values)
         info = StationEventInfo(event_id, station_id, when, kind, dict(data))
         self._bus.publish(
             StationEventRecorded(
@@ -409,10 +343,7 @@ class StationService:
         self, station_id: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
     ) -> Page[StationEventInfo]:
         """Stored notifications of a station, newest first."""
-        async with self._db.read() as conn:
-            rows, total = await self._repos.station_events.page(
-                conn, station_id, kind=kind, limit=limit, offset=offset
-            )
+        rows, total = await self._stations.events(station_id, kind=kind, limit=limit, offset=offset)
         return Page([from_row(StationEventInfo, r) for r in rows], total)
 
     # --- operator management ----------------------------------------------------------------------
@@ -441,16 +372,22 @@ class StationService:
             location_id=location_id,
         )
 
-        async def op(conn: AsyncConnection) -> RowMapping | None:
-            if not await self._repos.stations.insert(conn, values):
-                return None
-            return await self._repos.stations.get(conn, station_id)
-
-        row = await self._db.write(op)
+        row = await self._stations.insert(values)
         if row is None:
             raise AlreadyExists(f"station {station_id!r} already exists")
         self._bus.publish(StationRegistered(station_id=station_id, at=now))
+        self._moved(station_id, None, location_id, now)
         return _station(row)
+
+    def _moved(self, station_id: str, old: str | None, new: str | None, at: datetime) -> None:
+        """Announce a change of location to both locations (OCPI pushes them)."""
+        if old == new:
+            return
+        for location_id in (old, new):
+            if location_id is not None:
+                self._bus.publish(
+                    LocationChanged(station_id=station_id, at=at, location_id=location_id)
+                )
 
     async def update(
         self,
@@ -462,7 +399,9 @@ class StationService:
     ) -> StationInfo:
         """Change security settings or location. None/UNSET fields stay unchanged.
 
-        Raising the profile to 1/2 needs a password (given now or stored before).
+        Raising the profile to 1/2 needs a password (given now or stored before). A change of
+        location publishes :class:`~kilowatt.csms.locations.LocationChanged` for the old and
+        the new location (after the write).
 
         Raises:
             NotFound, ValidationError.
@@ -480,7 +419,9 @@ class StationService:
             raise ValidationError("security_profile must be 0, 1, 2 or 3")
         if location_id is not UNSET:
             values["location_id"] = location_id
-        await self._db.write(lambda conn: self._repos.stations.update(conn, station_id, values))
+        await self._stations.update(station_id, values)
+        if location_id is not UNSET and location_id != current.location_id:
+            self._moved(station_id, current.location_id, location_id, values["updated_at"])
         return await self.get(station_id)
 
     async def delete(self, station_id: str) -> None:
@@ -489,7 +430,7 @@ class StationService:
         Raises:
             NotFound.
         """
-        if not await self._db.write(lambda conn: self._repos.stations.delete(conn, station_id)):
+        if not await self._stations.delete(station_id):
             raise NotFound(f"station {station_id!r} not found")
         if self._journal is not None:
             await self._journal.forget(station_id)
@@ -501,30 +442,25 @@ class StationService:
         Raises:
             NotFound.
         """
-        await self._seen_written()
-        async with self._db.read() as conn:
-            row = await self._repos.stations.get(conn, station_id)
-            if row is None:
-                raise NotFound(f"station {station_id!r} not found")
-            rows = await self._repos.stations.connectors(conn, [station_id])
+        await self._stations.touched()
+        row = await self._stations.get(station_id)
+        if row is None:
+            raise NotFound(f"station {station_id!r} not found")
+        rows = await self._stations.connectors([station_id])
         return _station(row, _group_evses(rows))
 
     async def exists(self, station_id: str) -> bool:
         """Whether the identity is registered."""
-        async with self._db.read() as conn:
-            return await self._repos.stations.get(conn, station_id) is not None
+        return await self._stations.get(station_id) is not None
 
     async def list(
         self, *, limit: int = 50, offset: int = 0, connected: bool | None = None
     ) -> Page[StationInfo]:
         """Stations by identity, each with its EVSEs and connectors."""
-        await self._seen_written()
-        async with self._db.read() as conn:
-            rows, total = await self._repos.stations.page(
-                conn, limit=limit, offset=offset, connected=connected
-            )
-            connector_rows = await self._repos.stations.connectors(conn, [r["id"] for r in rows])
-        by_station: dict[str, list[RowMapping]] = {}
+        await self._stations.touched()
+        rows, total = await self._stations.page(limit=limit, offset=offset, connected=connected)
+        connector_rows = await self._stations.connectors([r["id"] for r in rows])
+        by_station: dict[str, list[Row]] = {}
         for r in connector_rows:
             by_station.setdefault(r["station_id"], []).append(r)
         items = [_station(r, _group_evses(by_station.get(r["id"], []))) for r in rows]
@@ -548,23 +484,6 @@ def _check_identity(station_id: str) -> None:
         raise ValidationError("station id must be 1–48 characters without ':' or '/'")
 
 
-class _SeenBatch:
-    """``last_seen`` updates that share one UPDATE in one group commit."""
-
-    __slots__ = ("future", "rows", "taken")
-
-    def __init__(self) -> None:
-        self.rows: dict[str, datetime] = {}
-        self.taken = False
-        self.future: asyncio.Future[None] | None = None
-
-    async def write(self, conn: AsyncConnection) -> None:
-        # Later touches go to a new batch from here on; a retry after a rollback re-runs the
-        # same rows.
-        self.taken = True
-        await hotpath.set_last_seen(conn, self.rows)
-
-
 async def _checked_hash(profile: int, password: str | None) -> str | None:
     if profile not in (0, 1, 2, 3):
         raise ValidationError("security_profile must be 0, 1, 2 or 3")
@@ -579,7 +498,7 @@ async def _checked_hash(profile: int, password: str | None) -> str | None:
     return await asyncio.to_thread(hash_password, password)
 
 
-def _group_evses(rows: Sequence[RowMapping]) -> tuple[EvseInfo, ...]:
+def _group_evses(rows: Sequence[Row]) -> tuple[EvseInfo, ...]:
     grouped: dict[int, list[ConnectorInfo]] = {}
     for r in rows:
         connectors = grouped.setdefault(r["evse_id"], [])

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
 from kilowatt.csms.events import DomainEvent, EventBus
 from kilowatt.csms.locations import LocationChanged
 from kilowatt.csms.model import Page, from_row
-from kilowatt.storage import Database, Repositories
-from kilowatt.storage.types import utcnow
+from kilowatt.storage import ConnectionRepositories, Database
 
 __all__ = ["TariffChanged", "TariffInfo", "TariffService"]
 
@@ -93,11 +93,11 @@ class TariffService:
         bus: EventBus,
         *,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
+        repositories: ConnectionRepositories | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
-        self._repos = repositories or Repositories()
+        self._repos = repositories or ConnectionRepositories()
         self._clock = clock
 
     def _changed(self, tariff_id: str, deleted: bool = False) -> None:

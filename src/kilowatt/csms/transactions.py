@@ -1,32 +1,47 @@
-"""Transactions and meter values: 1.6 Start/Stop/MeterValues and 2.x TransactionEvent.
+"""Transactions and meter values: one lifecycle for every OCPP version.
 
-Idempotency under replay (a station resends its offline queue after reconnecting, GUIDE §3):
+:class:`TransactionService` offers ``begin`` / ``update`` / ``end``, each taking a
+version-neutral :class:`~kilowatt.csms.model.TransactionMessage`. The handlers translate:
+1.6 StartTransaction → ``begin``, MeterValues → ``update``, StopTransaction → ``end``;
+2.x TransactionEvent Started/Updated/Ended → ``begin``/``update``/``end``, MeterValues →
+``update`` without a transaction. The business rules live here, once.
 
-- 1.6 StartTransaction: the same (station, connectorId, idTag, meterStart, timestamp) maps to
-  the same transaction (unique ``dedup_key``), so the replay gets the same transactionId.
-- 2.x TransactionEvent: (station, transactionId) finds the transaction; (transaction, seqNo)
-  is recorded once, a replayed event changes nothing.
-- Meter values: a sample's (station, EVSE, connector, timestamp, measurand, phase, location,
-  context, value) is unique; replayed samples are skipped by ``ON CONFLICT DO NOTHING``. The
-  value belongs to the key: two readings stamped with the same second are both kept.
-- StopTransaction of a completed transaction changes nothing.
+Idempotency under replay and reordering (a station resends its offline queue after
+reconnecting, GUIDE §3):
 
-Every write is group-committed (:mod:`kilowatt.storage.batcher`): the methods return only
-after COMMIT, so a handler may acknowledge the station as soon as they return.
-Energy: ``energy_wh`` = latest Energy.Active.Import.Register (in Wh) − ``meter_start_wh``,
-or meterStop − meterStart at a 1.6 stop.
+- A transaction has an idempotency key, unique per station: the station's own id when it
+  names one (``tx:<station_tx_id>``, 2.x), else what began it
+  (``start:<connector>|<id token>|<meter start>|<timestamp>``, 1.6), so a replayed begin
+  finds the same transaction (and the same CSMS id to answer).
+- A message naming a station id may arrive before its begin (an offline station delivers
+  late): the first message seen creates the transaction, whatever its kind. A message naming
+  a CSMS id never creates one (the id is ours: an unknown one is answered normally and its
+  samples kept without a transaction).
+- With a sequence number (2.x seqNo) a (transaction, seq_no) is processed once; a replay is a
+  duplicate that changes nothing. ``last_seq_no`` is the highest seen; ``started_at`` the
+  earliest time any message gave.
+- Samples are unique by (station, EVSE, connector, timestamp, measurand, phase, location,
+  context, value); replays are skipped. The value belongs to the key: two readings stamped
+  with the same second are both kept.
+- Ending a completed transaction changes nothing but stores new samples.
+
+Every write is one atomic unit of the transaction repository
+(:meth:`~kilowatt.csms.repositories.TransactionRepository.record`), group-committed: the
+methods return only once it is durable, so a handler may acknowledge the station then.
+
+Energy: ``energy_wh`` = latest Energy.Active.Import.Register (in Wh) − ``meter_start_wh``, or
+meter stop − meter start when the end states the meter stop (1.6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from kilowatt.csms.authorization import AuthorizationService
+from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import NotFound, ValidationError
 from kilowatt.csms.events import (
     EventBus,
@@ -48,15 +63,14 @@ from kilowatt.csms.model import (
     TransactionEventInput,
     TransactionEventResult,
     TransactionInfo,
+    TransactionMessage,
+    TransactionResult,
     TransactionStatus,
     from_row,
 )
-from kilowatt.storage import Database, Repositories, hotpath
-from kilowatt.storage.types import utcnow
+from kilowatt.csms.repositories import Changes, Repositories, Row, TransactionStep
 
 __all__ = ["TransactionService", "energy_wh"]
-
-_EVENT_TYPES = {"Started", "Updated", "Ended"}
 
 
 def energy_wh(sample: Sample) -> Decimal | None:
@@ -78,40 +92,6 @@ def energy_wh(sample: Sample) -> Decimal | None:
 
 def _tx(row: Mapping[Any, Any]) -> TransactionInfo:
     return from_row(TransactionInfo, row, status=TransactionStatus(row["status"]))
-
-
-def _merged(row: Mapping[Any, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """``row`` after ``changes`` were written, as a re-read would return it (saves a SELECT per
-    write): datetimes come back in UTC (``UtcDateTime``); decimals round-trip exactly."""
-    merged = dict(row)
-    for name, value in changes.items():
-        merged[name] = value.astimezone(UTC) if isinstance(value, datetime) else value
-    return merged
-
-
-def _sample_rows(
-    station_id: str,
-    transaction_id: int | None,
-    evse_id: int,
-    connector_id: int,
-    samples: Sequence[SampledValue],
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "station_id": station_id,
-            "transaction_id": transaction_id,
-            "evse_id": evse_id,
-            "connector_id": connector_id,
-            "timestamp": s.timestamp,
-            "measurand": s.measurand,
-            "phase": s.phase or "",
-            "location": s.location or "",
-            "context": s.context or "",
-            "unit": s.unit,
-            "value": s.value,
-        }
-        for s in samples
-    ]
 
 
 def _energy_changes(row: Mapping[Any, Any], samples: Sequence[SampledValue]) -> dict[str, Any]:
@@ -136,294 +116,317 @@ def _energy_changes(row: Mapping[Any, Any], samples: Sequence[SampledValue]) -> 
     return changes
 
 
+_BEGIN, _UPDATE, _END = "Started", "Updated", "Ended"
+_FACTS = (
+    "evse_id",
+    "connector_id",
+    "id_token",
+    "id_token_type",
+    "charging_state",
+    "remote_start_id",
+    "reservation_id",
+)
+"""Columns a message may state at any time; a stated value replaces the stored one."""
+_PLACE = ("evse_id", "connector_id")
+"""Where the transaction is: filled in once known (2.x may name the EVSE only after the
+start), never moved by a later message (a 1.6 MeterValues' connector says where its samples
+were taken, not where the transaction is)."""
+
+
+def _key(data: TransactionMessage) -> str | None:
+    """The idempotency key of the transaction ``data`` is about (see the module docstring)."""
+    if data.station_tx_id is not None:
+        return "tx:" + data.station_tx_id
+    if data.transaction_id is not None:
+        return None
+    return (
+        f"start:{data.connector_id}|{data.id_token}|{data.meter_start_wh}"
+        f"|{data.timestamp.isoformat()}"
+    )
+
+
+def _new_row(data: TransactionMessage, key: str, now: datetime) -> dict[str, Any]:
+    """The transaction a message creates (the first one seen of it)."""
+    return {
+        "station_id": data.station_id,
+        "dedup_key": key,
+        "station_tx_id": data.station_tx_id,
+        "evse_id": data.evse_id,
+        "connector_id": data.connector_id,
+        "id_token": data.id_token,
+        "id_token_type": data.id_token_type,
+        "status": TransactionStatus.ACTIVE.value,
+        "started_at": data.timestamp,
+        "meter_start_wh": data.meter_start_wh,
+        # Known meter start: nothing delivered yet; unknown: the first register reading
+        # sets both (_energy_changes).
+        "energy_wh": Decimal(0) if data.meter_start_wh is not None else None,
+        "charging_state": data.charging_state,
+        "remote_start_id": data.remote_start_id,
+        "reservation_id": data.reservation_id,
+        "last_seq_no": data.seq_no,
+        "updated_at": now,
+    }
+
+
+def _decide(
+    data: TransactionMessage, kind: str, now: datetime
+) -> Callable[[Row, bool, int], Changes]:
+    """The business rules of one message, as the pure function the repository calls with the
+    stored transaction (``created``: this message created it; ``new``: samples stored now)."""
+    ending = kind == _END
+
+    def decide(row: Row, created: bool, new: int) -> Changes:
+        changes: Changes = {}
+        for name in _FACTS:
+            value = getattr(data, name)
+            if value is not None and row[name] != value:
+                if name in _PLACE and row[name] is not None:
+                    continue  # a transaction does not move (see _PLACE)
+                changes[name] = value
+        if not created:
+            if data.seq_no is not None and data.seq_no > (row["last_seq_no"] or -1):
+                changes["last_seq_no"] = data.seq_no
+            if kind == _BEGIN and data.timestamp < row["started_at"]:
+                changes["started_at"] = data.timestamp
+        active = row["status"] == TransactionStatus.ACTIVE
+        if active and new:
+            changes.update(_energy_changes({**row, **changes}, data.samples))
+        if ending and active:
+            start = changes.get("meter_start_wh", row["meter_start_wh"])
+            stop: Decimal | None
+            if data.meter_stop_wh is not None:
+                stop = data.meter_stop_wh
+                changes["energy_wh"] = stop - start if start is not None else None
+            else:
+                energy = changes.get("energy_wh", row["energy_wh"])
+                readings = [
+                    (s.timestamp, wh) for s in data.samples if (wh := energy_wh(s)) is not None
+                ]
+                stop = max(readings)[1] if readings else None
+                if stop is None and start is not None and energy is not None:
+                    stop = start + energy
+            changes.update(
+                status=TransactionStatus.COMPLETED.value,
+                stopped_at=data.timestamp,
+                stop_reason=data.stopped_reason or "Local",
+            )
+            if stop is not None:
+                changes["meter_stop_wh"] = stop
+        if changes:
+            changes["updated_at"] = now
+        return changes
+
+    return decide
+
+
 class TransactionService:
-    """Creates, updates and ends transactions; stores meter values; publishes events.
+    """The transaction lifecycle (:meth:`begin`, :meth:`update`, :meth:`end`), meter values,
+    and the events they publish (:class:`~kilowatt.csms.events.TransactionStarted`,
+    ``TransactionUpdated``, ``TransactionEnded``, after the write is durable).
 
     Args:
-        authorization: used to answer idTagInfo/idTokenInfo for the tokens in the messages.
+        repositories: where transactions live (:attr:`Repositories.transactions`).
+        bus: where the events go.
+        authorization: answers idTagInfo/idTokenInfo for the tokens in the messages.
+        clock: returns the current aware UTC time (``updated_at``, event times).
     """
 
     def __init__(
         self,
-        db: Database,
+        repositories: Repositories,
         bus: EventBus,
         authorization: AuthorizationService,
         *,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
     ) -> None:
-        self._db = db
+        self._transactions = repositories.transactions
         self._bus = bus
         self._auth = authorization
-        self._repos = repositories or Repositories()
         self._clock = clock
 
-    # --- OCPP 1.6 ----------
+    # --- the lifecycle ----------
 
-    async def start(self, data: StartTransactionInput) -> StartResult:
-        """Record a 1.6 StartTransaction; return the transaction (``id`` = transactionId).
+    async def begin(self, data: TransactionMessage) -> TransactionResult:
+        """A transaction began (1.6 StartTransaction, 2.x TransactionEvent Started).
 
-        A replay (same station, connector, idTag, meterStart, timestamp) returns the same
-        transaction with ``created`` False. The transaction is recorded even when the token is
-        not Accepted: the station decides whether to stop it (1.6 4.8).
+        Finds the transaction by its idempotency key or creates it: a replayed begin returns
+        the same transaction with ``created`` False (answer the same id). The transaction is
+        recorded even when the token is not Accepted: the station decides whether to stop it
+        (1.6 4.8, 2.0.1 E05). ``transaction`` is never None.
         """
-        evse_id = data.connector_id if data.evse_id is None else data.evse_id
-        dedup = (
-            f"start:{data.connector_id}|{data.id_token}|{data.meter_start_wh}"
-            f"|{data.timestamp.isoformat()}"
-        )
-        now = self._clock()
-        values = {
-            "station_id": data.station_id,
-            "dedup_key": dedup,
-            "evse_id": evse_id,
-            "connector_id": data.connector_id,
-            "id_token": data.id_token,
-            "status": TransactionStatus.ACTIVE.value,
-            "started_at": data.timestamp,
-            "meter_start_wh": data.meter_start_wh,
-            "energy_wh": Decimal(0),
-            "reservation_id": data.reservation_id,
-            "updated_at": now,
-        }
+        return await self._apply(data, _BEGIN)
 
-        async def op(conn: AsyncConnection) -> tuple[hotpath.Row, bool]:
-            return await hotpath.insert_or_get_transaction(conn, values)
+    async def update(self, data: TransactionMessage) -> TransactionResult:
+        """A transaction went on: samples, charging state, token, EVSE (1.6 MeterValues, 2.x
+        TransactionEvent Updated); or, naming no transaction, samples of the station alone
+        (2.x MeterValues, 1.6 MeterValues without transactionId).
 
-        row, created = await self._db.write(op)
-        tx = _tx(row)
-        authorization = await self._auth.authorize(
-            data.id_token, station_id=data.station_id, exclude_transaction=tx.id
-        )
-        if created:
-            self._bus.publish(TransactionStarted(station_id=tx.station_id, at=now, transaction=tx))
-        return StartResult(tx, authorization, created)
-
-    async def stop(self, data: StopTransactionInput) -> StopResult:
-        """Record a 1.6 StopTransaction with its transactionData; idempotent.
-
-        An unknown transaction id (or one of another station) gives ``transaction`` None; the
-        samples are then kept without a transaction.
+        Samples of an active transaction update its energy. A CSMS id that does not exist
+        (or is another station's) gives ``transaction`` None, the samples kept without one;
+        a station id not seen before creates the transaction.
         """
-        now = self._clock()
+        return await self._apply(data, _UPDATE)
 
-        async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any] | None, bool]:
-            row = await hotpath.get_transaction(conn, data.transaction_id)
-            if row is None or row["station_id"] != data.station_id:
-                if data.transaction_data:
-                    evse = 0
-                    rows = _sample_rows(data.station_id, None, evse, evse, data.transaction_data)
-                    await hotpath.add_meter_values(conn, rows)
-                return None, False
-            rows = _sample_rows(
-                data.station_id,
-                row["id"],
-                row["evse_id"] or 0,
-                row["connector_id"] or 0,
-                data.transaction_data,
-            )
-            await hotpath.add_meter_values(conn, rows)
-            if row["status"] == TransactionStatus.COMPLETED:
-                return row, False
-            start = row["meter_start_wh"]
-            energy = data.meter_stop_wh - start if start is not None else None
-            changes = {
-                "status": TransactionStatus.COMPLETED.value,
-                "stopped_at": data.timestamp,
-                "meter_stop_wh": data.meter_stop_wh,
-                "energy_wh": energy,
-                "stop_reason": data.reason or "Local",
-                "updated_at": now,
-            }
-            await hotpath.update_transaction(conn, row["id"], changes)
-            return _merged(row, changes), True
+    async def end(self, data: TransactionMessage) -> TransactionResult:
+        """A transaction ended (1.6 StopTransaction, 2.x TransactionEvent Ended).
 
-        row, stopped = await self._db.write(op)
-        authorization = None
-        if data.id_token is not None:
-            authorization = await self._auth.authorize(
-                data.id_token, station_id=data.station_id, check_concurrency=False
-            )
-        tx = _tx(row) if row is not None else None
-        if tx is not None and stopped:
-            self._bus.publish(TransactionEnded(station_id=tx.station_id, at=now, transaction=tx))
-        return StopResult(tx, authorization, stopped)
-
-    # --- any version ----------
-
-    async def add_meter_values(self, data: MeterValuesInput) -> int:
-        """Store MeterValues samples (replays skipped); return how many were new.
-
-        Samples of an active transaction update its energy. A transaction id that does not
-        exist (or belongs to another station) is ignored and the samples kept without it.
+        Completes it: ``stopped_at`` = ``data.timestamp``, the meter stop as stated or the
+        last register sample (else start + energy), ``stop_reason`` as stated or ``Local``.
+        Ending a completed transaction only stores new samples (``ended`` False). Unknown
+        ids behave as in :meth:`update`.
         """
+        return await self._apply(data, _END)
+
+    async def _apply(self, data: TransactionMessage, kind: str) -> TransactionResult:
         now = self._clock()
-
-        async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any] | None, int]:
-            row: Mapping[Any, Any] | None = None
-            if data.transaction_id is not None:
-                row = await hotpath.get_transaction(conn, data.transaction_id)
-            elif data.station_tx_id is not None:
-                row = await hotpath.get_transaction_by_key(
-                    conn, data.station_id, "tx:" + data.station_tx_id
-                )
-            if row is not None and row["station_id"] != data.station_id:
-                row = None
-            tx_id = row["id"] if row is not None else None
-            rows = _sample_rows(
-                data.station_id, tx_id, data.evse_id, data.connector_id, data.samples
-            )
-            new = await hotpath.add_meter_values(conn, rows)
-            if row is None or new == 0 or row["status"] != TransactionStatus.ACTIVE:
-                return row, new
-            changes = _energy_changes(row, data.samples)
-            if changes:
-                changes["updated_at"] = now
-                await hotpath.update_transaction(conn, row["id"], changes)
-                row = _merged(row, changes)
-            return row, new
-
-        row, new = await self._db.write(op)
-        if row is not None and new:
-            tx = _tx(row)
-            self._bus.publish(
-                TransactionUpdated(
-                    station_id=tx.station_id, at=now, transaction=tx, new_samples=new
-                )
-            )
-        return new
-
-    # --- OCPP 2.x ----------
-
-    async def transaction_event(self, data: TransactionEventInput) -> TransactionEventResult:
-        """Apply a 2.x TransactionEvent (Started/Updated/Ended); idempotent by seqNo.
-
-        The first event seen for a station transaction id creates the transaction, whatever
-        its type (an offline station may deliver them late). Fields arrive over time: EVSE,
-        id token (e.g. after ``Authorized``), charging state and remoteStartId are filled in
-        as they come. ``Ended`` completes the transaction with the last register reading as
-        meter stop and ``stoppedReason`` (default ``Local``) as stop reason.
-        """
-        if data.event_type not in _EVENT_TYPES:
-            raise ValidationError(f"unknown TransactionEvent eventType {data.event_type!r}")
-        now = self._clock()
-        ended = data.event_type == "Ended"
-        values = {
-            "station_id": data.station_id,
-            "dedup_key": "tx:" + data.station_tx_id,
-            "station_tx_id": data.station_tx_id,
-            "evse_id": data.evse_id,
-            "connector_id": data.connector_id,
-            "id_token": data.id_token,
-            "id_token_type": data.id_token_type,
-            "status": TransactionStatus.ACTIVE.value,
-            "started_at": data.timestamp,
-            "charging_state": data.charging_state,
-            "remote_start_id": data.remote_start_id,
-            "reservation_id": data.reservation_id,
-            "last_seq_no": data.seq_no,
-            "updated_at": now,
-        }
-
-        async def op(conn: AsyncConnection) -> tuple[Mapping[Any, Any], bool, bool, bool]:
-            # Most events (Updated, Ended) find their transaction: a keyed SELECT is far
-            # cheaper than the 14-column INSERT ... ON CONFLICT plus SELECT of insert_or_get.
-            row: Mapping[Any, Any] | None = await hotpath.get_transaction_by_key(
-                conn, data.station_id, "tx:" + data.station_tx_id
-            )
-            created = False
-            if row is None:
-                row, created = await hotpath.insert_or_get_transaction(conn, values)
+        key = _key(data)
+        named = data.transaction_id is not None or data.station_tx_id is not None
+        # A CSMS id is never created by a message; a station id or a begin is (see module).
+        create = _new_row(data, key, now) if key is not None and (named or kind == _BEGIN) else None
+        event = None
+        if data.seq_no is not None:
             event = {
-                "transaction_id": row["id"],
                 "seq_no": data.seq_no,
-                "event_type": data.event_type,
+                "event_type": kind,
                 "trigger_reason": data.trigger_reason,
                 "timestamp": data.timestamp,
             }
-            if not await hotpath.add_event(conn, event):
-                return row, False, True, False
-            changes: dict[str, Any] = {}
-            for name in ("evse_id", "connector_id", "id_token", "id_token_type"):
-                if values[name] is not None and row[name] != values[name]:
-                    changes[name] = values[name]
-            for name in ("charging_state", "remote_start_id", "reservation_id"):
-                if values[name] is not None and row[name] != values[name]:
-                    changes[name] = values[name]
-            if not created:
-                if data.seq_no > (row["last_seq_no"] or -1):
-                    changes["last_seq_no"] = data.seq_no
-                if data.event_type == "Started" or data.timestamp < row["started_at"]:
-                    changes["started_at"] = min(data.timestamp, row["started_at"])
-            evse_id = data.evse_id if data.evse_id is not None else row["evse_id"]
-            connector_id = (
-                data.connector_id if data.connector_id is not None else row["connector_id"]
-            )
-            rows = _sample_rows(
-                data.station_id, row["id"], evse_id or 0, connector_id or 0, data.meter_values
-            )
-            await hotpath.add_meter_values(conn, rows)
-            stopping = ended and row["status"] == TransactionStatus.ACTIVE
-            if row["status"] == TransactionStatus.ACTIVE:
-                changes.update(_energy_changes({**row, **changes}, data.meter_values))
-            if stopping:
-                start = changes.get("meter_start_wh", row["meter_start_wh"])
-                energy = changes.get("energy_wh", row["energy_wh"])
-                readings = [
-                    (s.timestamp, wh) for s in data.meter_values if (wh := energy_wh(s)) is not None
-                ]
-                if readings:
-                    changes["meter_stop_wh"] = max(readings)[1]
-                elif start is not None and energy is not None:
-                    changes["meter_stop_wh"] = start + energy
-                changes.update(
-                    status=TransactionStatus.COMPLETED.value,
-                    stopped_at=data.timestamp,
-                    stop_reason=data.stopped_reason or "Local",
-                )
-            if changes:
-                changes["updated_at"] = now
-                await hotpath.update_transaction(conn, row["id"], changes)
-                row = _merged(row, changes)
-            return row, created, False, stopping
-
-        row, created, duplicate, stopping = await self._db.write(op)
-        tx = _tx(row)
+        step = TransactionStep(
+            station_id=data.station_id,
+            decide=_decide(data, kind, now),
+            transaction_id=data.transaction_id,
+            key=key if named or kind == _BEGIN else None,
+            create=create,
+            # A station-named transaction may exist already (messages out of order); one the
+            # CSMS keys by its begin is new unless replayed: INSERT first saves a SELECT.
+            find_first=data.station_tx_id is not None,
+            event=event,
+            samples=data.samples,
+            evse_id=data.evse_id,
+            connector_id=data.connector_id,
+        )
+        outcome = await self._transactions.record(step)
+        tx = _tx(outcome.transaction) if outcome.transaction is not None else None
         authorization = None
         if data.id_token is not None:
             authorization = await self._auth.authorize(
                 data.id_token,
                 token_type=data.id_token_type,
                 station_id=data.station_id,
-                exclude_transaction=tx.id,
-                check_concurrency=data.event_type != "Ended",
+                exclude_transaction=tx.id if tx is not None else None,
+                check_concurrency=kind != _END,
             )
-        if not duplicate:
-            if created:
+        ended = outcome.changes.get("status") == TransactionStatus.COMPLETED.value
+        if tx is not None and not outcome.duplicate:
+            if outcome.created:
                 self._bus.publish(
                     TransactionStarted(station_id=tx.station_id, at=now, transaction=tx)
                 )
-            if stopping:
+            if ended:
                 self._bus.publish(
                     TransactionEnded(station_id=tx.station_id, at=now, transaction=tx)
                 )
-            elif not created:
+            elif not outcome.created and (outcome.new_samples or outcome.changes):
                 self._bus.publish(
                     TransactionUpdated(
                         station_id=tx.station_id,
                         at=now,
                         transaction=tx,
-                        new_samples=len(data.meter_values),
+                        new_samples=outcome.new_samples,
                     )
                 )
-        return TransactionEventResult(tx, created, duplicate, authorization)
+        return TransactionResult(
+            tx, authorization, outcome.created, outcome.duplicate, ended, outcome.new_samples
+        )
+
+    # --- adapters for callers not yet on the lifecycle ----------
+
+    async def start(self, data: StartTransactionInput) -> StartResult:
+        """:meth:`begin` for a :class:`~kilowatt.csms.model.StartTransactionInput` (kept for
+        callers written before the lifecycle; new code calls :meth:`begin`)."""
+        result = await self.begin(
+            TransactionMessage(
+                station_id=data.station_id,
+                timestamp=data.timestamp,
+                evse_id=data.connector_id if data.evse_id is None else data.evse_id,
+                connector_id=data.connector_id,
+                id_token=data.id_token,
+                meter_start_wh=data.meter_start_wh,
+                reservation_id=data.reservation_id,
+            )
+        )
+        assert result.transaction is not None and result.authorization is not None
+        return StartResult(result.transaction, result.authorization, result.created)
+
+    async def stop(self, data: StopTransactionInput) -> StopResult:
+        """:meth:`end` for a :class:`~kilowatt.csms.model.StopTransactionInput` (kept for
+        callers written before the lifecycle; new code calls :meth:`end`)."""
+        result = await self.end(
+            TransactionMessage(
+                station_id=data.station_id,
+                timestamp=data.timestamp,
+                transaction_id=data.transaction_id,
+                meter_stop_wh=data.meter_stop_wh,
+                stopped_reason=data.reason,
+                id_token=data.id_token,
+                samples=data.transaction_data,
+            )
+        )
+        return StopResult(result.transaction, result.authorization, result.ended)
+
+    async def add_meter_values(self, data: MeterValuesInput) -> int:
+        """:meth:`update` for a :class:`~kilowatt.csms.model.MeterValuesInput`; returns how
+        many samples were new (kept for callers written before the lifecycle)."""
+        result = await self.update(
+            TransactionMessage(
+                station_id=data.station_id,
+                timestamp=self._clock(),
+                transaction_id=data.transaction_id,
+                station_tx_id=data.station_tx_id,
+                evse_id=data.evse_id,
+                connector_id=data.connector_id,
+                samples=data.samples,
+            )
+        )
+        return result.new_samples
+
+    async def transaction_event(self, data: TransactionEventInput) -> TransactionEventResult:
+        """:meth:`begin`/:meth:`update`/:meth:`end` for a 2.x
+        :class:`~kilowatt.csms.model.TransactionEventInput` (kept for callers written before
+        the lifecycle). Raises :class:`ValidationError` for an unknown ``event_type``."""
+        method = {_BEGIN: self.begin, _UPDATE: self.update, _END: self.end}.get(data.event_type)
+        if method is None:
+            raise ValidationError(f"unknown TransactionEvent eventType {data.event_type!r}")
+        result = await method(
+            TransactionMessage(
+                station_id=data.station_id,
+                timestamp=data.timestamp,
+                station_tx_id=data.station_tx_id,
+                seq_no=data.seq_no,
+                trigger_reason=data.trigger_reason,
+                evse_id=data.evse_id,
+                connector_id=data.connector_id,
+                id_token=data.id_token,
+                id_token_type=data.id_token_type,
+                charging_state=data.charging_state,
+                remote_start_id=data.remote_start_id,
+                reservation_id=data.reservation_id,
+                stopped_reason=data.stopped_reason,
+                samples=data.meter_values,
+                offline=data.offline,
+            )
+        )
+        assert result.transaction is not None
+        return TransactionEventResult(
+            result.transaction, result.created, result.duplicate, result.authorization
+        )
 
     # --- queries ----------
 
     async def get(self, transaction_id: int) -> TransactionInfo:
         """Raises :class:`NotFound`."""
-        async with self._db.read() as conn:
-            row = await self._repos.transactions.get(conn, transaction_id)
+        row = await self._transactions.get(transaction_id)
         if row is None:
             raise NotFound(f"transaction {transaction_id} not found")
         return _tx(row)
@@ -432,17 +435,12 @@ class TransactionService:
         self, station_id: str, station_tx_id: str
     ) -> TransactionInfo | None:
         """The transaction a 2.x station calls ``station_tx_id``, if known."""
-        async with self._db.read() as conn:
-            row = await self._repos.transactions.get_by_dedup_key(
-                conn, station_id, "tx:" + station_tx_id
-            )
+        row = await self._transactions.get_by_key(station_id, "tx:" + station_tx_id)
         return _tx(row) if row is not None else None
 
     async def active(self, station_id: str, *, evse_id: int | None = None) -> list[TransactionInfo]:
         """Active transactions of a station (optionally of one EVSE), oldest first."""
-        async with self._db.read() as conn:
-            rows = await self._repos.transactions.active_on(conn, station_id, evse_id)
-        return [_tx(r) for r in rows]
+        return [_tx(r) for r in await self._transactions.active_on(station_id, evse_id)]
 
     async def list(
         self,
@@ -454,22 +452,20 @@ class TransactionService:
     ) -> Page[TransactionInfo]:
         """Transactions, newest first, optionally filtered by station and status."""
         status_value = TransactionStatus(status).value if status is not None else None
-        async with self._db.read() as conn:
-            rows, total = await self._repos.transactions.page(
-                conn, station_id=station_id, status=status_value, limit=limit, offset=offset
-            )
+        rows, total = await self._transactions.page(
+            station_id=station_id, status=status_value, limit=limit, offset=offset
+        )
         return Page([_tx(r) for r in rows], total)
 
     async def meter_values(
         self, transaction_id: int, *, limit: int = 100, offset: int = 0
     ) -> Page[MeterValueInfo]:
         """Sampled values of a transaction by time. Raises :class:`NotFound`."""
-        async with self._db.read() as conn:
-            if await self._repos.transactions.get(conn, transaction_id) is None:
-                raise NotFound(f"transaction {transaction_id} not found")
-            rows, total = await self._repos.meter_values.page(
-                conn, transaction_id, limit=limit, offset=offset
-            )
+        if await self._transactions.get(transaction_id) is None:
+            raise NotFound(f"transaction {transaction_id} not found")
+        rows, total = await self._transactions.meter_values(
+            transaction_id, limit=limit, offset=offset
+        )
         items = [
             from_row(
                 MeterValueInfo,

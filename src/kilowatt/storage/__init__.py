@@ -6,13 +6,13 @@ Entry point: :class:`~kilowatt.storage.database.Database` (``await db.migrate()`
 
 from kilowatt.storage.batcher import BatcherClosed, BatcherStats, WriteBatcher, WriteOp
 from kilowatt.storage.database import Database, alembic_config
-from kilowatt.storage.repositories import Repositories
+from kilowatt.storage.repositories import ConnectionRepositories
 
 __all__ = [
     "BatcherClosed",
     "BatcherStats",
+    "ConnectionRepositories",
     "Database",
-    "Repositories",
     "WriteBatcher",
     "WriteOp",
     "alembic_config",

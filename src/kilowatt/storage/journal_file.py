@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from kilowatt.storage.hotpath import multi_row_sql
-from kilowatt.storage.repositories import journal
+from kilowatt.storage.tables import journal
 
 if TYPE_CHECKING:
     from kilowatt.storage.database import Database
