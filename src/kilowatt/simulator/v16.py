@@ -42,8 +42,8 @@ _REASONS: dict[StopReason, v16.StopTransactionReason] = {
     StopReason.UNLOCK: v16.StopTransactionReason.UNLOCK_COMMAND,
     StopReason.FAULT: v16.StopTransactionReason.OTHER,
     StopReason.POWER_LOSS: v16.StopTransactionReason.POWER_LOSS,
-    # The run ended: the operator switches the charger off. Not "Local" (§7.46: stopped on
-    # request of the user at the charge point), not a reset or power loss: "Other".
+    # The run ended: the operator switches the charger off. Not "Local" (1.6 Reason: stopped
+    # on request of the user at the charge point), not a reset or power loss: "Other".
     StopReason.SHUTDOWN: v16.StopTransactionReason.OTHER,
 }
 
