@@ -37,10 +37,8 @@ from kilowatt.csms.model import (
     AuthStatus,
     BootInfo,
     ConfigurationEntry,
-    MeterValuesInput,
-    StartTransactionInput,
     StatusReport,
-    StopTransactionInput,
+    TransactionMessage,
 )
 from kilowatt.handlers.base import StationHandler, int_param, str_param
 from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_16
@@ -131,29 +129,37 @@ class V16Handler(StationHandler):
     async def start_transaction(
         self, request: v16.StartTransactionRequest
     ) -> v16.StartTransactionResponse:
-        result = await self.services.transactions.start(
-            StartTransactionInput(
+        # 1.6: the CSMS assigns the transactionId; each connector is its own EVSE.
+        result = await self.services.transactions.begin(
+            TransactionMessage(
                 station_id=self.identity,
+                timestamp=parse_time(request.timestamp),
+                evse_id=request.connector_id,
                 connector_id=request.connector_id,
                 id_token=request.id_tag,
                 meter_start_wh=Decimal(request.meter_start),
-                timestamp=parse_time(request.timestamp),
                 reservation_id=request.reservation_id,
             )
         )
+        assert result.transaction is not None and result.authorization is not None
         return v16.StartTransactionResponse(
             id_tag_info=id_tag_info(result.authorization), transaction_id=result.transaction.id
         )
 
     @on(v16.MeterValuesRequest)
     async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
-        await self.services.transactions.add_meter_values(
-            MeterValuesInput(
+        samples = samples_16(request.meter_value)
+        await self.services.transactions.update(
+            TransactionMessage(
                 station_id=self.identity,
+                # The schema requires a sample; the time only matters to a begin.
+                timestamp=samples[0].timestamp
+                if samples
+                else parse_time(request.meter_value[0].timestamp),
+                transaction_id=request.transaction_id,
                 evse_id=request.connector_id,
                 connector_id=request.connector_id,
-                samples=samples_16(request.meter_value),
-                transaction_id=request.transaction_id,
+                samples=samples,
             )
         )
         return v16.MeterValuesResponse()
@@ -162,15 +168,15 @@ class V16Handler(StationHandler):
     async def stop_transaction(
         self, request: v16.StopTransactionRequest
     ) -> v16.StopTransactionResponse:
-        result = await self.services.transactions.stop(
-            StopTransactionInput(
+        result = await self.services.transactions.end(
+            TransactionMessage(
                 station_id=self.identity,
+                timestamp=parse_time(request.timestamp),
                 transaction_id=request.transaction_id,
                 meter_stop_wh=Decimal(request.meter_stop),
-                timestamp=parse_time(request.timestamp),
-                reason=request.reason.value if request.reason is not None else None,
+                stopped_reason=request.reason.value if request.reason is not None else None,
                 id_token=request.id_tag,
-                transaction_data=samples_16(request.transaction_data),
+                samples=samples_16(request.transaction_data),
             )
         )
         info = id_tag_info(result.authorization) if result.authorization is not None else None

@@ -49,9 +49,8 @@ from kilowatt.csms.gateway import InvalidCommand
 from kilowatt.csms.model import (
     AuthorizationResult,
     BootInfo,
-    MeterValuesInput,
     StatusReport,
-    TransactionEventInput,
+    TransactionMessage,
     VariableReport,
 )
 from kilowatt.handlers.base import StationHandler, int_param, str_param
@@ -207,10 +206,19 @@ class V201Handler(StationHandler):
         info = request.transaction_info
         token = request.id_token
         evse = request.evse
-        result = await self.services.transactions.transaction_event(
-            TransactionEventInput(
+        # Started/Updated/Ended → begin/update/end; the station names the transaction by its
+        # own transactionId, and seqNo numbers its messages (E01-E15).
+        kind = enum_value(request.event_type)
+        transactions = self.services.transactions
+        if kind == "Started":
+            step = transactions.begin
+        elif kind == "Ended":
+            step = transactions.end
+        else:
+            step = transactions.update
+        result = await step(
+            TransactionMessage(
                 station_id=self.identity,
-                event_type=enum_value(request.event_type) or "",
                 station_tx_id=info.transaction_id,
                 seq_no=request.seq_no,
                 timestamp=parse_time(request.timestamp),
@@ -223,7 +231,7 @@ class V201Handler(StationHandler):
                 stopped_reason=enum_value(info.stopped_reason),
                 remote_start_id=info.remote_start_id,
                 reservation_id=request.reservation_id,
-                meter_values=samples_2x(request.meter_value),
+                samples=samples_2x(request.meter_value),
                 offline=bool(request.offline),
             )
         )
@@ -236,12 +244,17 @@ class V201Handler(StationHandler):
     async def meter_values(self, request: v201.MeterValuesRequest) -> Any:
         # 2.x MeterValues carries no transaction (those samples come in TransactionEvent) and
         # no connector: the samples are stored for the EVSE (connector 0).
-        await self.services.transactions.add_meter_values(
-            MeterValuesInput(
+        samples = samples_2x(request.meter_value)
+        await self.services.transactions.update(
+            TransactionMessage(
                 station_id=self.identity,
+                # The schema requires a sample; the time only matters to a begin.
+                timestamp=samples[0].timestamp
+                if samples
+                else parse_time(request.meter_value[0].timestamp),
                 evse_id=request.evse_id,
                 connector_id=0,
-                samples=samples_2x(request.meter_value),
+                samples=samples,
             )
         )
         return self.m.MeterValuesResponse()
