@@ -1,15 +1,23 @@
-"""Station control: ``/stations/{id}/calls/{Action}``, ``/commands/{name}``, ``/messages``."""
+"""Station control: ``/stations/{id}/calls/{Action}``, ``/commands/{name}``, ``/messages``.
+
+Each version-neutral command has its own route, ``/commands/<name>``, whose request body and
+200 answer are documented with the JSON schemas of the command's typed request and answer
+(:mod:`kilowatt.csms.commands`); bodies are validated against the request type (422 when
+they do not fit). An unknown name answers 422 with the list of known ones.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Body, Query
 
 from kilowatt.api.context import ApiContext, Limit, Offset
 from kilowatt.api.responses import JsonResponse, page
-from kilowatt.api.schemas import CallErrorOut, ErrorOut, JournalList
-from kilowatt.csms.gateway import COMMANDS, InvalidCommand
+from kilowatt.api.schemas import CallErrorOut, ErrorOut, JournalList, command_schemas
+from kilowatt.csms.commands import COMMANDS, Command, parse_command
+from kilowatt.csms.gateway import InvalidCommand
 
 __all__ = ["router"]
 
@@ -26,7 +34,7 @@ Timeout = Annotated[
     Query(gt=0, le=3600, description="s to wait for the answer (default: setting call_timeout)"),
 ]
 
-_COMMAND_DOC = "\n".join(f"- `{name}`: {doc}" for name, doc in COMMANDS.items())
+Params = Annotated[dict[str, Any], Body(default_factory=dict)]
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -48,24 +56,27 @@ def router(ctx: ApiContext) -> APIRouter:
         result = await gateway.call(station_id, action, payload, timeout or default_timeout)
         return JsonResponse(result)
 
-    @api.post(
-        "/commands/{name}",
-        responses=_ERRORS,
-        summary="Run a version-neutral command",
-        description="Commands and their parameters (JSON body):\n\n" + _COMMAND_DOC,
-    )
-    async def command(
-        station_id: str,
-        name: str,
-        params: Annotated[dict[str, Any], Body(default_factory=dict)],
-        timeout: Timeout = None,
-    ) -> JsonResponse:
+    async def run(station_id: str, name: str, params: dict[str, Any], timeout: float | None) -> Any:
         await stations.get(station_id)
-        if name not in COMMANDS:
+        try:
+            command = parse_command(name, params)
+        except KeyError:
             known = ", ".join(COMMANDS)
-            raise InvalidCommand(f"unknown command {name!r} (known: {known})")
-        result = await gateway.command(station_id, name, params, timeout or default_timeout)
+            raise InvalidCommand(f"unknown command {name!r} (known: {known})") from None
+        except ValueError as exc:
+            raise InvalidCommand(str(exc)) from None
+        canonical = msgspec.to_builtins(command)
+        result = await gateway.command(station_id, name, canonical, timeout or default_timeout)
         return JsonResponse(result)
+
+    for command_type in COMMANDS.values():
+        _command_route(api, command_type, run)
+
+    @api.post("/commands/{name}", responses=_ERRORS, include_in_schema=False)
+    async def unknown_command(
+        station_id: str, name: str, params: Params, timeout: Timeout = None
+    ) -> JsonResponse:
+        return await run(station_id, name, params, timeout)  # type: ignore[no-any-return]
 
     @api.get("/messages", response_model=JournalList, responses={404: {"model": ErrorOut}})
     async def messages(
@@ -77,3 +88,35 @@ def router(ctx: ApiContext) -> APIRouter:
         return page(await journal.list(station_id, limit=limit, offset=offset, action=action))
 
     return api
+
+
+def _command_route(api: APIRouter, command_type: type[Command[Any]], run: Any) -> None:
+    """Add ``POST /commands/<name>`` for one command, documented from its typed structs."""
+    name = command_type.name
+    request_schema, answer_schema = command_schemas(command_type)
+    doc = (command_type.__doc__ or "").strip()
+
+    async def endpoint(station_id: str, params: Params, timeout: Timeout = None) -> JsonResponse:
+        return await run(station_id, name, params, timeout)  # type: ignore[no-any-return]
+
+    api.add_api_route(
+        f"/commands/{name}",
+        endpoint,
+        methods=["POST"],
+        name=f"command_{name.replace('-', '_')}",
+        summary=f"Command {name}",
+        description=" ".join(doc.split()),
+        responses={
+            200: {
+                "description": "The station's answer",
+                "content": {"application/json": {"schema": answer_schema}},
+            },
+            **_ERRORS,
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": request_schema}},
+            }
+        },
+    )

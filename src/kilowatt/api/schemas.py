@@ -2,14 +2,20 @@
 
 Responses are produced from the service dataclasses (see :mod:`.responses`); the response
 models here describe the same JSON for ``/docs``. Energies in Wh, times RFC 3339 UTC.
+
+The version-neutral commands are msgspec Structs (:mod:`kilowatt.csms.commands`), not pydantic
+models: :func:`command_schemas` turns them into the JSON schemas of their routes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field
+
+from kilowatt.csms.commands import Command, answer_type
 
 
 class _In(BaseModel):
@@ -179,3 +185,24 @@ class JournalList(BaseModel):
 class StationEventList(BaseModel):
     items: list[StationEventOut]
     total: int
+
+
+def command_schemas(command: type[Command[Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON schemas (OpenAPI 3.1 / JSON Schema 2020-12) of a command's request body and of
+    its answer, generated from the command's Structs, with nested definitions inlined so that
+    each schema stands alone inside an operation."""
+    (request, answer), definitions = msgspec.json.schema_components(
+        [command, answer_type(command)], ref_template="#/$defs/{name}"
+    )
+    return _inline(request, definitions), _inline(answer, definitions)
+
+
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(definitions[ref.removeprefix("#/$defs/")], definitions)
+        return {key: _inline(value, definitions) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    return schema

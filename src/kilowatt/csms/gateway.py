@@ -8,8 +8,9 @@ Two levels:
 
 - :meth:`StationGateway.call` sends one OCPP action of the station's own version with a payload
   in wire names (``{"connectorId": 1, "type": "Unlock"}``...) and returns the response payload.
-- :meth:`StationGateway.command` runs a version-neutral command (:data:`COMMANDS`) whatever
-  the station speaks; the implementation picks the action per version.
+- :meth:`StationGateway.command` runs a version-neutral command (:data:`COMMANDS`, typed
+  requests and answers in :mod:`kilowatt.csms.commands`) whatever the station speaks; the
+  implementation picks the action per version.
 
 Errors raised by both (the API maps them to HTTP statuses): :class:`StationNotConnected` (409),
 :class:`InvalidPayload` (422), :class:`InvalidCommand` (422), :class:`UnknownAction` (404 /
@@ -19,6 +20,8 @@ Errors raised by both (the API maps them to HTTP statuses): :class:`StationNotCo
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
+
+from kilowatt.csms.commands import COMMANDS
 
 __all__ = [
     "COMMANDS",
@@ -31,47 +34,6 @@ __all__ = [
     "StationNotConnected",
     "UnknownAction",
 ]
-
-COMMANDS: dict[str, str] = {
-    "start-transaction": (
-        "Remote start. Params: id_token (str), evse_id (int, optional), connector_id (int, "
-        "optional), id_token_type (str, 2.x, default Central), remote_start_id (int, 2.x, "
-        "optional). 1.6 RemoteStartTransaction; 2.x RequestStartTransaction."
-    ),
-    "stop-transaction": (
-        "Remote stop. Params: transaction_id (int, the CSMS id). 1.6 RemoteStopTransaction; "
-        "2.x RequestStopTransaction with the station's transaction id."
-    ),
-    "reset": (
-        "Params: type (hard|soft, default soft). 1.6 Reset Hard/Soft; 2.x Reset Immediate/OnIdle."
-    ),
-    "unlock-connector": (
-        "Params: evse_id (int), connector_id (int, 2.x default 1). UnlockConnector."
-    ),
-    "change-availability": (
-        "Params: operative (bool), evse_id (int, optional: whole station), connector_id (int, "
-        "optional). 1.6 ChangeAvailability Operative/Inoperative; 2.x operationalStatus."
-    ),
-    "trigger-message": (
-        "Params: message (str, e.g. BootNotification, StatusNotification, Heartbeat, "
-        "MeterValues), evse_id (int, optional), connector_id (int, optional). TriggerMessage."
-    ),
-    "get-configuration": (
-        "Params: keys (list of str, optional; 2.x names are Component.Variable or "
-        "Component.Variable.Attribute). Answer: {configuration: [{key, value, readonly}], "
-        "unknown: [key]}. 1.6 GetConfiguration; 2.x GetVariables (or the stored report)."
-    ),
-    "set-configuration": (
-        "Params: key (str), value (str). Answer: {status: Accepted|Rejected|RebootRequired|"
-        "NotSupported}. 1.6 ChangeConfiguration; 2.x SetVariables."
-    ),
-    "clear-cache": "No params. Answer: {status}. ClearCache.",
-    "data-transfer": (
-        "Params: vendor_id (str), message_id (str, optional), data (any, optional). Answer: "
-        "{status, data?}. DataTransfer."
-    ),
-}
-"""Version-neutral command names and their parameters (documentation shown by the API)."""
 
 
 class GatewayError(Exception):
@@ -158,7 +120,9 @@ class StationGateway(Protocol):
     ) -> dict[str, Any]:
         """Run version-neutral command ``name`` (a key of :data:`COMMANDS`) with ``params``.
 
-        Returns a JSON object, at least ``{"status": ...}`` where the action answers one.
-        Raises the errors of :meth:`call` and :class:`InvalidCommand`.
+        ``params`` is the command's request (:mod:`kilowatt.csms.commands`) as a JSON object;
+        the answer is its answer Struct as a JSON object (at least ``{"status": ...}`` where
+        the action answers one). Raises the errors of :meth:`call`, and
+        :class:`InvalidCommand` for an unknown name or parameters that do not fit.
         """
         ...

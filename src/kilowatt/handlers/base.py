@@ -17,9 +17,10 @@ One :class:`StationHandler` object serves one WebSocket connection (it is a
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine, Mapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
+from kilowatt.csms.commands import Command
 from kilowatt.csms.gateway import InvalidCommand
 from kilowatt.csms.services import Services
 from kilowatt.handlers.convert import json_view
@@ -27,9 +28,33 @@ from kilowatt.ocpp.errors import CallError, ErrorCode
 from kilowatt.transport import CallContext, OcppConnection, StationPeer
 from kilowatt.transport.connection import Flag
 
-__all__ = ["HandlerRegistry", "StationHandler", "int_param", "str_param"]
+__all__ = ["HandlerRegistry", "StationHandler", "handles"]
 
 log = logging.getLogger("kilowatt.handlers")
+
+A = TypeVar("A")
+C = TypeVar("C", bound=Command[Any])
+H = TypeVar("H", bound="StationHandler")
+R = TypeVar("R")
+CommandMethod = Callable[[H, C, float], Awaitable[R]]
+
+_COMMAND_ATTRIBUTE = "__kilowatt_command__"
+
+
+def handles(
+    command: type[C],
+) -> Callable[[CommandMethod[H, C, R]], CommandMethod[H, C, R]]:
+    """Declare a handler method as the translation of ``command`` for its version.
+
+    The method takes the typed command and a timeout in s and returns the command's answer
+    Struct. Each handler class gathers its methods into its :attr:`StationHandler.commands`
+    table (subclasses inherit and may override entries)."""
+
+    def mark(method: CommandMethod[H, C, R]) -> CommandMethod[H, C, R]:
+        setattr(method, _COMMAND_ATTRIBUTE, command)
+        return method
+
+    return mark
 
 
 class HandlerRegistry(Protocol):
@@ -53,6 +78,20 @@ class StationHandler(StationPeer):
         services: the CSMS services.
         registry: the registry this handler joins once connected.
     """
+
+    commands: ClassVar[dict[type[Command[Any]], Callable[..., Awaitable[Any]]]] = {}
+    """The command table: command class → the method that translates it, called with
+    ``(handler, command, timeout)`` (built from the :func:`handles` marks of the class and its
+    bases; a subclass's mark replaces its base's entry)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = dict(cls.commands)
+        for value in vars(cls).values():
+            command = getattr(value, _COMMAND_ATTRIBUTE, None)
+            if command is not None:
+                table[command] = value
+        cls.commands = table
 
     def __init__(
         self, connection: OcppConnection, services: Services, registry: HandlerRegistry
@@ -119,49 +158,21 @@ class StationHandler(StationPeer):
 
     # --- version-neutral commands ----------------------------------------------------------------
 
-    async def command(self, name: str, params: Mapping[str, Any], timeout: float) -> dict[str, Any]:
-        """Run version-neutral command ``name`` (see :data:`kilowatt.csms.gateway.COMMANDS`).
+    async def run_command(self, command: Command[A], timeout: float) -> A:
+        """Run a version-neutral command through this version's :attr:`commands` table.
 
-        The version subclass implements ``cmd_<name with _ for ->`` methods.
+        ``timeout`` in s, for each station call the command makes.
 
         Raises:
-            InvalidCommand: unknown command or bad parameters.
+            InvalidCommand: the version has no translation of the command, or the parameters
+                do not fit this version (e.g. a 1.6 idTag longer than 20 characters).
             CallError, CallTimeout, ConnectionClosed: from the station call.
         """
-        method = getattr(self, "cmd_" + name.replace("-", "_"), None)
+        method = self.commands.get(type(command))
         if method is None:
-            raise InvalidCommand(f"unknown command {name!r}")
-        result: dict[str, Any] = await method(dict(params), timeout)
-        return result
+            raise InvalidCommand(f"{command.name} is not supported in OCPP {self.version.value}")
+        return cast("A", await method(self, command, timeout))
 
     async def observe_result(self, action: str, request: Any, response: Any) -> None:
         """Keep stored state in step with a CSMS-initiated call's answer (configuration keys,
         device-model variables). Default: nothing."""
-
-
-def int_param(
-    params: Mapping[str, Any], name: str, *, default: int | None = None, required: bool = False
-) -> int | None:
-    """An integer command parameter (bools are not integers here)."""
-    value = params.get(name, default)
-    if value is None:
-        if required:
-            raise InvalidCommand(f"parameter {name!r} is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidCommand(f"parameter {name!r} must be an integer")
-    return value
-
-
-def str_param(
-    params: Mapping[str, Any], name: str, *, default: str | None = None, required: bool = False
-) -> str | None:
-    """A string command parameter."""
-    value = params.get(name, default)
-    if value is None:
-        if required:
-            raise InvalidCommand(f"parameter {name!r} is required")
-        return None
-    if not isinstance(value, str):
-        raise InvalidCommand(f"parameter {name!r} must be a string")
-    return value

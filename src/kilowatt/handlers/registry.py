@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
+from kilowatt.csms.commands import Command, parse_command
 from kilowatt.csms.gateway import (
+    InvalidCommand,
     InvalidPayload,
     StationCallError,
     StationCallTimeout,
@@ -34,6 +36,8 @@ from kilowatt.transport import ConnectionClosed
 __all__ = ["ConnectedStations", "csms_action"]
 
 log = logging.getLogger("kilowatt.handlers")
+
+A = TypeVar("A")
 
 
 def csms_action(version: OcppVersion, action: str) -> ActionSpec:
@@ -125,14 +129,41 @@ class ConnectedStations:
     async def command(
         self, station_id: str, name: str, params: dict[str, Any], timeout: float
     ) -> dict[str, Any]:
-        """Run a version-neutral command (see :data:`kilowatt.csms.gateway.COMMANDS`)."""
+        """Run version-neutral command ``name`` with its request as a JSON object
+        (:mod:`kilowatt.csms.commands`); return its answer as a JSON object.
+
+        Raises:
+            InvalidCommand: unknown name, or parameters that do not fit the command.
+            And the errors of :meth:`run`.
+        """
+        try:
+            command = parse_command(name, params)
+        except KeyError:
+            raise InvalidCommand(f"unknown command {name!r}") from None
+        except ValueError as exc:
+            raise InvalidCommand(str(exc)) from None
+        answer = await self.run(station_id, command, timeout)
+        result: dict[str, Any] = msgspec.to_builtins(answer)
+        return result
+
+    async def run(self, station_id: str, command: Command[A], timeout: float) -> A:
+        """Run a typed version-neutral command on a connected station; return its typed answer.
+
+        ``timeout`` in s, for each station call the command makes.
+
+        Raises:
+            StationNotConnected: no open connection to this node (or it closed meanwhile).
+            InvalidCommand: the station's version cannot carry the command as given.
+            StationCallError: the station answered with a CALLERROR.
+            StationCallTimeout: no answer in time.
+        """
         handler = self._handler(station_id)
         try:
-            return await handler.command(name, params, timeout)
+            return await handler.run_command(command, timeout)
         except CallError as exc:
             raise _call_error(exc, handler.version) from None
         except CallTimeout:
-            raise StationCallTimeout(station_id, name, timeout) from None
+            raise StationCallTimeout(station_id, command.name, timeout) from None
         except ConnectionClosed:
             raise StationNotConnected(station_id) from None
 

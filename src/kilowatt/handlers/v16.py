@@ -30,6 +30,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from kilowatt.csms import commands as c
 from kilowatt.csms.errors import NotFound
 from kilowatt.csms.gateway import InvalidCommand
 from kilowatt.csms.model import (
@@ -40,7 +41,7 @@ from kilowatt.csms.model import (
     StatusReport,
     TransactionMessage,
 )
-from kilowatt.handlers.base import StationHandler, int_param, str_param
+from kilowatt.handlers.base import StationHandler, handles
 from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_16
 from kilowatt.ocpp import v16
 from kilowatt.transport import on
@@ -62,8 +63,8 @@ def id_tag_info(result: AuthorizationResult) -> v16.IdTagInfo:
     )
 
 
-def _status(response: Any) -> dict[str, Any]:
-    return {"status": response.status.value}
+def _status(response: Any) -> c.StatusAnswer:
+    return c.StatusAnswer(status=response.status.value)
 
 
 class V16Handler(StationHandler):
@@ -259,24 +260,26 @@ class V16Handler(StationHandler):
         await self.observe_result(action, request, response)
         return response
 
-    # --- version-neutral commands ---------------------------------------------------------------
+    # --- version-neutral commands (kilowatt.csms.commands) --------------------------------------
 
-    async def cmd_start_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.StartTransaction)
+    async def start_transaction_command(
+        self, command: c.StartTransaction, timeout: float
+    ) -> c.StartTransactionAnswer:
         """RemoteStartTransaction (1.6 §5.11); idTag at most 20 characters."""
-        id_tag = str_param(params, "id_token", required=True)
-        assert id_tag is not None
-        if len(id_tag) > MAX_ID_TAG:
+        if len(command.id_token) > MAX_ID_TAG:
             raise InvalidCommand(f"an OCPP 1.6 idTag has at most {MAX_ID_TAG} characters")
-        connector = int_param(params, "connector_id")
-        if connector is None:
-            connector = int_param(params, "evse_id")
-        request = v16.RemoteStartTransactionRequest(id_tag=id_tag, connector_id=connector)
-        return _status(await self._call(request, timeout))
+        connector = command.connector_id if command.connector_id is not None else command.evse_id
+        request = v16.RemoteStartTransactionRequest(id_tag=command.id_token, connector_id=connector)
+        response = await self._call(request, timeout)
+        return c.StartTransactionAnswer(status=response.status.value)
 
-    async def cmd_stop_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.StopTransaction)
+    async def stop_transaction_command(
+        self, command: c.StopTransaction, timeout: float
+    ) -> c.StatusAnswer:
         """RemoteStopTransaction (1.6 §5.12) with the CSMS transaction id."""
-        transaction_id = int_param(params, "transaction_id", required=True)
-        assert transaction_id is not None
+        transaction_id = command.transaction_id
         try:
             tx = await self.services.transactions.get(transaction_id)
         except NotFound:
@@ -286,101 +289,93 @@ class V16Handler(StationHandler):
         request = v16.RemoteStopTransactionRequest(transaction_id=tx.id)
         return _status(await self._call(request, timeout))
 
-    async def cmd_reset(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.Reset)
+    async def reset_command(self, command: c.Reset, timeout: float) -> c.StatusAnswer:
         """Reset Hard/Soft (1.6 §5.14)."""
-        kind = (str_param(params, "type", default="soft") or "soft").lower()
-        if kind not in ("hard", "soft"):
-            raise InvalidCommand("type must be 'hard' or 'soft'")
-        reset_type = v16.ResetType.HARD if kind == "hard" else v16.ResetType.SOFT
+        hard = command.type.lower() == "hard"
+        reset_type = v16.ResetType.HARD if hard else v16.ResetType.SOFT
         return _status(await self._call(v16.ResetRequest(type=reset_type), timeout))
 
-    async def cmd_unlock_connector(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.UnlockConnector)
+    async def unlock_connector_command(
+        self, command: c.UnlockConnector, timeout: float
+    ) -> c.StatusAnswer:
         """UnlockConnector (1.6 §5.18); the connector is ``connector_id`` or ``evse_id``."""
-        connector = int_param(params, "connector_id")
+        connector = command.connector_id if command.connector_id is not None else command.evse_id
         if connector is None:
-            connector = int_param(params, "evse_id", required=True)
-        assert connector is not None
+            raise InvalidCommand("parameter 'connector_id' (or 'evse_id') is required")
         request = v16.UnlockConnectorRequest(connector_id=connector)
         return _status(await self._call(request, timeout))
 
-    async def cmd_change_availability(
-        self, params: dict[str, Any], timeout: float
-    ) -> dict[str, Any]:
+    @handles(c.ChangeAvailability)
+    async def change_availability_command(
+        self, command: c.ChangeAvailability, timeout: float
+    ) -> c.StatusAnswer:
         """ChangeAvailability (1.6 §5.2); connector 0 (default) is the whole charge point."""
-        operative = params.get("operative")
-        if not isinstance(operative, bool):
-            raise InvalidCommand("parameter 'operative' (true/false) is required")
-        connector = int_param(params, "connector_id")
-        if connector is None:
-            connector = int_param(params, "evse_id", default=0)
+        connector = command.connector_id if command.connector_id is not None else command.evse_id
         kind = (
             v16.ChangeAvailabilityType.OPERATIVE
-            if operative
+            if command.operative
             else v16.ChangeAvailabilityType.INOPERATIVE
         )
         request = v16.ChangeAvailabilityRequest(connector_id=connector or 0, type=kind)
         return _status(await self._call(request, timeout))
 
-    async def cmd_trigger_message(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.TriggerMessage)
+    async def trigger_message_command(
+        self, command: c.TriggerMessage, timeout: float
+    ) -> c.StatusAnswer:
         """TriggerMessage (1.6 §5.17)."""
-        message = str_param(params, "message", required=True) or ""
         try:
-            requested = v16.RequestedMessage(message)
+            requested = v16.RequestedMessage(command.message)
         except ValueError:
             choices = ", ".join(m.value for m in v16.RequestedMessage)
             raise InvalidCommand(f"message must be one of {choices}") from None
-        connector = int_param(params, "connector_id")
-        if connector is None:
-            connector = int_param(params, "evse_id")
+        connector = command.connector_id if command.connector_id is not None else command.evse_id
         request = v16.TriggerMessageRequest(requested_message=requested, connector_id=connector)
         return _status(await self._call(request, timeout))
 
-    async def cmd_get_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """GetConfiguration (1.6 §5.8) → ``{configuration: [{key, value, readonly}], unknown}``."""
-        keys = _keys(params)
+    @handles(c.GetConfiguration)
+    async def get_configuration_command(
+        self, command: c.GetConfiguration, timeout: float
+    ) -> c.ConfigurationAnswer:
+        """GetConfiguration (1.6 §5.8)."""
+        keys = command.requested()
         response = await self._call(v16.GetConfigurationRequest(key=keys or None), timeout)
-        configuration = [
-            {"key": k.key, "value": k.value, "readonly": k.readonly}
-            for k in response.configuration_key or ()
-        ]
-        return {"configuration": configuration, "unknown": list(response.unknown_key or ())}
+        return c.ConfigurationAnswer(
+            configuration=[
+                c.ConfigurationItem(key=k.key, value=k.value, readonly=k.readonly)
+                for k in response.configuration_key or ()
+            ],
+            unknown=list(response.unknown_key or ()),
+        )
 
-    async def cmd_set_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """ChangeConfiguration (1.6 §5.3) → ``{status}``."""
-        key = str_param(params, "key", required=True)
-        value = configuration_text(params.get("value"))
-        if not isinstance(value, str) or key is None:
-            raise InvalidCommand("parameters 'key' and 'value' (string) are required")
-        request = v16.ChangeConfigurationRequest(key=key, value=value)
-        return _status(await self._call(request, timeout))
+    @handles(c.SetConfiguration)
+    async def set_configuration_command(
+        self, command: c.SetConfiguration, timeout: float
+    ) -> c.SetConfigurationAnswer:
+        """ChangeConfiguration (1.6 §5.3)."""
+        request = v16.ChangeConfigurationRequest(
+            key=command.key, value=configuration_text(command.value)
+        )
+        response = await self._call(request, timeout)
+        return c.SetConfigurationAnswer(status=response.status.value)
 
-    async def cmd_clear_cache(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.ClearCache)
+    async def clear_cache_command(self, command: c.ClearCache, timeout: float) -> c.StatusAnswer:
         """ClearCache (1.6 §5.4)."""
         return _status(await self._call(v16.ClearCacheRequest(), timeout))
 
-    async def cmd_data_transfer(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.DataTransfer)
+    async def data_transfer_command(
+        self, command: c.DataTransfer, timeout: float
+    ) -> c.DataTransferAnswer:
         """DataTransfer (1.6 §5.6); 1.6 ``data`` is a string, other JSON is sent as its text."""
-        vendor_id = str_param(params, "vendor_id", required=True)
-        assert vendor_id is not None
-        data = params.get("data")
+        data = command.data
         if data is not None and not isinstance(data, str):
             data = json.dumps(data, separators=(",", ":"))
         request = v16.DataTransferRequest(
-            vendor_id=vendor_id, message_id=str_param(params, "message_id"), data=data
+            vendor_id=command.vendor_id, message_id=command.message_id, data=data
         )
         response = await self._call(request, timeout)
-        result = _status(response)
-        if response.data is not None:
-            result["data"] = response.data
-        return result
-
-
-def _keys(params: dict[str, Any]) -> list[str]:
-    keys = params.get("keys")
-    if keys is None and isinstance(params.get("key"), str):
-        keys = [params["key"]]
-    if keys is None:
-        return []
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise InvalidCommand("parameter 'keys' must be a list of strings")
-    return keys
+        return c.DataTransferAnswer(status=response.status.value, data=response.data)

@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from kilowatt.csms import commands as c
 from kilowatt.csms.errors import NotFound
 from kilowatt.csms.gateway import InvalidCommand
 from kilowatt.csms.model import (
@@ -53,7 +54,7 @@ from kilowatt.csms.model import (
     TransactionMessage,
     VariableReport,
 )
-from kilowatt.handlers.base import StationHandler, int_param, str_param
+from kilowatt.handlers.base import StationHandler, handles
 from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_2x
 from kilowatt.handlers.variables import VariableKey, parse_key
 from kilowatt.ocpp import v201
@@ -80,14 +81,17 @@ def enum_value(item: Any) -> str | None:
     return str(getattr(item, "value", item))
 
 
-def _status(response: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"status": enum_value(response.status)}
+def _status_info(response: Any) -> c.StatusInfo | None:
     info = getattr(response, "status_info", None)
-    if info is not None:
-        result["status_info"] = {"reason_code": info.reason_code}
-        if info.additional_info:
-            result["status_info"]["additional_info"] = info.additional_info
-    return result
+    if info is None:
+        return None
+    return c.StatusInfo(reason_code=info.reason_code, additional_info=info.additional_info or None)
+
+
+def _status(response: Any) -> c.StatusAnswer:
+    return c.StatusAnswer(
+        status=enum_value(response.status) or "", status_info=_status_info(response)
+    )
 
 
 class V201Handler(StationHandler):
@@ -403,33 +407,37 @@ class V201Handler(StationHandler):
         await self.observe_result(action, request, response)
         return response
 
-    # --- version-neutral commands ---------------------------------------------------------------
+    # --- version-neutral commands (kilowatt.csms.commands) --------------------------------------
 
-    async def cmd_start_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.StartTransaction)
+    async def start_transaction_command(
+        self, command: c.StartTransaction, timeout: float
+    ) -> c.StartTransactionAnswer:
         """RequestStartTransaction (F01). The ``remote_start_id`` in the answer is what the
         station puts in the TransactionEvent, linking the transaction to this command."""
-        id_token = str_param(params, "id_token", required=True)
-        token_type = str_param(params, "id_token_type", default="Central")
-        remote_start_id = int_param(params, "remote_start_id")
+        remote_start_id = command.remote_start_id
         if remote_start_id is None:
             # Random rather than a counter: unique across restarts and nodes without state.
             remote_start_id = secrets.randbelow(2**31 - 1) + 1
         request = self.m.RequestStartTransactionRequest(
-            id_token=self.m.IdToken(id_token=id_token, type=token_type),
+            id_token=self.m.IdToken(id_token=command.id_token, type=command.id_token_type),
             remote_start_id=remote_start_id,
-            evse_id=int_param(params, "evse_id"),
+            evse_id=command.evse_id,
         )
         response = await self._call(request, timeout)
-        result = _status(response)
-        result["remote_start_id"] = remote_start_id
-        if response.transaction_id is not None:
-            result["station_transaction_id"] = response.transaction_id
-        return result
+        return c.StartTransactionAnswer(
+            status=enum_value(response.status) or "",
+            status_info=_status_info(response),
+            remote_start_id=remote_start_id,
+            station_transaction_id=response.transaction_id,
+        )
 
-    async def cmd_stop_transaction(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.StopTransaction)
+    async def stop_transaction_command(
+        self, command: c.StopTransaction, timeout: float
+    ) -> c.StatusAnswer:
         """RequestStopTransaction (F03) with the station's own transaction id."""
-        transaction_id = int_param(params, "transaction_id", required=True)
-        assert transaction_id is not None
+        transaction_id = command.transaction_id
         try:
             tx = await self.services.transactions.get(transaction_id)
         except NotFound:
@@ -439,85 +447,84 @@ class V201Handler(StationHandler):
         request = self.m.RequestStopTransactionRequest(transaction_id=tx.station_tx_id)
         return _status(await self._call(request, timeout))
 
-    async def cmd_reset(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.Reset)
+    async def reset_command(self, command: c.Reset, timeout: float) -> c.StatusAnswer:
         """Reset (B11/B12): hard → Immediate, soft → OnIdle (waits for transactions to end)."""
-        kind = (str_param(params, "type", default="soft") or "soft").lower()
-        if kind not in ("hard", "soft"):
-            raise InvalidCommand("type must be 'hard' or 'soft'")
         request = self.m.ResetRequest(
-            type=self.m.Reset("Immediate" if kind == "hard" else "OnIdle"),
-            evse_id=int_param(params, "evse_id"),
+            type=self.m.Reset("Immediate" if command.type.lower() == "hard" else "OnIdle"),
+            evse_id=command.evse_id,
         )
         return _status(await self._call(request, timeout))
 
-    async def cmd_unlock_connector(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """UnlockConnector (F05); ``connector_id`` defaults to 1."""
+    @handles(c.UnlockConnector)
+    async def unlock_connector_command(
+        self, command: c.UnlockConnector, timeout: float
+    ) -> c.StatusAnswer:
+        """UnlockConnector (F05); ``evse_id`` is required, ``connector_id`` defaults to 1."""
+        if command.evse_id is None:
+            raise InvalidCommand("parameter 'evse_id' is required")
         request = self.m.UnlockConnectorRequest(
-            evse_id=int_param(params, "evse_id", required=True),
-            connector_id=int_param(params, "connector_id", default=1),
+            evse_id=command.evse_id,
+            connector_id=command.connector_id if command.connector_id is not None else 1,
         )
         return _status(await self._call(request, timeout))
 
-    async def cmd_change_availability(
-        self, params: dict[str, Any], timeout: float
-    ) -> dict[str, Any]:
-        """ChangeAvailability (G03-G05); no ``evse_id``: the whole station."""
-        operative = params.get("operative")
-        if not isinstance(operative, bool):
-            raise InvalidCommand("parameter 'operative' (true/false) is required")
-        evse_id = int_param(params, "evse_id")
-        connector_id = int_param(params, "connector_id")
+    @handles(c.ChangeAvailability)
+    async def change_availability_command(
+        self, command: c.ChangeAvailability, timeout: float
+    ) -> c.StatusAnswer:
+        """ChangeAvailability (G03-G05); no ``evse_id`` (or 0): the whole station."""
         evse = None
-        if evse_id is not None and evse_id > 0:
-            evse = self.m.EVSE(id=evse_id, connector_id=connector_id)
+        if command.evse_id is not None and command.evse_id > 0:
+            evse = self.m.EVSE(id=command.evse_id, connector_id=command.connector_id)
         request = self.m.ChangeAvailabilityRequest(
             operational_status=self.m.OperationalStatus(
-                "Operative" if operative else "Inoperative"
+                "Operative" if command.operative else "Inoperative"
             ),
             evse=evse,
         )
         return _status(await self._call(request, timeout))
 
-    async def cmd_trigger_message(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.TriggerMessage)
+    async def trigger_message_command(
+        self, command: c.TriggerMessage, timeout: float
+    ) -> c.StatusAnswer:
         """TriggerMessage (F06)."""
-        message = str_param(params, "message", required=True)
         try:
-            requested = self.m.MessageTrigger(message)
+            requested = self.m.MessageTrigger(command.message)
         except ValueError:
             choices = ", ".join(m.value for m in self.m.MessageTrigger)
             raise InvalidCommand(f"message must be one of {choices}") from None
-        evse_id = int_param(params, "evse_id")
         evse = None
-        if evse_id is not None:
-            evse = self.m.EVSE(id=evse_id, connector_id=int_param(params, "connector_id"))
+        if command.evse_id is not None:
+            evse = self.m.EVSE(id=command.evse_id, connector_id=command.connector_id)
         request = self.m.TriggerMessageRequest(requested_message=requested, evse=evse)
         return _status(await self._call(request, timeout))
 
-    async def cmd_get_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.GetConfiguration)
+    async def get_configuration_command(
+        self, command: c.GetConfiguration, timeout: float
+    ) -> c.ConfigurationAnswer:
         """GetVariables (B06) for the given keys, or the stored device model (from NotifyReport
-        and earlier answers) when no key is given. Shape: :mod:`kilowatt.handlers.variables`."""
-        keys = params.get("keys")
-        if keys is None and isinstance(params.get("key"), str):
-            keys = [params["key"]]
+        and earlier answers) when no key is given. Keys: :mod:`kilowatt.handlers.variables`."""
+        keys = command.requested()
         stored = await self.services.stations.variables(self.identity)
         readonly = {
             (v.component, v.variable, v.attribute_type): v.mutability == "ReadOnly" for v in stored
         }
         if not keys:
             everything = [
-                {
-                    "key": VariableKey(v.component, v.variable, v.attribute_type, "").canonical,
-                    "value": v.value,
-                    "readonly": v.mutability == "ReadOnly",
-                }
+                c.ConfigurationItem(
+                    key=VariableKey(v.component, v.variable, v.attribute_type, "").canonical,
+                    value=v.value,
+                    readonly=v.mutability == "ReadOnly",
+                )
                 for v in stored
                 if v.evse_id is None
                 and v.component_instance is None
                 and v.variable_instance is None
             ]
-            return {"configuration": everything, "unknown": []}
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise InvalidCommand("parameter 'keys' must be a list of strings")
+            return c.ConfigurationAnswer(configuration=everything, unknown=[])
         parsed: list[VariableKey] = []
         unknown: list[str] = []
         for key in keys:
@@ -526,7 +533,7 @@ class V201Handler(StationHandler):
                 unknown.append(key)
             else:
                 parsed.append(vk)
-        configuration: list[dict[str, Any]] = []
+        configuration: list[c.ConfigurationItem] = []
         if parsed:
             request = self.m.GetVariablesRequest(
                 get_variable_data=[
@@ -549,28 +556,28 @@ class V201Handler(StationHandler):
                     unknown.append(k.key)
                     continue
                 configuration.append(
-                    {
-                        "key": k.key,
-                        "value": r.attribute_value,
-                        "readonly": readonly.get((k.component, k.variable, k.attribute), False),
-                    }
+                    c.ConfigurationItem(
+                        key=k.key,
+                        value=r.attribute_value,
+                        readonly=readonly.get((k.component, k.variable, k.attribute), False),
+                    )
                 )
-        return {"configuration": configuration, "unknown": unknown}
+        return c.ConfigurationAnswer(configuration=configuration, unknown=unknown)
 
-    async def cmd_set_configuration(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """SetVariables (B05) of one key → ``{status, attribute_status}``."""
-        key = str_param(params, "key", required=True)
-        assert key is not None
-        value = configuration_text(params.get("value"))
-        if not isinstance(value, str):
-            raise InvalidCommand("parameter 'value' (string) is required")
-        vk = parse_key(key)
+    @handles(c.SetConfiguration)
+    async def set_configuration_command(
+        self, command: c.SetConfiguration, timeout: float
+    ) -> c.SetConfigurationAnswer:
+        """SetVariables (B05) of one key; ``attribute_status`` is the station's answer."""
+        vk = parse_key(command.key)
         if vk is None:
-            return {"status": "NotSupported", "attribute_status": "UnknownVariable"}
+            return c.SetConfigurationAnswer(
+                status="NotSupported", attribute_status="UnknownVariable"
+            )
         request = self.m.SetVariablesRequest(
             set_variable_data=[
                 self.m.SetVariableData(
-                    attribute_value=value,
+                    attribute_value=configuration_text(command.value),
                     component=self.m.Component(name=vk.component),
                     variable=self.m.Variable(name=vk.variable),
                     attribute_type=self.m.Attribute(vk.attribute),
@@ -579,28 +586,35 @@ class V201Handler(StationHandler):
         )
         response = await self._call(request, timeout)
         status = enum_value(response.set_variable_result[0].attribute_status) or "Rejected"
-        return {"status": _SET_STATUS.get(status, "Rejected"), "attribute_status": status}
+        return c.SetConfigurationAnswer(
+            status=_SET_STATUS.get(status, "Rejected"), attribute_status=status
+        )
 
-    async def cmd_clear_cache(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.ClearCache)
+    async def clear_cache_command(self, command: c.ClearCache, timeout: float) -> c.StatusAnswer:
         """ClearCache (C11)."""
         return _status(await self._call(self.m.ClearCacheRequest(), timeout))
 
-    async def cmd_data_transfer(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @handles(c.DataTransfer)
+    async def data_transfer_command(
+        self, command: c.DataTransfer, timeout: float
+    ) -> c.DataTransferAnswer:
         """DataTransfer (P02); ``data`` is any JSON value."""
-        vendor_id = str_param(params, "vendor_id", required=True)
-        kwargs: dict[str, Any] = {
-            "vendor_id": vendor_id,
-            "message_id": str_param(params, "message_id"),
-        }
-        if "data" in params:
+        kwargs: dict[str, Any] = {"vendor_id": command.vendor_id, "message_id": command.message_id}
+        if command.data is not None:
             # Through JSON so that numbers become the exact Decimals the codec expects.
-            kwargs["data"] = json.loads(json.dumps(params["data"]), parse_float=Decimal)
+            kwargs["data"] = json.loads(json.dumps(command.data), parse_float=Decimal)
         response = await self._call(self.m.DataTransferRequest(**kwargs), timeout)
-        result = _status(response)
         data = getattr(response, "data", None)
-        if data is not None and data is not msgspec.UNSET:
-            result["data"] = json.loads(json.dumps(data, default=_json_default))
-        return result
+        if data is msgspec.UNSET:
+            data = None
+        if data is not None:
+            data = json.loads(json.dumps(data, default=_json_default))
+        return c.DataTransferAnswer(
+            status=enum_value(response.status) or "",
+            status_info=_status_info(response),
+            data=data,
+        )
 
 
 def _json_default(value: Any) -> Any:
