@@ -348,10 +348,7 @@ def version() -> None:
 
 try:  # The simulator registers its own options; import it only if it is installed.
     _simulator = importlib.import_module("kilowatt.simulator.cli")
-    app.command(
-        "simulate",
-        help="Simulate charging stations against a CSMS (OCPP 1.6, 2.0.1, 2.1).",
-    )(_simulator.simulate)
+    app.command("simulate")(_simulator.simulate)
 except ImportError:  # pragma: no cover - the simulator ships with Kilowatt
 
     @app.command("simulate")
