@@ -1,8 +1,11 @@
-"""Fixtures: a Kilowatt node running in-process on free ports, and typed test stations."""
+"""Fixtures: the CSMS handlers over an in-memory connection pair (``csms``), a whole Kilowatt
+node on free ports for the tests where the socket matters (``node``), and typed test stations."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +13,13 @@ import pytest
 
 from kilowatt.app import Kilowatt
 from kilowatt.config import Settings
+from kilowatt.csms import Services
+from kilowatt.handlers import ConnectedStations, handler_factory
 from kilowatt.ocpp import v16, v21, v201
+from kilowatt.ocpp.version import OcppVersion
+from kilowatt.storage import Database
 from kilowatt.transport import StationClient, on
+from kilowatt.transport.memory import connection_pair
 from tests.app.conftest import node_settings as app_node_settings
 from tests.app.conftest import settled as settled
 
@@ -30,6 +38,34 @@ async def node(tmp_path: Path, database_url: str) -> AsyncIterator[Kilowatt]:
         yield kilowatt
     finally:
         await kilowatt.stop()
+
+
+@dataclass
+class Csms:
+    """The CSMS side without servers: services, this node's connected stations, and stations
+    connected to its handlers in memory (:func:`kilowatt.transport.memory.connection_pair`)."""
+
+    services: Services
+    gateway: ConnectedStations
+
+    @asynccontextmanager
+    async def connect(
+        self, identity: str, station: type[StationClient], version: OcppVersion
+    ) -> AsyncIterator[Any]:
+        """A station of class ``station`` connected as ``identity``; yields its handler."""
+        factory = handler_factory(self.services, self.gateway)
+        async with connection_pair(version, factory, station, identity=identity) as pair:
+            yield pair.station
+
+
+@pytest.fixture
+async def csms(tmp_path: Path, database_url: str, db: Database) -> AsyncIterator[Csms]:
+    """The CSMS handlers and services on a migrated database (open registration)."""
+    services = Services.create(db, node_settings(tmp_path, database_url))
+    try:
+        yield Csms(services, ConnectedStations())
+    finally:
+        await services.flush()
 
 
 def ocpp_url(node: Kilowatt) -> str:

@@ -1,4 +1,5 @@
-"""OCPP 1.6 handlers over real sockets: a typed 1.6 station against an in-process node."""
+"""OCPP 1.6 handlers: a typed 1.6 station against the CSMS handlers, connected in memory; one
+test over a whole node's real socket."""
 
 from __future__ import annotations
 
@@ -17,19 +18,20 @@ from kilowatt.csms.gateway import (
 )
 from kilowatt.csms.model import IdTokenInput
 from kilowatt.ocpp import v16
+from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import connect_ocpp
 
-from .conftest import Station16, ocpp_url, settled
+from .conftest import Csms, Station16, ocpp_url, settled
 
 TS = "2025-03-01T10:00:00Z"
 
 
-def connect(node: Kilowatt, identity: str = "CP16"):  # type: ignore[no-untyped-def]
-    return connect_ocpp(ocpp_url(node), identity, Station16)
+def connect(csms: Csms, identity: str = "CP16"):  # type: ignore[no-untyped-def]
+    return csms.connect(identity, Station16, OcppVersion.V16)
 
 
-async def test_boot_heartbeat_status_are_stored(node: Kilowatt) -> None:
-    async with connect(node) as cp:
+async def test_boot_heartbeat_status_are_stored(csms: Csms) -> None:
+    async with connect(csms) as cp:
         boot = await cp.call(
             v16.BootNotificationRequest(
                 charge_point_vendor="Acme",
@@ -51,8 +53,8 @@ async def test_boot_heartbeat_status_are_stored(node: Kilowatt) -> None:
                 timestamp=TS,
             )
         )
-        station = await node.services.stations.get("CP16")
-        assert node.gateway.is_connected("CP16")
+        station = await csms.services.stations.get("CP16")
+        assert csms.gateway.is_connected("CP16")
     assert (station.vendor, station.model, station.serial_number) == ("Acme", "Volt 1", "SN-1")
     assert station.firmware_version == "1.2.3"
     assert station.ocpp_version == "1.6"
@@ -63,9 +65,9 @@ async def test_boot_heartbeat_status_are_stored(node: Kilowatt) -> None:
     assert evse.connectors[0].error_code == "NoError"
 
 
-async def test_authorize_uses_stored_tokens(node: Kilowatt) -> None:
-    await node.services.authorization.put("GOOD", IdTokenInput(group_id="FLEET"))
-    async with connect(node) as cp:
+async def test_authorize_uses_stored_tokens(csms: Csms) -> None:
+    await csms.services.authorization.put("GOOD", IdTokenInput(group_id="FLEET"))
+    async with connect(csms) as cp:
         good = await cp.call(v16.AuthorizeRequest(id_tag="GOOD"))
         unknown = await cp.call(v16.AuthorizeRequest(id_tag="NOBODY"))
     assert good.id_tag_info.status == v16.IdTagInfoStatus.ACCEPTED
@@ -75,16 +77,16 @@ async def test_authorize_uses_stored_tokens(node: Kilowatt) -> None:
 
 
 async def test_session_is_committed_before_answer_and_replay_is_idempotent(
-    node: Kilowatt,
+    csms: Csms,
 ) -> None:
-    await node.services.authorization.put("TAG1", IdTokenInput())
+    await csms.services.authorization.put("TAG1", IdTokenInput())
     start = v16.StartTransactionRequest(
         connector_id=1, id_tag="TAG1", meter_start=1000, timestamp=TS
     )
-    async with connect(node) as cp:
+    async with connect(csms) as cp:
         first = await cp.call(start)
         # Durable acknowledgement: once answered, the transaction is readable from the database.
-        tx = await node.services.transactions.get(first.transaction_id)
+        tx = await csms.services.transactions.get(first.transaction_id)
         assert tx.status == "active"
         replay = await cp.call(start)
         assert replay.transaction_id == first.transaction_id
@@ -128,21 +130,21 @@ async def test_session_is_committed_before_answer_and_replay_is_idempotent(
         stopped = await cp.call(stop)
         assert stopped.id_tag_info is not None
         await cp.call(stop)
-    tx = await node.services.transactions.get(first.transaction_id)
+    tx = await csms.services.transactions.get(first.transaction_id)
     assert tx.status == "completed"
     assert (tx.meter_start_wh, tx.meter_stop_wh, tx.energy_wh) == (1000, 2500, 1500)
     assert tx.stop_reason == "EVDisconnected"
     assert tx.started_at == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
-    samples = await node.services.transactions.meter_values(tx.id)
+    samples = await csms.services.transactions.meter_values(tx.id)
     assert samples.total == 3  # two samples once (replay skipped) + the transactionData one
     values = sorted(s.value for s in samples.items)
     assert values == [Decimal("7.2"), Decimal("1500.25"), Decimal("2500")]
-    page = await node.services.transactions.list(station_id="CP16")
+    page = await csms.services.transactions.list(station_id="CP16")
     assert page.total == 1
 
 
-async def test_notifications_are_stored_and_answered_honestly(node: Kilowatt) -> None:
-    async with connect(node) as cp:
+async def test_notifications_are_stored_and_answered_honestly(csms: Csms) -> None:
+    async with connect(csms) as cp:
         transfer = await cp.call(v16.DataTransferRequest(vendor_id="com.acme", data="{}"))
         await cp.call(v16.FirmwareStatusNotificationRequest(status=v16.FirmwareStatus.DOWNLOADED))
         await cp.call(
@@ -156,7 +158,7 @@ async def test_notifications_are_stored_and_answered_honestly(node: Kilowatt) ->
         sign = await cp.call(v16.SignCertificateRequest(csr="-----BEGIN CERTIFICATE REQUEST-----"))
     assert transfer.status == v16.DataTransferStatus.UNKNOWN_VENDOR_ID
     assert sign.status == v16.GenericStatus.REJECTED
-    events = await node.services.stations.events("CP16", limit=10)
+    events = await csms.services.stations.events("CP16", limit=10)
     kinds = {e.kind: e.data for e in events.items}
     assert kinds["FirmwareStatusNotification"] == {"status": "Downloaded"}
     assert kinds["DiagnosticsStatusNotification"] == {"status": "Uploaded"}
@@ -165,19 +167,19 @@ async def test_notifications_are_stored_and_answered_honestly(node: Kilowatt) ->
     assert "SignCertificate" in kinds
 
 
-async def test_journal_records_frames_in_and_out(node: Kilowatt) -> None:
-    async with connect(node) as cp:
+async def test_journal_records_frames_in_and_out(csms: Csms) -> None:
+    async with connect(csms) as cp:
         await cp.call(v16.HeartbeatRequest())
-    page = await node.services.journal.list("CP16", limit=10)
+    page = await csms.services.journal.list("CP16", limit=10)
     frames = [(e.direction, e.message_type, e.action) for e in reversed(page.items)]
     assert frames == [("in", 2, "Heartbeat"), ("out", 3, "Heartbeat")]
     assert page.items[0].message_id == page.items[1].message_id
     assert '"Heartbeat"' in page.items[1].frame
 
 
-async def test_commands_are_mapped_to_16_actions(node: Kilowatt) -> None:
-    gateway = node.gateway
-    async with connect(node) as cp:
+async def test_commands_are_mapped_to_16_actions(csms: Csms) -> None:
+    gateway = csms.gateway
+    async with connect(csms) as cp:
         await cp.call(
             v16.BootNotificationRequest(charge_point_vendor="Acme", charge_point_model="M")
         )
@@ -211,7 +213,7 @@ async def test_commands_are_mapped_to_16_actions(node: Kilowatt) -> None:
             "CP16", "set-configuration", {"key": "HeartbeatInterval", "value": 60}, 5
         )
         assert changed == {"status": "Accepted"}
-        stored = await node.services.stations.configuration("CP16")
+        stored = await csms.services.stations.configuration("CP16")
         assert [(e.key, e.value) for e in stored] == [("HeartbeatInterval", "60")]
 
         # The station has no handler for UnlockConnector: its CALLERROR reaches the operator.
@@ -222,9 +224,9 @@ async def test_commands_are_mapped_to_16_actions(node: Kilowatt) -> None:
             await gateway.command("CP16", "launch-rocket", {}, 5)
 
 
-async def test_raw_calls_check_action_and_payload(node: Kilowatt) -> None:
-    gateway = node.gateway
-    async with connect(node) as cp:
+async def test_raw_calls_check_action_and_payload(csms: Csms) -> None:
+    gateway = csms.gateway
+    async with connect(csms) as cp:
         await cp.call(v16.HeartbeatRequest())  # answered once the connection is registered
         answer = await gateway.call("CP16", "RemoteStartTransaction", {"idTag": "T"}, 5)
         assert answer == {"status": "Accepted"}
@@ -237,8 +239,20 @@ async def test_raw_calls_check_action_and_payload(node: Kilowatt) -> None:
             await gateway.call("CP16", "RequestStartTransaction", {}, 5)  # 2.x only
 
     async def disconnected() -> bool:
-        return not (await node.services.stations.get("CP16")).connected
+        return not (await csms.services.stations.get("CP16")).connected
 
     assert await settled(disconnected)
     with pytest.raises(StationNotConnected):
         await gateway.call("CP16", "Reset", {"type": "Soft"}, 5)
+
+
+async def test_a_whole_node_serves_a_station_over_its_socket(node: Kilowatt) -> None:
+    async with connect_ocpp(ocpp_url(node), "CP16", Station16) as cp:
+        boot = await cp.call(
+            v16.BootNotificationRequest(charge_point_vendor="Acme", charge_point_model="Volt 1")
+        )
+        assert boot.status == v16.BootNotificationStatus.ACCEPTED
+        assert node.gateway.is_connected("CP16")
+        answer = await node.gateway.command("CP16", "reset", {"type": "hard"}, 5)
+        assert answer == {"status": "Accepted"}
+    assert (await node.services.stations.get("CP16")).vendor == "Acme"

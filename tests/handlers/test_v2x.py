@@ -7,14 +7,12 @@ from typing import Any
 
 import pytest
 
-from kilowatt.app import Kilowatt
 from kilowatt.csms.model import IdTokenInput
 from kilowatt.ocpp import v21, v201
 from kilowatt.ocpp.errors import CallError, ErrorCode
 from kilowatt.ocpp.version import OcppVersion
-from kilowatt.transport import connect_ocpp
 
-from .conftest import Station21, Station201, ocpp_url, settled
+from .conftest import Csms, Station21, Station201, settled
 
 VERSIONS = {OcppVersion.V201: (v201, Station201), OcppVersion.V21: (v21, Station21)}
 
@@ -24,8 +22,8 @@ def version(request: pytest.FixtureRequest) -> OcppVersion:
     return OcppVersion(request.param)
 
 
-def connect(node: Kilowatt, version: OcppVersion, identity: str = "CS2"):  # type: ignore[no-untyped-def]
-    return connect_ocpp(ocpp_url(node), identity, VERSIONS[version][1], versions=[version])
+def connect(csms: Csms, version: OcppVersion, identity: str = "CS2"):  # type: ignore[no-untyped-def]
+    return csms.connect(identity, VERSIONS[version][1], version)
 
 
 def tx_event(m: Any, event: str, seq: int, tx: str = "TX-1", **kwargs: Any) -> Any:
@@ -57,9 +55,9 @@ def energy(
     ]
 
 
-async def test_boot_status_and_device_model(node: Kilowatt, version: OcppVersion) -> None:
+async def test_boot_status_and_device_model(csms: Csms, version: OcppVersion) -> None:
     m = VERSIONS[version][0]
-    async with connect(node, version) as cs:
+    async with connect(csms, version) as cs:
         boot = await cs.call(
             m.BootNotificationRequest(
                 charging_station=m.ChargingStation(model="X2", vendor_name="Acme"),
@@ -107,19 +105,19 @@ async def test_boot_status_and_device_model(node: Kilowatt, version: OcppVersion
                 ],
             )
         )
-    station = await node.services.stations.get("CS2")
+    station = await csms.services.stations.get("CS2")
     assert (station.vendor, station.model, station.ocpp_version) == ("Acme", "X2", version.value)
     assert station.evses[0].connectors[0].status == "Occupied"
-    (variable,) = await node.services.stations.variables("CS2")
+    (variable,) = await csms.services.stations.variables("CS2")
     # The event updated the value; what NotifyReport said about the variable is kept.
     assert (variable.value, variable.mutability, variable.unit) == ("90", "ReadWrite", "s")
-    kinds = {e.kind for e in (await node.services.stations.events("CS2")).items}
+    kinds = {e.kind for e in (await csms.services.stations.events("CS2")).items}
     assert {"Boot", "NotifyReport", "NotifyEvent"} <= kinds
 
 
-async def test_transaction_events_with_replay(node: Kilowatt, version: OcppVersion) -> None:
+async def test_transaction_events_with_replay(csms: Csms, version: OcppVersion) -> None:
     m = VERSIONS[version][0]
-    await node.services.authorization.put("TOKEN-1", IdTokenInput(type="ISO14443"))
+    await csms.services.authorization.put("TOKEN-1", IdTokenInput(type="ISO14443"))
     token = m.IdToken(id_token="TOKEN-1", type="ISO14443")
     started = tx_event(
         m,
@@ -130,10 +128,10 @@ async def test_transaction_events_with_replay(node: Kilowatt, version: OcppVersi
         meter_value=energy(m, "10.000", "Transaction.Begin", "2025-03-01T10:00:00Z"),
         info={"charging_state": m.ChargingState("Charging")},
     )
-    async with connect(node, version) as cs:
+    async with connect(csms, version) as cs:
         answer = await cs.call(started)
         assert answer.id_token_info.status.value == "Accepted"
-        tx = await node.services.transactions.find_by_station_tx_id("CS2", "TX-1")
+        tx = await csms.services.transactions.find_by_station_tx_id("CS2", "TX-1")
         assert tx is not None and tx.status == "active"  # committed before the answer
         await cs.call(started)  # replay
         updated = tx_event(
@@ -150,24 +148,24 @@ async def test_transaction_events_with_replay(node: Kilowatt, version: OcppVersi
             info={"stopped_reason": m.Reason("EVDisconnected")},
         )
         await cs.call(ended)
-    page = await node.services.transactions.list(station_id="CS2")
+    page = await csms.services.transactions.list(station_id="CS2")
     assert page.total == 1
     tx = page.items[0]
     assert tx.status == "completed"
     assert (tx.meter_start_wh, tx.meter_stop_wh, tx.energy_wh) == (10000, 15250, 5250)
     assert (tx.evse_id, tx.connector_id, tx.id_token) == (1, 1, "TOKEN-1")
     assert tx.stop_reason == "EVDisconnected" and tx.last_seq_no == 2
-    samples = await node.services.transactions.meter_values(tx.id)
+    samples = await csms.services.transactions.meter_values(tx.id)
     assert samples.total == 3
 
 
 async def test_remote_start_is_linked_and_stop_uses_station_id(
-    node: Kilowatt, version: OcppVersion
+    csms: Csms, version: OcppVersion
 ) -> None:
     m = VERSIONS[version][0]
-    async with connect(node, version) as cs:
+    async with connect(csms, version) as cs:
         await cs.call(m.HeartbeatRequest())
-        result = await node.gateway.command(
+        result = await csms.gateway.command(
             "CS2", "start-transaction", {"id_token": "APP-7", "evse_id": 1}, 5
         )
         assert result["status"] == "Accepted"
@@ -185,20 +183,20 @@ async def test_remote_start_is_linked_and_stop_uses_station_id(
                 info={"remote_start_id": sent.remote_start_id},
             )
         )
-        tx = await node.services.transactions.find_by_station_tx_id("CS2", "REMOTE-1")
+        tx = await csms.services.transactions.find_by_station_tx_id("CS2", "REMOTE-1")
         assert tx is not None and tx.remote_start_id == result["remote_start_id"]
-        stop = await node.gateway.command("CS2", "stop-transaction", {"transaction_id": tx.id}, 5)
+        stop = await csms.gateway.command("CS2", "stop-transaction", {"transaction_id": tx.id}, 5)
         assert stop == {"status": "Accepted"}
         assert cs.received[-1].transaction_id == "REMOTE-1"
-        reset = await node.gateway.command("CS2", "reset", {"type": "soft"}, 5)
+        reset = await csms.gateway.command("CS2", "reset", {"type": "soft"}, 5)
         assert reset == {"status": "Scheduled"}
         assert cs.received[-1].type.value == "OnIdle"
 
 
-async def test_configuration_shape_over_device_model(node: Kilowatt, version: OcppVersion) -> None:
-    async with connect(node, version) as cs:
+async def test_configuration_shape_over_device_model(csms: Csms, version: OcppVersion) -> None:
+    async with connect(csms, version) as cs:
         await cs.call(VERSIONS[version][0].HeartbeatRequest())
-        got = await node.gateway.command(
+        got = await csms.gateway.command(
             "CS2", "get-configuration", {"keys": ["HeartbeatInterval", "Foo.Bar", "junk"]}, 5
         )
         request = cs.received[-1]
@@ -210,19 +208,19 @@ async def test_configuration_shape_over_device_model(node: Kilowatt, version: Oc
             "configuration": [{"key": "HeartbeatInterval", "value": "120", "readonly": False}],
             "unknown": ["junk", "Foo.Bar"],
         }
-        changed = await node.gateway.command(
+        changed = await csms.gateway.command(
             "CS2", "set-configuration", {"key": "OCPPCommCtrlr.HeartbeatInterval", "value": "60"}, 5
         )
         assert changed == {"status": "Accepted", "attribute_status": "Accepted"}
-    stored = await node.services.stations.variables("CS2")
+    stored = await csms.services.stations.variables("CS2")
     assert [(v.component, v.variable, v.value) for v in stored] == [
         ("OCPPCommCtrlr", "HeartbeatInterval", "60")
     ]
 
 
-async def test_honest_answers(node: Kilowatt, version: OcppVersion) -> None:
+async def test_honest_answers(csms: Csms, version: OcppVersion) -> None:
     m = VERSIONS[version][0]
-    async with connect(node, version) as cs:
+    async with connect(csms, version) as cs:
         transfer = await cs.call(m.DataTransferRequest(vendor_id="com.acme", data={"n": 1}))
         assert transfer.status.value == "UnknownVendorId"
         sign = await cs.call(m.SignCertificateRequest(csr="CSR"))
@@ -252,7 +250,7 @@ async def test_honest_answers(node: Kilowatt, version: OcppVersion) -> None:
                 reservation_id=4, reservation_update_status=m.ReservationUpdateStatus("Expired")
             )
         )
-    events = {e.kind: e.data for e in (await node.services.stations.events("CS2")).items}
+    events = {e.kind: e.data for e in (await csms.services.stations.events("CS2")).items}
     assert events["ReservationStatusUpdate"] == {
         "reservationId": 4,
         "reservationUpdateStatus": "Expired",
@@ -260,8 +258,8 @@ async def test_honest_answers(node: Kilowatt, version: OcppVersion) -> None:
     assert events["DataTransfer"]["vendorId"] == "com.acme"
 
 
-async def test_21_periodic_event_stream_send_is_stored(node: Kilowatt) -> None:
-    async with connect(node, OcppVersion.V21) as cs:
+async def test_21_periodic_event_stream_send_is_stored(csms: Csms) -> None:
+    async with connect(csms, OcppVersion.V21) as cs:
         await cs.call(v21.HeartbeatRequest())
         await cs.send(
             v21.NotifyPeriodicEventStreamRequest(
@@ -274,7 +272,7 @@ async def test_21_periodic_event_stream_send_is_stored(node: Kilowatt) -> None:
         await cs.call(v21.HeartbeatRequest())  # the SEND was written before this CALL
 
         async def stored() -> bool:
-            events = await node.services.stations.events("CS2", kind="NotifyPeriodicEventStream")
+            events = await csms.services.stations.events("CS2", kind="NotifyPeriodicEventStream")
             return events.total == 1
 
         assert await settled(stored)
