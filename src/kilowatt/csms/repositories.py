@@ -203,7 +203,7 @@ class IdTokenRepository(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransactionStep:
     """One message's effect on a transaction, applied as one unit by
     :meth:`TransactionRepository.record`.
@@ -229,6 +229,9 @@ class TransactionStep:
     new; it is called only when a transaction was found or created and the step is not a
     duplicate. It may be called more than once per step (see the module docstring): it must be
     a pure function.
+
+    Not frozen (a frozen dataclass costs a call per field to build, and one is built per
+    transaction message); the repository does not change it.
     """
 
     station_id: str
@@ -243,7 +246,7 @@ class TransactionStep:
     connector_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepOutcome:
     """What :meth:`TransactionRepository.record` did.
 

@@ -8,8 +8,9 @@ build their queries per call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -168,13 +169,11 @@ class SqlTransactionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def record(self, step: TransactionStep) -> StepOutcome:
+    def record(self, step: TransactionStep) -> Coroutine[Any, Any, StepOutcome]:
         """See :meth:`kilowatt.csms.repositories.TransactionRepository.record`."""
-
-        async def op(conn: AsyncConnection) -> StepOutcome:
-            return await _record(conn, step)
-
-        return await self._db.write(op)
+        # The group commit's coroutine itself, and _record as the operation: no coroutine
+        # frame of our own around either (this runs for every transaction message).
+        return self._db.write(partial(_record, step=step))
 
     async def get(self, transaction_id: int) -> Row | None:
         """The transaction, or None."""
