@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from kilowatt.ocpp import v16
-from kilowatt.transport import ChargePoint, OcppServer, OcppVersion, after, on, serve_ocpp
+from kilowatt.transport import OcppServer, OcppVersion, StationPeer, after, on, serve_ocpp
 
 
 def now() -> str:
@@ -21,7 +21,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class MyChargePoint(ChargePoint):
+class MyChargePoint(StationPeer):
     """One connected charge point, as the central system sees it."""
 
     remote_start_status: v16.RemoteStartTransactionStatus | None = None

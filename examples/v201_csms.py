@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from kilowatt.ocpp import v201
-from kilowatt.transport import ChargePoint, OcppServer, OcppVersion, after, on, serve_ocpp
+from kilowatt.transport import OcppServer, OcppVersion, StationPeer, after, on, serve_ocpp
 
 
 def now() -> str:
@@ -21,7 +21,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class MyChargingStation(ChargePoint):
+class MyChargingStation(StationPeer):
     """One connected charging station, as the CSMS sees it."""
 
     remote_start_status: v201.RequestStartStopStatus | None = None

@@ -6,7 +6,7 @@ Build order (:class:`Kilowatt`'s constructor; nothing is wired anywhere else):
 2. when OCPI is configured, the roaming parts the CSMS needs: the OCPI store and token
    service and the :class:`~kilowatt.roaming.OcpiAuthorizer` (eMSP tokens);
 3. :meth:`Services.create <kilowatt.csms.services.Services.create>` with that remote authorizer;
-4. the station gateway (:class:`~kilowatt.handlers.ConnectionGateway`);
+4. the station gateway (:class:`~kilowatt.handlers.ConnectedStations`);
 5. the rest of roaming over the services and gateway (:func:`~kilowatt.roaming.build_roaming`);
 6. the HTTP app: the operator API (``/api/v1``, docs at ``/docs``) with the OCPI routers
    (``/ocpi``, ``/api/v1/ocpi/partners``) included;
@@ -40,7 +40,7 @@ from kilowatt.config import Settings
 from kilowatt.csms.events import DomainEvent, StationDeleted
 from kilowatt.csms.model import ConnectDecision, StationInfo
 from kilowatt.csms.services import Services
-from kilowatt.handlers import ConnectionGateway, handler_factory
+from kilowatt.handlers import ConnectedStations, handler_factory
 from kilowatt.ocpi import OcpiCore, build_operator_router, build_router
 from kilowatt.ocpi.store import OcpiStore
 from kilowatt.roaming import OcpiAuthorizer, Roaming, RoamingConfig, RoamingState, build_roaming
@@ -126,7 +126,7 @@ class Kilowatt:
             roaming_state = RoamingState(self.db)
             authorizer = OcpiAuthorizer(ocpi_core.tokens, roaming_state, self._station)
         self.services = Services.create(self.db, settings, remote_authorizer=authorizer)
-        self.gateway = ConnectionGateway()
+        self.gateway = ConnectedStations()
         self.roaming: Roaming | None = None
         """OCPI as CPO; None when OCPI is off (no ``ocpi_country_code``/``ocpi_party_id``)."""
         if roaming_config is not None and authorizer is not None:
@@ -163,9 +163,8 @@ class Kilowatt:
                 "registration is open: any station that connects is registered; "
                 "use --registration known in production"
             )
-        rpc_options = {"call_timeout": settings.call_timeout, "lenient": False}
         self.ocpp = serve_ocpp(
-            handler_factory(self.services, self.gateway, rpc_options=rpc_options),
+            handler_factory(self.services, self.gateway),
             settings.host,
             settings.ocpp_port,
             auth=auth_hook(self.services),

@@ -47,5 +47,6 @@ def test_one_gateway_and_the_connection_class_name() -> None:
 
     modules = [p.stem for p in PACKAGE_DIR.rglob("*.py")]
     assert "gateway" not in modules  # the one gateway is kilowatt.csms.gateway
-    # ChargePoint stays importable as a deprecated alias of StationPeer (README's example).
-    assert kilowatt.transport.ChargePoint is kilowatt.transport.StationPeer
+    # The CSMS-side connection class is StationPeer; ChargePoint is the ocpp package's name.
+    assert not hasattr(kilowatt.transport, "ChargePoint")
+    assert hasattr(kilowatt.transport, "StationPeer")

@@ -26,9 +26,9 @@ from kilowatt.ocpp import v16, v21, v201
 from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import (
-    ChargePoint,
     OcppConnection,
     StationClient,
+    StationPeer,
     connect_ocpp,
     on,
     serve_ocpp,
@@ -46,7 +46,7 @@ OCPP_RESULT: dict[OcppVersion, Any] = {
 }
 
 
-class KilowattCsms(ChargePoint):
+class KilowattCsms(StationPeer):
     """Kilowatt CSMS handling every version by action name."""
 
     @on("BootNotification")

@@ -19,7 +19,7 @@ import pytest
 from kilowatt.ocpp import v16, v201
 from kilowatt.ocpp.errors import CallError, ErrorCode
 from kilowatt.ocpp.version import OcppVersion
-from kilowatt.transport import ChargePoint, HandshakeRequest, after, on, serve_ocpp
+from kilowatt.transport import HandshakeRequest, StationPeer, after, on, serve_ocpp
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 NOW = "2024-05-01T12:00:00Z"
@@ -44,7 +44,7 @@ def node_modules() -> Path:
     return modules
 
 
-class Csms(ChargePoint):
+class Csms(StationPeer):
     """Kilowatt CSMS: boot, heartbeat, remote start after boot, Authorize refused."""
 
     remote_start: Any = None

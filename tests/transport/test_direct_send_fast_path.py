@@ -18,14 +18,14 @@ from websockets.version import version as websockets_version
 
 from kilowatt.ocpp import v16
 from kilowatt.ocpp.version import OcppVersion
-from kilowatt.transport import ChargePoint, OcppServer, on, serve_ocpp
+from kilowatt.transport import OcppServer, StationPeer, on, serve_ocpp
 from kilowatt.transport.connection import _DIRECT_SEND_VERSIONS, _direct_send
 
 SAFETY = 10  # s, a safety net only
 BIG = "x" * 200_000  # a DataTransfer answer several times websockets' 32 KiB write limit
 
 
-class Csms(ChargePoint):
+class Csms(StationPeer):
     transfers = 0
 
     @on(v16.HeartbeatRequest)

@@ -11,12 +11,12 @@ import pytest
 
 from kilowatt.ocpp import v16
 from kilowatt.ocpp.errors import CallError, ErrorCode
-from kilowatt.transport import CallContext, ChargePoint, after, on
+from kilowatt.transport import CallContext, StationPeer, after, on
 
 NOW = "2024-01-01T00:00:00Z"
 
 
-class Plain(ChargePoint):
+class Plain(StationPeer):
     """Sync, async and awaitable-returning handlers; no @after hooks."""
 
     @on(v16.HeartbeatRequest)

@@ -12,9 +12,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import (
-    ChargePoint,
     HandshakeRequest,
     OcppServer,
+    StationPeer,
     basic_auth_header,
     certificate_common_name,
     serve_ocpp,
@@ -39,8 +39,8 @@ class Recorder:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[OcppServer[ChargePoint]]:
-    async with serve_ocpp(ChargePoint, "127.0.0.1", 0, versions=[V16, V201]) as srv:
+async def server() -> AsyncIterator[OcppServer[StationPeer]]:
+    async with serve_ocpp(StationPeer, "127.0.0.1", 0, versions=[V16, V201]) as srv:
         yield srv
 
 
@@ -63,17 +63,17 @@ async def wait_for_station(srv: OcppServer[Any], identity: str) -> None:
     ],
 )
 async def test_server_picks_the_clients_first_supported_subprotocol(
-    server: OcppServer[ChargePoint], offered: list[str], expected: str
+    server: OcppServer[StationPeer], offered: list[str], expected: str
 ) -> None:
     async with connect(url(server), subprotocols=offered) as ws:  # type: ignore[arg-type]
         assert ws.subprotocol == expected
         await wait_for_station(server, "CP-1")
         assert server.connections["CP-1"].version.subprotocol == expected
-        assert isinstance(server.peers["CP-1"], ChargePoint)
+        assert isinstance(server.peers["CP-1"], StationPeer)
 
 
 async def test_no_common_subprotocol_completes_the_handshake_then_closes_1002(
-    server: OcppServer[ChargePoint],
+    server: OcppServer[StationPeer],
 ) -> None:
     async with connect(url(server), subprotocols=["ocpp2.1", "chat"]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol is None
@@ -85,7 +85,7 @@ async def test_no_common_subprotocol_completes_the_handshake_then_closes_1002(
     assert server.connections == {}
 
 
-async def test_identity_is_percent_decoded(server: OcppServer[ChargePoint]) -> None:
+async def test_identity_is_percent_decoded(server: OcppServer[StationPeer]) -> None:
     async with connect(url(server, "/ocpp/CP%201%2FA"), subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
         await wait_for_station(server, "CP 1/A")
         assert server.get("CP 1/A") is not None
@@ -96,7 +96,7 @@ async def test_identity_is_percent_decoded(server: OcppServer[ChargePoint]) -> N
     [("/ocpp/", 404), ("/ocpp/a%3Ab", 400), ("/ocpp/" + "x" * 49, 400)],
 )
 async def test_bad_identity_is_rejected_before_the_upgrade(
-    server: OcppServer[ChargePoint], path: str, status: int
+    server: OcppServer[StationPeer], path: str, status: int
 ) -> None:
     with pytest.raises(InvalidStatus) as info:
         async with connect(url(server, path), subprotocols=["ocpp2.0.1"]):  # type: ignore[list-item]
@@ -104,14 +104,14 @@ async def test_bad_identity_is_rejected_before_the_upgrade(
     assert info.value.response.status_code == status
 
 
-async def test_identity_rules_of_2x_do_not_apply_to_16(server: OcppServer[ChargePoint]) -> None:
+async def test_identity_rules_of_2x_do_not_apply_to_16(server: OcppServer[StationPeer]) -> None:
     async with connect(url(server, "/ocpp/a%3Ab"), subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == "ocpp1.6"
 
 
 async def test_auth_hook_receives_identity_password_and_path() -> None:
     hook = Recorder(None)
-    async with serve_ocpp(ChargePoint, "127.0.0.1", 0, versions=[V201], auth=hook) as srv:
+    async with serve_ocpp(StationPeer, "127.0.0.1", 0, versions=[V201], auth=hook) as srv:
         headers = {"Authorization": basic_auth_header("CP 7", "s3cret:with-colon-0123")}
         async with connect(
             url(srv, "/csms/CP%207?x=1"),
@@ -132,7 +132,7 @@ async def test_auth_hook_receives_identity_password_and_path() -> None:
 
 @pytest.mark.parametrize(("result", "status"), [(False, 401), (401, 401), (404, 404), (403, 403)])
 async def test_auth_hook_rejects_with_an_http_status(result: Any, status: int) -> None:
-    async with serve_ocpp(ChargePoint, "127.0.0.1", 0, auth=Recorder(result)) as srv:
+    async with serve_ocpp(StationPeer, "127.0.0.1", 0, auth=Recorder(result)) as srv:
         with pytest.raises(InvalidStatus) as info:
             async with connect(url(srv), subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
                 pass
@@ -146,7 +146,7 @@ async def test_auth_hook_rejects_with_an_http_status(result: Any, status: int) -
 
 async def test_basic_auth_user_must_equal_identity() -> None:
     hook = Recorder(None)
-    async with serve_ocpp(ChargePoint, "127.0.0.1", 0, auth=hook) as srv:
+    async with serve_ocpp(StationPeer, "127.0.0.1", 0, auth=hook) as srv:
         headers = {"Authorization": basic_auth_header("someone-else", "0123456789abcdef")}
         with pytest.raises(InvalidStatus) as info:
             async with connect(
@@ -163,7 +163,7 @@ async def test_tls_server_certificate_with_basic_auth(pki: Any) -> None:
     async def auth(request: HandshakeRequest) -> int | None:
         return None if request.password == "0123456789abcdef" and request.tls else 401
 
-    async with serve_ocpp(ChargePoint, "127.0.0.1", 0, auth=auth, ssl=pki.server_context()) as srv:
+    async with serve_ocpp(StationPeer, "127.0.0.1", 0, auth=auth, ssl=pki.server_context()) as srv:
         headers = {"Authorization": basic_auth_header("CP-1", "0123456789abcdef")}
         async with connect(
             url(srv, scheme="wss"),
@@ -185,7 +185,7 @@ async def test_mutual_tls_passes_the_client_certificate_to_the_hook(pki: Any) ->
     hook = Recorder(None)
     context = pki.server_context(require_client_cert=True)
     async with (
-        serve_ocpp(ChargePoint, "127.0.0.1", 0, auth=hook, ssl=context) as srv,
+        serve_ocpp(StationPeer, "127.0.0.1", 0, auth=hook, ssl=context) as srv,
         connect(
             url(srv, "/ocpp/CP-TLS", scheme="wss"),
             subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
@@ -198,14 +198,14 @@ async def test_mutual_tls_passes_the_client_certificate_to_the_hook(pki: Any) ->
     assert certificate_common_name(seen.certificate) == seen.identity == "CP-TLS"
 
 
-async def test_permessage_deflate_is_negotiated(server: OcppServer[ChargePoint]) -> None:
+async def test_permessage_deflate_is_negotiated(server: OcppServer[StationPeer]) -> None:
     async with connect(url(server), subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
         assert ws.response is not None
         assert "permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", "")
 
 
 async def test_reconnecting_station_replaces_its_previous_connection(
-    server: OcppServer[ChargePoint],
+    server: OcppServer[StationPeer],
 ) -> None:
 
     async with connect(url(server), subprotocols=["ocpp1.6"]) as first:  # type: ignore[list-item]

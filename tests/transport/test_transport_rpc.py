@@ -16,12 +16,12 @@ from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import (
     CallContext,
-    ChargePoint,
     ConnectionClosed,
     HandshakeFailed,
     OcppClient,
     OcppServer,
     StationClient,
+    StationPeer,
     after,
     connect_ocpp,
     on,
@@ -39,7 +39,7 @@ def boot_request() -> v16.BootNotificationRequest:
     return v16.BootNotificationRequest(charge_point_vendor="Kilowatt", charge_point_model="T1")
 
 
-class Csms(ChargePoint):
+class Csms(StationPeer):
     """CSMS side: boots stations; its boot handler calls the station back before answering."""
 
     def __init__(self, connection: Any) -> None:
@@ -223,7 +223,7 @@ async def test_unknown_action_is_not_implemented(server: OcppServer[Csms]) -> No
 async def test_send_frames_in_21() -> None:
     received: list[Any] = []
 
-    class Csms21(ChargePoint):
+    class Csms21(StationPeer):
         @on("NotifyPeriodicEventStream")
         def stream(self, request: Any) -> None:
             received.append(request)

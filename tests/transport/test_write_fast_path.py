@@ -22,7 +22,7 @@ from kilowatt.ocpp import v16
 from kilowatt.ocpp.action import Initiator
 from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
 from kilowatt.ocpp.version import OcppVersion
-from kilowatt.transport import ChargePoint, ConnectionClosed, OcppConnection, after, on
+from kilowatt.transport import ConnectionClosed, OcppConnection, StationPeer, after, on
 
 NOW = "2024-01-01T00:00:00Z"
 SAFETY = 5  # s, a safety net only: every test finishes on events, not on time
@@ -73,7 +73,7 @@ class ScriptedWebSocket:
             yield message
 
 
-class Csms(ChargePoint):
+class Csms(StationPeer):
     """Heartbeats wait on a per-message-id gate; StatusNotification has an @after hook."""
 
     def __init__(self, connection: OcppConnection) -> None:

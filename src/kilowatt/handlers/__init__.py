@@ -13,13 +13,9 @@ from kilowatt.handlers.v16 import V16Handler
 from kilowatt.handlers.v21 import V21Handler
 from kilowatt.handlers.v201 import V201Handler
 
-ConnectionGateway = ConnectedStations
-"""Deprecated alias of :class:`ConnectedStations` (``app.py`` still imports it by this name)."""
-
 __all__ = [
     "HANDLERS",
     "ConnectedStations",
-    "ConnectionGateway",
     "StationHandler",
     "V16Handler",
     "V21Handler",

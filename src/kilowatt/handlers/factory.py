@@ -3,8 +3,8 @@ journal's frame observer and tags the connection's log lines with the station id
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from kilowatt.csms.services import Services
 from kilowatt.handlers.base import StationHandler
@@ -31,7 +31,6 @@ def handler_factory(
     services: Services,
     registry: ConnectedStations,
     *,
-    rpc_options: Mapping[str, Any] | None = None,
     journal: bool = True,
 ) -> Callable[[OcppConnection], StationHandler]:
     """The ``handler_factory`` to pass to :func:`kilowatt.transport.serve_ocpp`.
@@ -39,12 +38,9 @@ def handler_factory(
     Args:
         services: the CSMS services the handlers call.
         registry: this node's connected stations; each handler joins it once connected.
-        rpc_options: unused (the journal no longer replaces the connection's RPC core); kept
-            so that existing callers keep working.
         journal: record every frame in the message journal (a
             :class:`~kilowatt.handlers.journal.FrameJournal` as the connection's frame observer).
     """
-    del rpc_options
 
     def make(connection: OcppConnection) -> StationHandler:
         identity = connection.identity

@@ -6,7 +6,7 @@ asyncio dispatch lives in :mod:`kilowatt.transport.peer`.
 
 Usage::
 
-    class MyStation(ChargePoint):
+    class MyStation(StationPeer):
         @on(v16.BootNotificationRequest)            # or @on("BootNotification")
         async def boot(self, request: v16.BootNotificationRequest) -> v16.BootNotificationResponse:
             ...

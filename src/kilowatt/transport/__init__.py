@@ -17,7 +17,7 @@ from kilowatt.transport.handshake import (
     basic_auth_header,
     certificate_common_name,
 )
-from kilowatt.transport.peer import ChargePoint, Peer, StationClient, StationPeer
+from kilowatt.transport.peer import Peer, StationClient, StationPeer
 from kilowatt.transport.server import OcppServer, serve_ocpp
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "CallContext",
     "CallError",
     "CallTimeout",
-    "ChargePoint",
     "ConnectionClosed",
     "ErrorCode",
     "FrameObserver",

@@ -3,8 +3,8 @@
 :class:`StationPeer` is the CSMS side's object for one connected charging station;
 :class:`StationClient` is the charging station side's object for its connection to the CSMS.
 Both are :class:`Peer` subclasses and differ only in which side they declare to be.
-``ChargePoint`` is a deprecated alias of :class:`StationPeer` (the name the ``ocpp`` package
-gives the same idea, kept so that existing code keeps working).
+(The ``ocpp`` package calls the CSMS-side object ``ChargePoint``; see
+docs/howto/migrate-from-ocpp.md.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kilowatt.ocpp.routing import Route, RouteTable, collect_routes
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.connection import CallContext, OcppConnection
 
-__all__ = ["ChargePoint", "Peer", "StationClient", "StationPeer"]
+__all__ = ["Peer", "StationClient", "StationPeer"]
 
 logger = logging.getLogger("kilowatt.transport")
 
@@ -170,10 +170,6 @@ class StationPeer(Peer):
     """CSMS side: one connected charging station. Pass the class to :func:`serve_ocpp`."""
 
     local = Initiator.CSMS
-
-
-ChargePoint = StationPeer
-"""Deprecated alias of :class:`StationPeer` (kept for code written against earlier releases)."""
 
 
 class StationClient(Peer):
