@@ -23,7 +23,7 @@ T0 = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
 
 
 def reg(wh: str, minutes: int, **kw: str) -> SampledValue:
-    return SampledValue(Decimal(wh), T0 + timedelta(minutes=minutes), **kw)  # type: ignore[arg-type]
+    return SampledValue(Decimal(wh), T0 + timedelta(minutes=minutes), **kw)
 
 
 async def _station(services: Services, station_id: str = "CP1", version: str = "1.6") -> None:

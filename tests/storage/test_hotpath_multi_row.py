@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -37,8 +37,7 @@ async def test_new_rows_are_counted_and_replays_skipped(db: Database, count: int
     assert await db.write(lambda conn: add_samples(conn, twice)) == 2
     async with db.read() as conn:
         stored = await conn.exec_driver_sql("SELECT count(*), min(value) FROM meter_values")
-        row = stored.one()
-    total, smallest = row[0], row[1]
+        total, smallest = cast(tuple[int, str], tuple(stored.one()))
     assert total == count + 2
     assert smallest == "0.10"  # exact decimal text, as the column type stores it
 
