@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kilowatt.handlers.journal import FrameJournal
+from kilowatt.handlers.recorder import FrameRecorder
 
 
-def journal() -> tuple[FrameJournal, list[tuple[Any, ...]]]:
+def journal() -> tuple[FrameRecorder, list[tuple[Any, ...]]]:
     rows: list[tuple[Any, ...]] = []
-    return FrameJournal(lambda *row: rows.append(row)), rows
+    return FrameRecorder(lambda *row: rows.append(row)), rows
 
 
 def test_answers_take_the_action_of_their_call_in_the_other_direction() -> None:

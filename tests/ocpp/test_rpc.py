@@ -12,7 +12,8 @@ import pytest
 
 from kilowatt.ocpp.action import ActionSpec, Initiator
 from kilowatt.ocpp.errors import CallError, ErrorCode, RpcUsageError
-from kilowatt.ocpp.events import (
+from kilowatt.ocpp.rpc import RpcConnection
+from kilowatt.ocpp.rpc_events import (
     CallCancelled,
     CallReceived,
     CallTimedOut,
@@ -22,7 +23,6 @@ from kilowatt.ocpp.events import (
     ResultReceived,
     SendReceived,
 )
-from kilowatt.ocpp.rpc import RpcConnection
 from kilowatt.ocpp.version import OcppVersion
 
 V16, V201, V21 = OcppVersion.V16, OcppVersion.V201, OcppVersion.V21

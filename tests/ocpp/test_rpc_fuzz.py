@@ -1,6 +1,6 @@
 """Fuzzing :meth:`RpcConnection.receive`: whatever arrives, only documented outcomes occur.
 
-Documented outcomes: events of the types in :data:`kilowatt.ocpp.events.Event`, and frames that
+Documented outcomes: events of the types in :data:`kilowatt.ocpp.rpc_events.Event`, and frames that
 are valid JSON arrays: CALLERRORs (type 4) with a known code in the version's spelling, on 2.1
 CALLRESULTERRORs (type 5), and our own queued CALL (type 2) when an answer frees the slot. No
 exception escapes, and the connection keeps working afterwards.
@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kilowatt.ocpp.errors import CallError, ErrorCode, wire_code
-from kilowatt.ocpp.events import (
+from kilowatt.ocpp.rpc import RpcConnection, version_actions
+from kilowatt.ocpp.rpc_events import (
     CallReceived,
     CallTimedOut,
     ErrorReceived,
@@ -25,7 +26,6 @@ from kilowatt.ocpp.events import (
     ResultReceived,
     SendReceived,
 )
-from kilowatt.ocpp.rpc import RpcConnection, version_actions
 from kilowatt.ocpp.version import OcppVersion
 
 EVENT_TYPES = (

@@ -24,13 +24,13 @@ import msgspec
 import pytest
 
 from kilowatt.ocpp.errors import CallError, ErrorCode
-from kilowatt.ocpp.events import (
+from kilowatt.ocpp.rpc import RpcConnection, version_actions
+from kilowatt.ocpp.rpc_events import (
     CallReceived,
     ErrorReceived,
     ProtocolViolation,
     ResultErrorReceived,
 )
-from kilowatt.ocpp.rpc import RpcConnection, version_actions
 from kilowatt.ocpp.version import OcppVersion
 
 

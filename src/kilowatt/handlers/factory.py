@@ -8,7 +8,7 @@ from typing import Literal
 
 from kilowatt.csms.services import Services
 from kilowatt.handlers.base import StationHandler
-from kilowatt.handlers.journal import FrameJournal
+from kilowatt.handlers.recorder import FrameRecorder
 from kilowatt.handlers.registry import ConnectedStations
 from kilowatt.handlers.v16 import V16Handler
 from kilowatt.handlers.v21 import V21Handler
@@ -39,7 +39,7 @@ def handler_factory(
         services: the CSMS services the handlers call.
         registry: this node's connected stations; each handler joins it once connected.
         journal: record every frame in the message journal (a
-            :class:`~kilowatt.handlers.journal.FrameJournal` as the connection's frame observer).
+            :class:`~kilowatt.handlers.recorder.FrameRecorder` as the connection's frame observer).
     """
 
     def make(connection: OcppConnection) -> StationHandler:
@@ -60,7 +60,7 @@ def handler_factory(
             ) -> None:
                 record(identity, direction, message_type, message_id, action, text)
 
-            connection.frame_observer = FrameJournal(recorder)
+            connection.frame_observer = FrameRecorder(recorder)
         return HANDLERS[connection.version](connection, services, registry)
 
     return make

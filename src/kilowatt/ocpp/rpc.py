@@ -51,17 +51,6 @@ import msgspec
 from kilowatt.ocpp.action import ActionSpec, Initiator
 from kilowatt.ocpp.codec import PayloadError, decode_payload, encode_payload
 from kilowatt.ocpp.errors import CallError, ErrorCode, RpcUsageError, parse_code, wire_code
-from kilowatt.ocpp.events import (
-    CallCancelled,
-    CallReceived,
-    CallTimedOut,
-    ErrorReceived,
-    Event,
-    ProtocolViolation,
-    ResultErrorReceived,
-    ResultReceived,
-    SendReceived,
-)
 from kilowatt.ocpp.frames import (
     MAX_DESCRIPTION_LENGTH,
     MAX_MESSAGE_ID_LENGTH,
@@ -79,6 +68,17 @@ from kilowatt.ocpp.frames import (
     build_result,
     build_send,
     parse_frame,
+)
+from kilowatt.ocpp.rpc_events import (
+    CallCancelled,
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    Event,
+    ProtocolViolation,
+    ResultErrorReceived,
+    ResultReceived,
+    SendReceived,
 )
 from kilowatt.ocpp.version import OcppVersion
 

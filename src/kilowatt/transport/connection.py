@@ -32,7 +32,8 @@ from websockets.version import version as websockets_version
 from kilowatt import fastpaths
 from kilowatt.ocpp.action import Initiator
 from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
-from kilowatt.ocpp.events import (
+from kilowatt.ocpp.rpc import RpcConnection, Side
+from kilowatt.ocpp.rpc_events import (
     CallReceived,
     CallTimedOut,
     ErrorReceived,
@@ -42,7 +43,6 @@ from kilowatt.ocpp.events import (
     ResultReceived,
     SendReceived,
 )
-from kilowatt.ocpp.rpc import RpcConnection, Side
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.errors import ConnectionClosed
 from kilowatt.transport.frames import FrameObserver, frame_header

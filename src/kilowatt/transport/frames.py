@@ -16,7 +16,7 @@ array (such frames are reported too). For a received CALL the header comes from 
 parse, at no extra cost.
 
 An observer must not block or raise: keep it to appending to a buffer (the message journal,
-:mod:`kilowatt.handlers.journal`, does exactly that).
+:mod:`kilowatt.handlers.recorder`, does exactly that).
 """
 
 from __future__ import annotations

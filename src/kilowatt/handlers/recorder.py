@@ -1,10 +1,10 @@
 """The message journal's frame observer: every frame of a station's connection, in wire order.
 
-:class:`FrameJournal` is a :data:`kilowatt.transport.FrameObserver`; the handler factory
+:class:`FrameRecorder` is a :data:`kilowatt.transport.FrameObserver`; the handler factory
 attaches one to each new connection (``connection.frame_observer``) before the first message
 is read. The transport hands it each frame with its header already read (message type, id,
 action; see :mod:`kilowatt.transport.frames`), and it passes them on to a
-:data:`FrameRecorder` (:meth:`kilowatt.csms.journal.JournalService.record`, which only appends
+:data:`RecordFrame` (:meth:`kilowatt.csms.journal.JournalService.record`, which only appends
 to a buffer that the group-commit writer flushes).
 
 The action of an answer (CALLRESULT 3, CALLERROR 4) is found by correlation with the CALL of the
@@ -17,16 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-__all__ = ["FrameJournal", "FrameRecorder"]
+__all__ = ["FrameRecorder", "RecordFrame"]
 
-FrameRecorder = Callable[[Literal["in", "out"], int, str | None, str | None, str], None]
+RecordFrame = Callable[[Literal["in", "out"], int, str | None, str | None, str], None]
 """``record(direction, message_type, message_id, action, text)``; must not block."""
 
 _MAX_ID = 64  # column width of journal.message_id / journal.action
 _MAX_OPEN = 256  # CALLs awaiting an answer, per direction (timed-out CALLs are never answered)
 
 
-class FrameJournal:
+class FrameRecorder:
     """Observes one connection's frames and records them with ``recorder``.
 
     Args:
@@ -35,7 +35,7 @@ class FrameJournal:
 
     __slots__ = ("_calls_in", "_calls_out", "_recorder")
 
-    def __init__(self, recorder: FrameRecorder) -> None:
+    def __init__(self, recorder: RecordFrame) -> None:
         self._recorder = recorder
         # Message id -> action of CALLs awaiting an answer, per direction of the CALL.
         self._calls_in: dict[str, str] = {}
