@@ -1,7 +1,8 @@
 """The operator REST API (``/api/v1``, FastAPI), one module per resource.
 
 Entry points: :func:`create_api` (a FastAPI app with the API under ``/api/v1`` and docs at
-``/docs``) or :func:`create_router` (to mount into another app; then also call
+``/docs`` and ``/redoc``, whose assets this server serves itself: see :mod:`.docs`) or
+:func:`create_router` (to mount into another app; then also call
 :func:`~kilowatt.api.responses.install_error_handlers` on that app).
 """
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from kilowatt import __version__
 from kilowatt.api import calls, id_tokens, locations, stations, tariffs, transactions
 from kilowatt.api.context import ApiContext
+from kilowatt.api.docs import install_docs
 from kilowatt.api.responses import install_error_handlers
 from kilowatt.api.security import BearerAuth, load_or_create_api_key
 from kilowatt.config import Settings
@@ -43,6 +45,12 @@ def create_api(
 ) -> FastAPI:
     """The operator API app: ``/api/v1/...``, OpenAPI at ``/openapi.json``, docs at ``/docs``.
 
+    The docs (Swagger UI at ``/docs``, ReDoc at ``/redoc``) and ``/openapi.json`` need no key;
+    they load every asset from this server (:func:`~kilowatt.api.docs.install_docs`), so they
+    render on a site without Internet access. The OpenAPI document declares the bearer scheme of
+    :class:`~kilowatt.api.security.BearerAuth`, so the Authorize button of ``/docs`` takes the
+    API key and "Try it out" sends it.
+
     ``api_key`` defaults to ``settings.api_key``; the composition root passes the key from
     :func:`load_or_create_api_key` when none was configured.
 
@@ -56,8 +64,11 @@ def create_api(
         title="Kilowatt operator API",
         version=__version__,
         description="Manage stations, id tokens and transactions; control stations. "
-        "Every endpoint needs `Authorization: Bearer <api key>`.",
+        "Every endpoint needs `Authorization: Bearer <api key>` (on /docs: the Authorize button).",
+        docs_url=None,  # FastAPI's pages load from a CDN; install_docs serves ours offline
+        redoc_url=None,
     )
     app.include_router(create_router(services, gateway, settings, api_key=key))
     install_error_handlers(app)
+    install_docs(app)
     return app

@@ -6,11 +6,21 @@ import os
 import secrets
 from pathlib import Path
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
+from fastapi.security import HTTPBearer
+from starlette.requests import HTTPConnection
 
 from kilowatt.config import Settings
 
-__all__ = ["BearerAuth", "load_or_create_api_key"]
+__all__ = ["SCHEME_NAME", "BearerAuth", "load_or_create_api_key"]
+
+SCHEME_NAME = "BearerAuth"
+"""The name of the HTTP bearer security scheme in the OpenAPI document (``/openapi.json``)."""
+SCHEME_DESCRIPTION = (
+    "The operator API key, sent as `Authorization: Bearer <api key>`: `--api-key` or "
+    "`KILOWATT_API_KEY`, else the key generated on the first start and stored in "
+    "`<data dir>/api_key`."
+)
 
 
 def load_or_create_api_key(settings: Settings) -> tuple[str, bool]:
@@ -41,15 +51,22 @@ def load_or_create_api_key(settings: Settings) -> tuple[str, bool]:
     return key, True
 
 
-class BearerAuth:
-    """FastAPI dependency: ``Authorization: Bearer <key>`` or HTTP 401 with a message."""
+class BearerAuth(HTTPBearer):
+    """FastAPI dependency: ``Authorization: Bearer <key>`` or HTTP 401 with a message.
+
+    An :class:`~fastapi.security.HTTPBearer` (so the OpenAPI document declares the HTTP bearer
+    scheme :data:`SCHEME_NAME` on every operation behind it, and ``/docs`` offers an Authorize
+    button) that checks the key itself and answers with Kilowatt's own 401 messages.
+    """
 
     def __init__(self, api_key: str) -> None:
         if not api_key:
             raise ValueError("the API key must not be empty")
+        super().__init__(scheme_name=SCHEME_NAME, description=SCHEME_DESCRIPTION)
         self._key = api_key.encode()
 
-    async def __call__(self, request: Request) -> None:
+    async def __call__(self, request: HTTPConnection) -> None:
+        """Check the request's key; raise HTTP 401 when it is missing, malformed or wrong."""
         header = request.headers.get("authorization")
         if header is None:
             raise self._error("missing Authorization header (expected 'Bearer <api key>')")
