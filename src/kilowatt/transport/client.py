@@ -192,13 +192,16 @@ def connect_ocpp(
         password: HTTP Basic-auth password (user = identity; security profiles 1 and 2).
         ssl: client ``SSLContext`` for wss:// (load a client certificate for profile 3).
         max_message_size: largest accepted message, in bytes (None: no limit).
-        ping_interval, ping_timeout: WebSocket keepalive, in s (None disables).
+        ping_interval: WebSocket keepalive: seconds between pings (None disables).
+        ping_timeout: WebSocket keepalive: seconds to wait for the pong before websockets fails
+            the connection with close code 1011 (None disables).
         compression: offer permessage-deflate (RFC 7692).
         open_timeout: limit of the opening handshake, in s.
         call_timeout: default deadline of our CALLs, in s.
         lenient: tolerate unknown fields in received payloads.
-        rpc_options, connect_options: extra keyword arguments for the RPC core and for
-            ``websockets.asyncio.client.connect``.
+        rpc_options: extra keyword arguments for the RPC core
+            (:class:`kilowatt.ocpp.rpc.RpcConnection`).
+        connect_options: extra keyword arguments for ``websockets.asyncio.client.connect``.
 
     Raises:
         HandshakeFailed: HTTP rejection (``status`` set, e.g. 401) or no subprotocol agreed.
@@ -269,6 +272,7 @@ class OcppClient(Generic[H]):
         on_disconnected: Callable[[H], Awaitable[None]] | None = None,
         **options: Any,
     ) -> None:
+        """Keep the settings; no connection before :meth:`start`, :meth:`run` or ``async with``."""
         self.url = url
         self.identity = identity
         self.handler_factory = handler_factory
@@ -370,6 +374,7 @@ class OcppClient(Generic[H]):
                 await self._task
 
     async def __aenter__(self) -> OcppClient[H]:
+        """Start :meth:`run` in the background (see :meth:`start`) and return the client."""
         self.start()
         return self
 
@@ -379,4 +384,5 @@ class OcppClient(Generic[H]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop reconnecting and close the current connection (see :meth:`close`)."""
         await self.close()

@@ -54,20 +54,26 @@ logger = logging.getLogger("kilowatt.transport")
 
 
 class Flag:
-    """A lean ``asyncio.Event`` (set/clear/is_set/wait): a few dozen bytes instead of ~0.9 KB
-    (an Event carries a deque of waiters); a future exists only while someone waits. With
-    three flags per connection this matters at 10,000 connections."""
+    """A lean ``asyncio.Event`` (set/clear/is_set/wait) for per-connection signals.
+
+    A few dozen bytes instead of ~0.9 KB (an Event carries a deque of waiters); a future exists
+    only while someone waits. With three flags per connection this matters at 10,000
+    connections.
+    """
 
     __slots__ = ("_set", "_waiter")
 
     def __init__(self) -> None:
+        """Create the flag cleared, with no waiter future."""
         self._set = False
         self._waiter: asyncio.Future[None] | None = None
 
     def is_set(self) -> bool:
+        """True if the flag is set (since the last :meth:`clear`)."""
         return self._set
 
     def set(self) -> None:
+        """Set the flag and wake every task in :meth:`wait`; no-op if already set."""
         if not self._set:
             self._set = True
             waiter = self._waiter
@@ -77,9 +83,14 @@ class Flag:
                     waiter.set_result(None)
 
     def clear(self) -> None:
+        """Clear the flag; later :meth:`wait` calls block until the next :meth:`set`."""
         self._set = False
 
     async def wait(self) -> None:
+        """Return at once if the flag is set, else wait until :meth:`set` is called.
+
+        Cancelling one waiter does not disturb the others (they share one shielded future).
+        """
         if self._set:
             return
         waiter = self._waiter
@@ -136,10 +147,12 @@ _DIRECT_SEND_ATTRIBUTES = ("protocol", "transport", "paused", "send_in_progress"
 
 
 def _direct_send(websocket: Any) -> bool:
-    """True if frames may be written to ``websocket`` through its internals (see ``_write``):
-    the fast paths are on (:func:`kilowatt.fastpaths.enabled`) and it is a real websockets
-    ``Connection`` of a release this was checked against, with the attributes used (pinned by
-    tests/transport/test_direct_send_fast_path.py)."""
+    """True if frames may be written to ``websocket`` through its internals (see ``_write``).
+
+    That is: the fast paths are on (:func:`kilowatt.fastpaths.enabled`) and it is a real
+    websockets ``Connection`` of a release this was checked against, with the attributes used
+    (pinned by tests/transport/test_direct_send_fast_path.py).
+    """
     return (
         fastpaths.enabled()
         and isinstance(websocket, Connection)
@@ -186,6 +199,7 @@ class OcppConnection:
         rpc_options: Mapping[str, Any] | None = None,
         frame_observer: FrameObserver | None = None,
     ) -> None:
+        """Wrap ``websocket`` in a fresh RPC core; nothing is read until :meth:`run`."""
         self.websocket = websocket
         self.frame_observer = frame_observer
         self._direct = _direct_send(websocket)
@@ -337,6 +351,7 @@ class OcppConnection:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def __repr__(self) -> str:
+        """``<OcppConnection 'identity' subprotocol open|closed>``, for logs."""
         state = "closed" if self.closed else "open"
         return f"<OcppConnection {self.identity!r} {self.version.subprotocol} {state}>"
 
@@ -498,8 +513,10 @@ class OcppConnection:
             logger.exception("%s: handler for SEND %s failed", self.identity, event.action)
 
     def _kick(self) -> None:
-        """Have the frames the RPC core queued written, and calls expired on time: wake the
-        running writer, or start one (it ends when there is nothing left to do)."""
+        """Have the frames the RPC core queued written, and calls expired on time.
+
+        Wakes the running writer, or starts one (it ends when there is nothing left to do).
+        """
         if self._closed._set:
             return
         writer = self._writer
@@ -509,8 +526,9 @@ class OcppConnection:
             self._writer = self._loop.create_task(self._write())
 
     async def _write(self) -> None:
-        """The write loop: run by the writer task or inline by an answering task, never by two
-        tasks at once (``_writing``).
+        """The write loop: run by the writer task or inline by an answering task.
+
+        Never run by two tasks at once (``_writing``).
 
         Fast path (``self._direct``, see :func:`_direct_send`): when ``send()`` would not wait
         (the connection is OPEN, its transport neither closing nor paused by flow control, no

@@ -16,6 +16,7 @@ class ConnectionClosed(TransportError):
     """
 
     def __init__(self, code: int | None = None, reason: str = "") -> None:
+        """Build the message ``OCPP connection closed (code 1006: reason)`` from what is known."""
         detail = f" (code {code}{': ' + reason if reason else ''})" if code is not None else ""
         super().__init__(f"OCPP connection closed{detail}")
         self.code = code
@@ -30,5 +31,6 @@ class HandshakeFailed(TransportError):
     """
 
     def __init__(self, message: str, status: int | None = None) -> None:
+        """Keep ``message`` as the exception text and ``status`` (HTTP status, or None)."""
         super().__init__(message)
         self.status = status

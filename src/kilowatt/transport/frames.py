@@ -38,8 +38,10 @@ _header = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 def frame_header(frame: str | bytes) -> tuple[int, str | None, str | None]:
-    """``(message_type, message_id, action)`` of an OCPP-J frame (OCPP-J §4: ``[2, id, action,
-    payload]``, ``[3, id, payload]``...), reading only the header: the payload is not decoded.
+    """``(message_type, message_id, action)`` of an OCPP-J frame, reading only the header.
+
+    Frames per OCPP-J §4: ``[2, id, action, payload]``, ``[3, id, payload]``...; the payload
+    is not decoded.
 
     ``action`` is None unless the frame is a CALL (2) or SEND (6); ``message_id`` is None when
     it is not a string. ``(0, None, None)`` when the frame is not a JSON array whose first item

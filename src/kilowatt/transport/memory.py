@@ -34,11 +34,14 @@ S = TypeVar("S")
 
 
 class MemorySocket:
-    """One end of an in-memory WebSocket: the subset of ``websockets`` ``Connection`` that
-    :class:`OcppConnection` uses (iterate to receive, ``send``, ``close``, close code and
-    reason). Make two with :meth:`pair`."""
+    """One end of an in-memory WebSocket; make two with :meth:`pair`.
+
+    It has the subset of ``websockets`` ``Connection`` that :class:`OcppConnection` uses
+    (iterate to receive, ``send``, ``close``, close code and reason).
+    """
 
     def __init__(self, remote_address: Any = ("memory", 0)) -> None:
+        """Create an open, unconnected end (its peer is itself until :meth:`pair` links two)."""
         self.remote_address = remote_address
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -53,9 +56,11 @@ class MemorySocket:
         return a, b
 
     def __aiter__(self) -> MemorySocket:
+        """Iterate over received messages, like a websockets ``Connection``."""
         return self
 
     async def __anext__(self) -> str | bytes:
+        """Wait for the next message from the other end; stop once either end has closed."""
         message = await self._inbox.get()
         if message is None:  # closed
             raise StopAsyncIteration
@@ -80,8 +85,11 @@ class MemorySocket:
 
 
 class ConnectionPair(Generic[C, S]):
-    """The two ends made by :func:`connection_pair`: ``csms`` and ``station`` are the handlers,
-    ``csms_connection`` and ``station_connection`` their connections."""
+    """The two ends made by :func:`connection_pair`.
+
+    ``csms`` and ``station`` are the handlers, ``csms_connection`` and ``station_connection``
+    their connections.
+    """
 
     def __init__(
         self,
@@ -90,6 +98,7 @@ class ConnectionPair(Generic[C, S]):
         csms_connection: OcppConnection,
         station_connection: OcppConnection,
     ) -> None:
+        """Hold both handlers and both connections (built by :func:`connection_pair`)."""
         self.csms = csms
         self.station = station
         self.csms_connection = csms_connection
@@ -146,8 +155,10 @@ async def connection_pair(
 
 
 async def _serve(connection: OcppConnection, handler: Any) -> None:
-    """What the server and the client do with a connection: on_connect alongside run(), then
-    on_disconnect."""
+    """What the server and the client do with a connection.
+
+    ``on_connect`` runs alongside ``run()``, then ``on_disconnect``.
+    """
     on_connect = asyncio.create_task(handler.on_connect()) if isinstance(handler, Peer) else None
     try:
         await connection.run()

@@ -58,6 +58,7 @@ class Peer:
     """Which side this class runs on; decides the RPC core's side of the connection."""
 
     def __init__(self, connection: OcppConnection) -> None:
+        """Bind to ``connection`` and become its inbound handler (``connection.handler``)."""
         self.connection = connection
         cls = type(self)
         self._routes: RouteTable = collect_routes(cls)
@@ -109,8 +110,11 @@ class Peer:
     # -- InboundHandler -------------------------------------------------------------------
 
     def _target(self, action: str, request_type: type[Any]) -> _Target:
-        """Resolve (and cache per class) where ``action`` with ``request_type`` goes (the route
-        lookup sorts candidates; doing it once per class keeps it off the per-call path)."""
+        """Resolve (and cache per class) where ``action`` with ``request_type`` goes.
+
+        The route lookup sorts candidates; doing it once per class keeps it off the per-call
+        path.
+        """
         key = (action, request_type)
         target = self._targets.get(key)
         if target is None:
@@ -148,8 +152,10 @@ class Peer:
         return result
 
     def has_after(self, action: str, request: Any) -> bool:
-        """True if ``action`` has ``@after`` hooks (the connection skips waiting for the answer
-        to reach the socket when there are none)."""
+        """True if ``action`` has ``@after`` hooks.
+
+        The connection skips waiting for the answer to reach the socket when there are none.
+        """
         return self._target(action, type(request)).has_after
 
     async def after_call(self, context: CallContext, request: Any) -> None:
@@ -163,6 +169,7 @@ class Peer:
                 )
 
     def __repr__(self) -> str:
+        """``<ClassName 'identity' subprotocol>``, for logs."""
         return f"<{type(self).__name__} {self.identity!r} {self.version.subprotocol}>"
 
 

@@ -113,6 +113,12 @@ class OcppServer(Generic[H]):
         server_options: Mapping[str, Any] | None = None,
         backlog: int = DEFAULT_BACKLOG,
     ) -> None:
+        """Store the settings (arguments as for :func:`serve_ocpp`); nothing listens yet.
+
+        Raises:
+            TypeError: ``handler_factory`` is a station-side :class:`Peer` class.
+            ValueError: ``versions`` is empty.
+        """
         if (
             isinstance(handler_factory, type)
             and issubclass(handler_factory, Peer)
@@ -177,9 +183,11 @@ class OcppServer(Generic[H]):
         return self
 
     def __await__(self) -> Generator[Any, None, OcppServer[H]]:
+        """``await server`` starts listening (see :meth:`start`) and returns the server."""
         return self.start().__await__()
 
     async def __aenter__(self) -> OcppServer[H]:
+        """Start listening (see :meth:`start`) and return the server."""
         return await self.start()
 
     async def __aexit__(
@@ -188,6 +196,7 @@ class OcppServer(Generic[H]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the server and its connections and wait until they are closed."""
         self.close()
         await self.wait_closed()
 
@@ -227,9 +236,11 @@ class OcppServer(Generic[H]):
         return self.peers.get(identity)
 
     async def _keepalive(self, interval: float, timeout: float | None) -> None:
-        """Every ``interval`` s, ping every connection; a connection whose pong has not come
-        back ``timeout`` s after its ping is failed with code 1011, as websockets' own
-        keepalive does (RFC 6455 §5.5.2)."""
+        """Every ``interval`` s, ping every connection.
+
+        A connection whose pong has not come back ``timeout`` s after its ping is failed with
+        code 1011, as websockets' own keepalive does (RFC 6455 §5.5.2).
+        """
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
@@ -404,8 +415,8 @@ def serve_ocpp(
     Args:
         handler_factory: called with each new :class:`OcppConnection`; returns its handler,
             typically a :class:`StationPeer` subclass (pass the class itself).
-        host: interface to bind (None: all); port: TCP port (0 picks a free one, see
-            :attr:`OcppServer.port`).
+        host: interface to bind (None: all).
+        port: TCP port (0 picks a free one, see :attr:`OcppServer.port`).
         versions: OCPP versions accepted; the client's preference decides among them.
         auth: ``async def auth(request: HandshakeRequest) -> None | bool | int`` run before the
             upgrade: None/True accepts, False or 401 answers 401 with ``WWW-Authenticate:
@@ -413,7 +424,9 @@ def serve_ocpp(
         ssl: a server ``SSLContext`` for wss:// (profiles 2 and 3; for mutual TLS set
             ``verify_mode = CERT_REQUIRED`` and load the CA; the hook then gets the certificate).
         max_message_size: largest accepted message, in bytes (None: no limit).
-        ping_interval, ping_timeout: WebSocket keepalive, in s (None disables).
+        ping_interval: WebSocket keepalive: seconds between pings (None disables).
+        ping_timeout: WebSocket keepalive: seconds to wait for the pong before the connection
+            is failed with close code 1011 (None disables).
         compression: negotiate permessage-deflate (RFC 7692; required of a 2.1 CSMS).
         call_timeout: default deadline of the CSMS's CALLs, in s.
         lenient: tolerate unknown fields in received payloads.
