@@ -1,5 +1,6 @@
-"""What every per-version station handler shares: the services, the connection lifecycle, and
-the plumbing of version-neutral commands.
+"""What every per-version station handler shares.
+
+That is: the services, the connection lifecycle, and the plumbing of version-neutral commands.
 
 One :class:`StationHandler` object serves one WebSocket connection (it is a
 :class:`~kilowatt.transport.StationPeer`). Its lifecycle:
@@ -48,7 +49,8 @@ def handles(
 
     The method takes the typed command and a timeout in s and returns the command's answer
     Struct. Each handler class gathers its methods into its :attr:`StationHandler.commands`
-    table (subclasses inherit and may override entries)."""
+    table (subclasses inherit and may override entries).
+    """
 
     def mark(method: CommandMethod[H, C, R]) -> CommandMethod[H, C, R]:
         setattr(method, _COMMAND_ATTRIBUTE, command)
@@ -58,8 +60,10 @@ def handles(
 
 
 class HandlerRegistry(Protocol):
-    """Where a connected handler registers (implemented by
-    :class:`kilowatt.handlers.registry.ConnectedStations`)."""
+    """Where a connected handler registers.
+
+    Implemented by :class:`kilowatt.handlers.registry.ConnectedStations`.
+    """
 
     def register(self, handler: StationHandler) -> None:
         """Make ``handler`` the live connection of its identity (replacing an older one)."""
@@ -85,6 +89,7 @@ class StationHandler(StationPeer):
     bases; a subclass's mark replaces its base's entry)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Build the subclass's :attr:`commands` table: its bases' entries, then its marks."""
         super().__init_subclass__(**kwargs)
         table = dict(cls.commands)
         for value in vars(cls).values():
@@ -96,6 +101,7 @@ class StationHandler(StationPeer):
     def __init__(
         self, connection: OcppConnection, services: Services, registry: HandlerRegistry
     ) -> None:
+        """Bind to ``connection``; inbound CALLs wait until :meth:`on_connect` has run."""
         super().__init__(connection)
         self.services = services
         self.registry = registry
@@ -174,5 +180,7 @@ class StationHandler(StationPeer):
         return cast("A", await method(self, command, timeout))
 
     async def observe_result(self, action: str, request: Any, response: Any) -> None:
-        """Keep stored state in step with a CSMS-initiated call's answer (configuration keys,
-        device-model variables). Default: nothing."""
+        """Keep stored state in step with a CSMS-initiated call's answer.
+
+        E.g. configuration keys (1.6) or device-model variables (2.x). Default: nothing.
+        """

@@ -27,9 +27,11 @@ __all__ = [
 
 
 def configuration_text(value: Any) -> Any:
-    """A configuration value given as JSON, as the text a station is sent: ``true``/``false``
-    for booleans, the number's text for numbers; anything else as it is (the caller rejects
-    what is not a string)."""
+    """A configuration value given as JSON, as the text a station is sent.
+
+    ``true``/``false`` for booleans, the number's text for numbers; anything else as it is (the
+    caller rejects what is not a string).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | Decimal):
@@ -126,8 +128,9 @@ def samples_16(meter_values: Any) -> list[SampledValue]:
 
 
 def samples_2x(meter_values: Any) -> list[SampledValue]:
-    """2.x ``MeterValueType`` lists → sampled values (OCPP 2.0.1 §2 MeterValueType,
-    SampledValueType, UnitOfMeasureType).
+    """2.x ``MeterValueType`` lists → sampled values.
+
+    Per OCPP 2.0.1 Part 2 §2 MeterValueType, SampledValueType, UnitOfMeasureType.
 
     The multiplier is a power of ten applied here (``value × 10^multiplier``) so the stored
     value is in ``unit``; the unit defaults to Wh as the spec says.

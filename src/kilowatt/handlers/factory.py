@@ -1,5 +1,8 @@
-"""Makes the handler of each new connection: picks the version's class, attaches the message
-journal's frame observer and tags the connection's log lines with the station identity."""
+"""Makes the handler of each new connection.
+
+It picks the version's class, attaches the message journal's frame observer and tags the
+connection's log lines with the station identity.
+"""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ class FrameRecorder:
     __slots__ = ("_calls_in", "_calls_out", "_recorder")
 
     def __init__(self, recorder: RecordFrame) -> None:
+        """Start with no CALL awaiting an answer in either direction."""
         self._recorder = recorder
         # Message id -> action of CALLs awaiting an answer, per direction of the CALL.
         self._calls_in: dict[str, str] = {}

@@ -1,5 +1,6 @@
-"""This node's connected stations: :class:`ConnectedStations`, the registry of live handlers
-that implements :class:`~kilowatt.csms.gateway.StationGateway`.
+"""This node's connected stations: :class:`ConnectedStations`, the registry of live handlers.
+
+It implements :class:`~kilowatt.csms.gateway.StationGateway`.
 
 A registry of connected stations (identity → :class:`~kilowatt.handlers.base.StationHandler`)
 plus the translation of the gateway's errors: the operator API sends JSON in wire names, which
@@ -60,11 +61,14 @@ def _to_json(payload: Any) -> dict[str, Any]:
 
 
 class ConnectedStations:
-    """The station handlers connected to this node, by identity; implements
-    :class:`kilowatt.csms.gateway.StationGateway` over them (and
-    :class:`kilowatt.handlers.base.HandlerRegistry` for the handlers themselves)."""
+    """The station handlers connected to this node, by identity.
+
+    Implements :class:`kilowatt.csms.gateway.StationGateway` over them (and
+    :class:`kilowatt.handlers.base.HandlerRegistry` for the handlers themselves).
+    """
 
     def __init__(self) -> None:
+        """Start empty: no station connected to this node."""
         self._handlers: dict[str, StationHandler] = {}
 
     # --- registry -------------------------------------------------------------------------------
@@ -109,6 +113,13 @@ class ConnectedStations:
 
         ``timeout`` in s, counted from when the frame is sent (calls queue FIFO, one
         outstanding per direction: OCPP 2.0.1 Part 4 §4.1.1).
+
+        Raises:
+            StationNotConnected: no open connection to this node (or it closed meanwhile).
+            UnknownAction: the CSMS may not send ``action`` in the station's version.
+            InvalidPayload: ``payload`` does not fit the action's request schema.
+            StationCallError: the station answered with a CALLERROR.
+            StationCallTimeout: no answer in time.
         """
         handler = self._handler(station_id)
         spec = csms_action(handler.version, action)
@@ -129,8 +140,9 @@ class ConnectedStations:
     async def command(
         self, station_id: str, name: str, params: dict[str, Any], timeout: float
     ) -> dict[str, Any]:
-        """Run version-neutral command ``name`` with its request as a JSON object
-        (:mod:`kilowatt.csms.commands`); return its answer as a JSON object.
+        """Run version-neutral command ``name``; request and answer are JSON objects.
+
+        The commands and their fields: :mod:`kilowatt.csms.commands`.
 
         Raises:
             InvalidCommand: unknown name, or parameters that do not fit the command.

@@ -76,6 +76,10 @@ class V16Handler(StationHandler):
     async def boot_notification(
         self, request: v16.BootNotificationRequest
     ) -> v16.BootNotificationResponse:
+        """BootNotification (1.6 §4.2): records the station and its boot details.
+
+        Answers the station's configured registration status and heartbeat interval (s).
+        """
         details = {
             "chargeBoxSerialNumber": request.charge_box_serial_number,
             "iccid": request.iccid,
@@ -99,6 +103,7 @@ class V16Handler(StationHandler):
 
     @on(v16.HeartbeatRequest)
     async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+        """Heartbeat (1.6 §4.6): records the station as seen; answers the CSMS time."""
         now = await self.services.stations.heartbeat(self.identity)
         return v16.HeartbeatResponse(current_time=format_time(now))
 
@@ -106,6 +111,10 @@ class V16Handler(StationHandler):
     async def status_notification(
         self, request: v16.StatusNotificationRequest
     ) -> v16.StatusNotificationResponse:
+        """StatusNotification (1.6 §4.9): stores the connector's latest status.
+
+        1.6 has no EVSE level: each connector is its own EVSE; connector 0 is the station.
+        """
         # 1.6 has no EVSE level: each connector is its own EVSE (kilowatt.csms.model).
         report = StatusReport(
             evse_id=request.connector_id,
@@ -121,6 +130,7 @@ class V16Handler(StationHandler):
 
     @on(v16.AuthorizeRequest)
     async def authorize(self, request: v16.AuthorizeRequest) -> v16.AuthorizeResponse:
+        """Authorize (1.6 §4.1): answers the idTag's idTagInfo (2.x-only Unknown as Invalid)."""
         result = await self.services.authorization.authorize(
             request.id_tag, station_id=self.identity
         )
@@ -130,6 +140,11 @@ class V16Handler(StationHandler):
     async def start_transaction(
         self, request: v16.StartTransactionRequest
     ) -> v16.StartTransactionResponse:
+        """StartTransaction (1.6 §4.8): begins a transaction with meterStart (Wh).
+
+        Answers the transactionId the CSMS assigns and the idTagInfo once the group commit holding
+        it is durable; replays are idempotent (see :mod:`kilowatt.csms.transactions`).
+        """
         # 1.6: the CSMS assigns the transactionId; each connector is its own EVSE.
         result = await self.services.transactions.begin(
             TransactionMessage(
@@ -149,6 +164,10 @@ class V16Handler(StationHandler):
 
     @on(v16.MeterValuesRequest)
     async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+        """MeterValues (1.6 §4.7): stores the sampled values (energy in Wh) of the connector.
+
+        Answers once the group commit holding them is durable.
+        """
         samples = samples_16(request.meter_value)
         await self.services.transactions.update(
             TransactionMessage(
@@ -169,6 +188,10 @@ class V16Handler(StationHandler):
     async def stop_transaction(
         self, request: v16.StopTransactionRequest
     ) -> v16.StopTransactionResponse:
+        """StopTransaction (1.6 §4.10): ends the transaction with meterStop (Wh), transactionData.
+
+        Answers once the group commit is durable, with the idTagInfo of the idTag given, if any.
+        """
         result = await self.services.transactions.end(
             TransactionMessage(
                 station_id=self.identity,
@@ -185,6 +208,7 @@ class V16Handler(StationHandler):
 
     @on(v16.DataTransferRequest)
     async def data_transfer(self, request: v16.DataTransferRequest) -> v16.DataTransferResponse:
+        """DataTransfer (1.6 §4.3) from the station: stored; answered UnknownVendorId."""
         # No vendor extension is installed, so every vendorId is unknown (1.6 §4.3); the
         # message is kept so an operator can see what the station wanted.
         await self.record("DataTransfer", request)
@@ -196,6 +220,7 @@ class V16Handler(StationHandler):
     async def diagnostics_status(
         self, request: v16.DiagnosticsStatusNotificationRequest
     ) -> v16.DiagnosticsStatusNotificationResponse:
+        """DiagnosticsStatusNotification (1.6 §4.4): stored as a station event."""
         await self.record("DiagnosticsStatusNotification", request)
         return v16.DiagnosticsStatusNotificationResponse()
 
@@ -203,6 +228,7 @@ class V16Handler(StationHandler):
     async def firmware_status(
         self, request: v16.FirmwareStatusNotificationRequest
     ) -> v16.FirmwareStatusNotificationResponse:
+        """FirmwareStatusNotification (1.6 §4.5): stored as a station event."""
         await self.record("FirmwareStatusNotification", request)
         return v16.FirmwareStatusNotificationResponse()
 
@@ -210,6 +236,7 @@ class V16Handler(StationHandler):
     async def log_status(
         self, request: v16.LogStatusNotificationRequest
     ) -> v16.LogStatusNotificationResponse:
+        """LogStatusNotification (Security Whitepaper): stored as a station event."""
         await self.record("LogStatusNotification", request)
         return v16.LogStatusNotificationResponse()
 
@@ -217,6 +244,7 @@ class V16Handler(StationHandler):
     async def signed_firmware_status(
         self, request: v16.SignedFirmwareStatusNotificationRequest
     ) -> v16.SignedFirmwareStatusNotificationResponse:
+        """SignedFirmwareStatusNotification (Security Whitepaper): stored as an event."""
         await self.record("SignedFirmwareStatusNotification", request)
         return v16.SignedFirmwareStatusNotificationResponse()
 
@@ -224,6 +252,7 @@ class V16Handler(StationHandler):
     async def security_event(
         self, request: v16.SecurityEventNotificationRequest
     ) -> v16.SecurityEventNotificationResponse:
+        """SecurityEventNotification (Security Whitepaper): stored as a station event."""
         await self.record("SecurityEventNotification", request)
         return v16.SecurityEventNotificationResponse()
 
@@ -231,6 +260,7 @@ class V16Handler(StationHandler):
     async def sign_certificate(
         self, request: v16.SignCertificateRequest
     ) -> v16.SignCertificateResponse:
+        """SignCertificate (Security Whitepaper): stores the CSR; answers Rejected (no CA)."""
         # Accepted would promise a CertificateSigned call that Kilowatt cannot make (it holds
         # no CA); the CSR is kept for an operator to sign out of band.
         await self.record("SignCertificate", request)

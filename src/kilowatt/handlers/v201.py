@@ -104,6 +104,10 @@ class V201Handler(StationHandler):
 
     @on("BootNotification")
     async def boot_notification(self, request: v201.BootNotificationRequest) -> Any:
+        """BootNotification (2.0.1 B01-B03): records the station, its boot reason and modem.
+
+        Answers the station's configured registration status and heartbeat interval (s).
+        """
         station = request.charging_station
         details: dict[str, Any] = {}
         if station.modem is not None:
@@ -129,11 +133,13 @@ class V201Handler(StationHandler):
 
     @on("Heartbeat")
     async def heartbeat(self, request: v201.HeartbeatRequest) -> Any:
+        """Heartbeat (2.0.1 G02): records the station as seen and answers the current time."""
         now = await self.services.stations.heartbeat(self.identity)
         return self.m.HeartbeatResponse(current_time=format_time(now))
 
     @on("StatusNotification")
     async def status_notification(self, request: v201.StatusNotificationRequest) -> Any:
+        """StatusNotification (2.0.1 G01): stores the latest status of (EVSE, connector)."""
         report = StatusReport(
             evse_id=request.evse_id,
             connector_id=request.connector_id,
@@ -145,6 +151,10 @@ class V201Handler(StationHandler):
 
     @on("NotifyReport")
     async def notify_report(self, request: v201.NotifyReportRequest) -> Any:
+        """NotifyReport (2.0.1 B07): stores the reported device-model variables.
+
+        The report's bookkeeping (requestId, seqNo, tbc, count) is kept as a station event.
+        """
         reports = [
             VariableReport(
                 component=data.component.name,
@@ -197,6 +207,7 @@ class V201Handler(StationHandler):
 
     @on("Authorize")
     async def authorize(self, request: v201.AuthorizeRequest) -> Any:
+        """Authorize (2.0.1 C01): answers the token's idTokenInfo (no certificateStatus)."""
         token = request.id_token
         result = await self.services.authorization.authorize(
             token.id_token, token_type=enum_value(token.type), station_id=self.identity
@@ -207,6 +218,11 @@ class V201Handler(StationHandler):
 
     @on("TransactionEvent")
     async def transaction_event(self, request: v201.TransactionEventRequest) -> Any:
+        """TransactionEvent (2.0.1 E01-E15): Started/Updated/Ended → begin/update/end.
+
+        The transaction is named by the station's transactionId and seqNo. Answers once the group
+        commit holding it is durable, with idTokenInfo when the service authorized a token.
+        """
         info = request.transaction_info
         token = request.id_token
         evse = request.evse
@@ -246,6 +262,11 @@ class V201Handler(StationHandler):
 
     @on("MeterValues")
     async def meter_values(self, request: v201.MeterValuesRequest) -> Any:
+        """MeterValues (2.0.1 J01): stores samples taken outside transactions, per EVSE.
+
+        Connector 0 (2.x MeterValues names none). Values are scaled by 10^multiplier into their
+        unit, Wh by default (:func:`~kilowatt.handlers.convert.samples_2x`).
+        """
         # 2.x MeterValues carries no transaction (those samples come in TransactionEvent) and
         # no connector: the samples are stored for the EVSE (connector 0).
         samples = samples_2x(request.meter_value)
@@ -272,50 +293,62 @@ class V201Handler(StationHandler):
 
     @on("FirmwareStatusNotification")
     async def firmware_status(self, request: Any) -> Any:
+        """FirmwareStatusNotification (2.0.1 L01): stored as a station event."""
         return await self._notify(request)
 
     @on("PublishFirmwareStatusNotification")
     async def publish_firmware_status(self, request: Any) -> Any:
+        """PublishFirmwareStatusNotification (2.0.1 L03): stored as a station event."""
         return await self._notify(request)
 
     @on("LogStatusNotification")
     async def log_status(self, request: Any) -> Any:
+        """LogStatusNotification (2.0.1 N01): stored as a station event."""
         return await self._notify(request)
 
     @on("SecurityEventNotification")
     async def security_event(self, request: Any) -> Any:
+        """SecurityEventNotification (2.0.1 A04): stored as a station event."""
         return await self._notify(request)
 
     @on("ReservationStatusUpdate")
     async def reservation_status(self, request: Any) -> Any:
+        """ReservationStatusUpdate (2.0.1 H05): stored as a station event."""
         return await self._notify(request)
 
     @on("NotifyChargingLimit")
     async def notify_charging_limit(self, request: Any) -> Any:
+        """NotifyChargingLimit (2.0.1 K12): stored as a station event."""
         return await self._notify(request)
 
     @on("ClearedChargingLimit")
     async def cleared_charging_limit(self, request: Any) -> Any:
+        """ClearedChargingLimit (2.0.1 K13): stored as a station event."""
         return await self._notify(request)
 
     @on("ReportChargingProfiles")
     async def report_charging_profiles(self, request: Any) -> Any:
+        """ReportChargingProfiles (2.0.1 K09): stored as a station event."""
         return await self._notify(request)
 
     @on("NotifyMonitoringReport")
     async def notify_monitoring_report(self, request: Any) -> Any:
+        """NotifyMonitoringReport (2.0.1 N02): stored as a station event."""
         return await self._notify(request)
 
     @on("NotifyCustomerInformation")
     async def notify_customer_information(self, request: Any) -> Any:
+        """NotifyCustomerInformation (2.0.1 N09): stored as a station event."""
         return await self._notify(request)
 
     @on("NotifyDisplayMessages")
     async def notify_display_messages(self, request: Any) -> Any:
+        """NotifyDisplayMessages (2.0.1 O03): stored as a station event."""
         return await self._notify(request)
 
     @on("NotifyEvent")
     async def notify_event(self, request: v201.NotifyEventRequest) -> Any:
+        """NotifyEvent (2.0.1 N07): updates the Actual values it reports; stored as an event."""
         # An event reports a variable's new actual value (N07): keep the device model current.
         reports = [
             VariableReport(
@@ -334,6 +367,7 @@ class V201Handler(StationHandler):
 
     @on("NotifyEVChargingNeeds")
     async def notify_ev_charging_needs(self, request: Any) -> Any:
+        """NotifyEVChargingNeeds (2.0.1 K15): stored; answered :attr:`charging_needs_answer`."""
         # Accepted would promise a SetChargingProfile (K15.FR.xx); Kilowatt has no smart
         # charging scheduler yet, so the honest answer is that it will not provide one.
         await self.record("NotifyEVChargingNeeds", request)
@@ -342,15 +376,18 @@ class V201Handler(StationHandler):
         )
 
     charging_needs_answer: ClassVar[str] = "Rejected"
+    """The NotifyEVChargingNeeds status: Rejected in 2.0.1 (no smart-charging scheduler yet)."""
 
     @on("NotifyEVChargingSchedule")
     async def notify_ev_charging_schedule(self, request: Any) -> Any:
+        """NotifyEVChargingSchedule (2.0.1 K15): stored; Accepted (no CSMS limit set)."""
         # The CSMS checks the EV's schedule against the limits it set; Kilowatt sets none.
         await self.record("NotifyEVChargingSchedule", request)
         return self.m.NotifyEVChargingScheduleResponse(status=self.m.GenericStatus("Accepted"))
 
     @on("DataTransfer")
     async def data_transfer(self, request: Any) -> Any:
+        """DataTransfer (2.0.1 P01) from the station: stored; answered UnknownVendorId."""
         await self.record("DataTransfer", request)
         return self.m.DataTransferResponse(status=self.m.DataTransferStatus("UnknownVendorId"))
 
@@ -358,6 +395,7 @@ class V201Handler(StationHandler):
 
     @on("SignCertificate")
     async def sign_certificate(self, request: Any) -> Any:
+        """SignCertificate (2.0.1 A02): stores the CSR; answers Rejected, reasonCode NoCA."""
         # Accepted would promise a CertificateSigned call (A02.FR.xx) that needs a CA Kilowatt
         # does not have; the CSR is kept so an operator can sign it out of band.
         await self.record("SignCertificate", request)
@@ -368,10 +406,20 @@ class V201Handler(StationHandler):
 
     @on("Get15118EVCertificate")
     async def get_15118_ev_certificate(self, request: Any) -> Any:
+        """Get15118EVCertificate (2.0.1 M01).
+
+        Raises:
+            CallError: always NotSupported (no ISO 15118 certificate service configured).
+        """
         raise CallError(ErrorCode.NOT_SUPPORTED, "no ISO 15118 certificate service configured")
 
     @on("GetCertificateStatus")
     async def get_certificate_status(self, request: Any) -> Any:
+        """GetCertificateStatus (2.0.1 M06).
+
+        Raises:
+            CallError: always NotSupported (no OCSP responder configured).
+        """
         raise CallError(ErrorCode.NOT_SUPPORTED, "no OCSP responder configured")
 
     # --- answers to our own calls ---------------------------------------------------------------
@@ -396,8 +444,11 @@ class V201Handler(StationHandler):
             await self.store_values(reports)
 
     async def store_values(self, reports: list[VariableReport]) -> None:
-        """Store new values; what NotifyReport said about each variable (mutability, data
-        type, unit) is kept by the storage upsert when a report leaves it out."""
+        """Store new device-model values (an empty list stores nothing).
+
+        What NotifyReport said about each variable (mutability, data type, unit) is kept by the
+        storage upsert when a report leaves it out.
+        """
         if reports:
             await self.services.stations.store_variables(self.identity, reports)
 
@@ -413,8 +464,11 @@ class V201Handler(StationHandler):
     async def start_transaction_command(
         self, command: c.StartTransaction, timeout: float
     ) -> c.StartTransactionAnswer:
-        """RequestStartTransaction (F01). The ``remote_start_id`` in the answer is what the
-        station puts in the TransactionEvent, linking the transaction to this command."""
+        """RequestStartTransaction (2.0.1 F01), with a random ``remote_start_id`` if none given.
+
+        The ``remote_start_id`` in the answer is what the station puts in the TransactionEvent,
+        linking the transaction to this command.
+        """
         remote_start_id = command.remote_start_id
         if remote_start_id is None:
             # Random rather than a counter: unique across restarts and nodes without state.
@@ -505,8 +559,11 @@ class V201Handler(StationHandler):
     async def get_configuration_command(
         self, command: c.GetConfiguration, timeout: float
     ) -> c.ConfigurationAnswer:
-        """GetVariables (B06) for the given keys, or the stored device model (from NotifyReport
-        and earlier answers) when no key is given. Keys: :mod:`kilowatt.handlers.variables`."""
+        """GetVariables (2.0.1 B06) for the given keys; the stored device model for none.
+
+        With no key the answer is the stored device model (from NotifyReport and earlier
+        answers). Keys: :mod:`kilowatt.handlers.variables`.
+        """
         keys = command.requested()
         stored = await self.services.stations.variables(self.identity)
         readonly = {
