@@ -38,6 +38,15 @@ Params = Annotated[dict[str, Any], Body(default_factory=dict)]
 
 
 def router(ctx: ApiContext) -> APIRouter:
+    """The station-control routes under ``/stations/{station_id}``, bound to ``ctx``.
+
+    ``POST /calls/{action}`` (any CSMS-initiated action, payload in wire names), one
+    ``POST /commands/<name>`` per version-neutral command, and ``GET /messages`` (the journal).
+    Without ``?timeout=`` (s) a call waits ``ctx.settings.call_timeout``. Errors: 404 unknown
+    station or action, 409 not connected, 422 invalid payload, parameters or command name, 502
+    the station's CALLERROR, 504 no answer in time.
+    :func:`kilowatt.api.create_router` mounts the router under the API prefix.
+    """
     stations = ctx.services.stations
     gateway = ctx.gateway
     default_timeout = ctx.settings.call_timeout
@@ -50,8 +59,11 @@ def router(ctx: ApiContext) -> APIRouter:
         payload: Annotated[dict[str, Any], Body(default_factory=dict)],
         timeout: Timeout = None,
     ) -> JsonResponse:
-        """Send a CSMS-initiated action of the station's OCPP version with the JSON body as
-        payload (wire names, as in the spec); answer the station's response payload."""
+        """Send a CSMS-initiated action of the station's OCPP version; answer its response.
+
+        The JSON body is the payload (wire names, as in the spec); the answer is the station's
+        response payload.
+        """
         await stations.get(station_id)
         result = await gateway.call(station_id, action, payload, timeout or default_timeout)
         return JsonResponse(result)

@@ -16,6 +16,14 @@ __all__ = ["ApiContext", "Limit", "Offset"]
 
 @dataclass(frozen=True, slots=True)
 class ApiContext:
+    """What each API module's ``router(ctx)`` is built from; made once by the composition root.
+
+    Attributes:
+        services: the CSMS services the routes call.
+        gateway: sends calls and commands to connected stations.
+        settings: the node's settings (e.g. ``call_timeout`` in s, the default call deadline).
+    """
+
     services: Services
     gateway: StationGateway
     settings: Settings

@@ -13,6 +13,10 @@ __all__ = ["router"]
 
 
 def router(ctx: ApiContext) -> APIRouter:
+    """The ``/id-tokens`` routes (list, read, create or replace, delete) over the auth service.
+
+    Unknown tokens answer 404; PUT answers 201 when it created the token, 200 when it replaced it.
+    """
     auth = ctx.services.authorization
     api = APIRouter(prefix="/id-tokens", tags=["id tokens"])
 

@@ -80,8 +80,11 @@ class Hours(_In):
 
 
 class LocationBody(_In):
-    """Fields of a location (POST: ``address``, ``city``, ``country``, ``coordinates`` and
-    ``time_zone`` required; PATCH: any subset)."""
+    """Fields of a location; which are required depends on the method.
+
+    POST: ``address``, ``city``, ``country``, ``coordinates`` and ``time_zone`` required;
+    PATCH: any subset.
+    """
 
     name: str | None = Field(None, max_length=255)
     address: str | None = Field(None, max_length=45)
@@ -161,6 +164,11 @@ def _out(info: Any) -> dict[str, Any]:
 
 
 def router(ctx: ApiContext) -> APIRouter:
+    """The ``/locations`` routes and the EVSE/connector metadata routes (see module docstring).
+
+    An unknown location, station, EVSE or connector answers 404, a body that does not fit 422
+    (POST names the missing fields), an id that exists 409.
+    """
     locations = ctx.services.locations
     api = APIRouter(tags=["locations"])
     errors: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}

@@ -37,6 +37,7 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
+        """Encode ``content`` as JSON bytes; decimals become numbers with every digit kept."""
         return _encoder.encode(content)
 
 

@@ -23,6 +23,8 @@ class _In(BaseModel):
 
 
 class ConnectorOut(BaseModel):
+    """A connector of an EVSE with its latest StatusNotification (status, error code, time)."""
+
     connector_id: int
     status: str | None
     error_code: str | None
@@ -32,11 +34,15 @@ class ConnectorOut(BaseModel):
 
 
 class EvseOut(BaseModel):
+    """An EVSE of a station with its connectors (1.6: one EVSE per connector, same id)."""
+
     evse_id: int
     connectors: list[ConnectorOut]
 
 
 class StationOut(BaseModel):
+    """A registered station: identity, boot data, connection state, security profile, EVSEs."""
+
     id: str
     connected: bool
     ocpp_version: str | None = Field(description="1.6, 2.0.1 or 2.1 (last connection)")
@@ -56,6 +62,8 @@ class StationOut(BaseModel):
 
 
 class StationCreate(_In):
+    """Body of ``POST /stations``: an identity to register, its security profile, password."""
+
     id: str = Field(min_length=1, max_length=48, description="OCPP identity (no ':')")
     security_profile: Literal[0, 1, 2] = 0
     password: str | None = Field(
@@ -65,12 +73,16 @@ class StationCreate(_In):
 
 
 class StationPatch(_In):
+    """Body of ``PATCH /stations/{id}``; omitted fields stay unchanged."""
+
     security_profile: Literal[0, 1, 2] | None = None
     password: str | None = Field(None, min_length=16, max_length=40)
     location_id: str | None = Field(None, description="null removes the location")
 
 
 class IdTokenOut(BaseModel):
+    """An id token (1.6 idTag, 2.x IdToken) and its authorization data."""
+
     id_token: str
     type: str | None
     status: Literal["Accepted", "Blocked", "Expired", "Invalid"]
@@ -82,6 +94,8 @@ class IdTokenOut(BaseModel):
 
 
 class IdTokenPut(_In):
+    """Body of ``PUT /id-tokens/{id_token}``: the token's status, type, expiry and limits."""
+
     status: Literal["Accepted", "Blocked", "Expired", "Invalid"] = "Accepted"
     type: str | None = Field(None, description="2.x IdTokenEnumType; null matches any")
     expiry: datetime | None = Field(None, description="RFC 3339 with offset")
@@ -90,6 +104,8 @@ class IdTokenPut(_In):
 
 
 class TransactionOut(BaseModel):
+    """A charging session; energies in Wh (exact decimals), ``duration_s`` in s."""
+
     id: int
     station_id: str
     station_tx_id: str | None = Field(description="The station's transaction id (2.x)")
@@ -113,6 +129,8 @@ class TransactionOut(BaseModel):
 
 
 class MeterValueOut(BaseModel):
+    """One sampled value of a station (OCPP SampledValue), in ``unit`` (Wh by default)."""
+
     id: int
     station_id: str
     transaction_id: int | None
@@ -128,6 +146,8 @@ class MeterValueOut(BaseModel):
 
 
 class JournalEntryOut(BaseModel):
+    """One OCPP-J frame in or out, as recorded in the message journal."""
+
     id: int
     station_id: str
     at: datetime
@@ -139,6 +159,8 @@ class JournalEntryOut(BaseModel):
 
 
 class StationEventOut(BaseModel):
+    """A stored station notification (``kind`` = action name, ``data`` in wire names)."""
+
     id: int
     station_id: str
     at: datetime
@@ -147,6 +169,8 @@ class StationEventOut(BaseModel):
 
 
 class CallErrorOut(BaseModel):
+    """502 body: the station answered a CALLERROR (``code``, ``description``, ``details``)."""
+
     detail: str
     code: str
     description: str
@@ -154,43 +178,59 @@ class CallErrorOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    """Error body (404, 409, 422, 504...): ``{"detail": "..."}``, a human-readable message."""
+
     detail: str
 
 
 class StationList(BaseModel):
+    """A page of stations (``items``) and the total count (``total``)."""
+
     items: list[StationOut]
     total: int
 
 
 class IdTokenList(BaseModel):
+    """A page of id tokens (``items``) and the total count (``total``)."""
+
     items: list[IdTokenOut]
     total: int
 
 
 class TransactionList(BaseModel):
+    """A page of transactions (``items``) and the total count (``total``)."""
+
     items: list[TransactionOut]
     total: int
 
 
 class MeterValueList(BaseModel):
+    """A page of meter values (``items``) and the total count (``total``)."""
+
     items: list[MeterValueOut]
     total: int
 
 
 class JournalList(BaseModel):
+    """A page of journal entries, newest first (``items``), and the total count."""
+
     items: list[JournalEntryOut]
     total: int
 
 
 class StationEventList(BaseModel):
+    """A page of station notifications, newest first (``items``), and the total count."""
+
     items: list[StationEventOut]
     total: int
 
 
 def command_schemas(command: type[Command[Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JSON schemas (OpenAPI 3.1 / JSON Schema 2020-12) of a command's request body and of
-    its answer, generated from the command's Structs, with nested definitions inlined so that
-    each schema stands alone inside an operation."""
+    """``(request, answer)``: the JSON schemas of a command's request body and of its answer.
+
+    OpenAPI 3.1 / JSON Schema 2020-12, generated from the command's Structs, with nested
+    definitions inlined so that each schema stands alone inside an operation.
+    """
     (request, answer), definitions = msgspec.json.schema_components(
         [command, answer_type(command)], ref_template="#/$defs/{name}"
     )

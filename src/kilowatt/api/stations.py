@@ -22,6 +22,11 @@ __all__ = ["router"]
 
 
 def router(ctx: ApiContext) -> APIRouter:
+    """The ``/stations`` routes: list, register, read, change, delete; events, device model.
+
+    An unknown station answers 404, registering an identity that exists 409. With registration
+    ``known`` only registered identities may connect.
+    """
     stations = ctx.services.stations
     api = APIRouter(prefix="/stations", tags=["stations"])
     not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}

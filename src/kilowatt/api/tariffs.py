@@ -117,6 +117,10 @@ def _values(body: TariffBody) -> dict[str, Any]:
 
 
 def router(ctx: ApiContext) -> APIRouter:
+    """The ``/tariffs`` routes: list, create, read, change and delete (shapes: module docstring).
+
+    An unknown tariff answers 404, a body that does not fit 422, an id that exists 409.
+    """
     tariffs = ctx.services.tariffs
     api = APIRouter(prefix="/tariffs", tags=["tariffs"])
     errors: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}

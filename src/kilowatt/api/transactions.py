@@ -23,6 +23,10 @@ def transaction_json(tx: TransactionInfo) -> dict[str, Any]:
 
 
 def router(ctx: ApiContext) -> APIRouter:
+    """The ``/transactions`` routes: list (newest first), read one, and its meter values.
+
+    Energies in Wh as exact decimals, ``duration_s`` in s; an unknown transaction answers 404.
+    """
     transactions = ctx.services.transactions
     api = APIRouter(prefix="/transactions", tags=["transactions"])
     not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
