@@ -2,10 +2,12 @@
 
 Build order (:class:`Kilowatt`'s constructor; nothing is wired anywhere else):
 
-1. settings → :class:`~kilowatt.storage.Database`;
+1. settings → :class:`~kilowatt.storage.Database` → its repositories
+   (:class:`~kilowatt.storage.sql.SqlRepositories`);
 2. when OCPI is configured, the roaming parts the CSMS needs: the OCPI store and token
    service and the :class:`~kilowatt.roaming.OcpiAuthorizer` (eMSP tokens);
-3. :meth:`Services.create <kilowatt.csms.services.Services.create>` with that remote authorizer;
+3. :meth:`Services.create <kilowatt.csms.services.Services.create>` on those repositories, with
+   that remote authorizer;
 4. the station gateway (:class:`~kilowatt.handlers.ConnectedStations`);
 5. the rest of roaming over the services and gateway (:func:`~kilowatt.roaming.build_roaming`);
 6. the HTTP app: the operator API (``/api/v1``, docs at ``/docs``) with the OCPI routers
@@ -45,6 +47,7 @@ from kilowatt.ocpi import OcpiCore, build_operator_router, build_router
 from kilowatt.ocpi.store import OcpiStore
 from kilowatt.roaming import OcpiAuthorizer, Roaming, RoamingConfig, RoamingState, build_roaming
 from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 from kilowatt.transport import (
     AuthResult,
     HandshakeRequest,
@@ -125,7 +128,9 @@ class Kilowatt:
             )
             roaming_state = RoamingState(self.db)
             authorizer = OcpiAuthorizer(ocpi_core.tokens, roaming_state, self._station)
-        self.services = Services.create(self.db, settings, remote_authorizer=authorizer)
+        self.services = Services.create(
+            SqlRepositories(self.db), settings, remote_authorizer=authorizer
+        )
         self.gateway = ConnectedStations()
         self.roaming: Roaming | None = None
         """OCPI as CPO; None when OCPI is off (no ``ocpi_country_code``/``ocpi_party_id``)."""

@@ -383,11 +383,12 @@ def stations_register(
         from kilowatt.csms.errors import ServiceError
         from kilowatt.csms.services import Services
         from kilowatt.storage import Database
+        from kilowatt.storage.sql import SqlRepositories
 
         db = Database(settings.database_url)
         try:
             await db.migrate()
-            services = Services.create(db, settings)
+            services = Services.create(SqlRepositories(db), settings)
             try:
                 await services.stations.register(
                     station_id, security_profile=profile, password=password

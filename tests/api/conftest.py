@@ -22,6 +22,7 @@ from kilowatt.csms.gateway import (
     UnknownAction,
 )
 from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 
 API_KEY = "test-key-0123456789"
 
@@ -86,7 +87,7 @@ def gateway() -> MemoryGateway:
 
 @pytest.fixture
 def api_services(db: Database) -> Services:
-    return Services.create(db, Settings(api_key=API_KEY, call_timeout=30))
+    return Services.create(SqlRepositories(db), Settings(api_key=API_KEY, call_timeout=30))
 
 
 @pytest.fixture

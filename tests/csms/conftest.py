@@ -9,6 +9,7 @@ import pytest
 from kilowatt.config import Settings
 from kilowatt.csms import Services
 from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 
 
 class Clock:
@@ -36,4 +37,4 @@ def settings() -> Settings:
 
 @pytest.fixture
 def services(db: Database, settings: Settings, clock: Clock) -> Services:
-    return Services.create(db, settings, clock=clock)
+    return Services.create(SqlRepositories(db), settings, clock=clock)

@@ -13,6 +13,7 @@ from kilowatt.config import Settings
 from kilowatt.csms import NotFound, Services, ValidationError
 from kilowatt.csms.model import AuthorizationResult, AuthStatus, IdTokenInput, TokenStatus
 from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 
 
 async def test_statuses_and_expiry(services: Services, clock: Clock) -> None:
@@ -50,7 +51,7 @@ async def test_statuses_and_expiry(services: Services, clock: Clock) -> None:
 
 
 async def test_accept_unknown_and_remote(db: Database) -> None:
-    services = Services.create(db, Settings(accept_unknown_id_tokens=True))
+    services = Services.create(SqlRepositories(db), Settings(accept_unknown_id_tokens=True))
     assert (await services.authorization.authorize("x")).status is AuthStatus.ACCEPTED
 
     class Remote:
@@ -121,10 +122,12 @@ async def test_a_read_racing_with_put_does_not_cache_the_old_token(services: Ser
 
 
 async def test_without_the_cache_changes_behind_our_back_are_seen(db: Database) -> None:
-    services = Services.create(db, Settings())
+    services = Services.create(SqlRepositories(db), Settings())
     auth = services.authorization
     auth.cache_ttl = 0
     assert (await auth.authorize("X")).status is AuthStatus.UNKNOWN
-    other = Services.create(db, Settings())  # e.g. another process on the same database
+    other = Services.create(
+        SqlRepositories(db), Settings()
+    )  # e.g. another process on the same database
     await other.authorization.put("X", IdTokenInput())
     assert (await auth.authorize("X")).status is AuthStatus.ACCEPTED

@@ -65,10 +65,8 @@ async def test_event_bus_subscriptions_and_listeners() -> None:
 
 
 async def _stored(services: Services, station_id: str) -> int:
-    # Straight from the database (without the flush that journal.list does first).
-    file = services.journal._db.journal_file
-    async with file.read() if file is not None else services.journal._db.read() as conn:
-        _, total = await services.journal._repos.journal.page(conn, station_id, limit=1, offset=0)
+    # Straight from the repository (without the flush that journal.list does first).
+    _, total = await services.journal._repository.page(station_id, limit=1, offset=0)
     return total
 
 

@@ -20,6 +20,7 @@ from kilowatt.csms.model import (
     VariableReport,
 )
 from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 
 PASSWORD = "0123456789abcdef"
 
@@ -38,7 +39,7 @@ async def test_open_registration_creates_on_connect(services: Services) -> None:
 
 
 async def test_known_registration_and_passwords(db: Database, clock: Clock) -> None:
-    services = Services.create(db, Settings(registration="known"), clock=clock)
+    services = Services.create(SqlRepositories(db), Settings(registration="known"), clock=clock)
     stations = services.stations
     assert await stations.check_connection("X", None, tls=False) is ConnectDecision.UNKNOWN
     with pytest.raises(NotFound):
@@ -111,7 +112,9 @@ async def test_boot_heartbeat_status(services: Services, clock: Clock) -> None:
 
 
 async def test_boot_status_from_settings(db: Database) -> None:
-    services = Services.create(db, Settings(boot_status="Pending", heartbeat_interval=5))
+    services = Services.create(
+        SqlRepositories(db), Settings(boot_status="Pending", heartbeat_interval=5)
+    )
     await services.stations.connected("CP1", "2.1")
     result = await services.stations.boot("CP1", BootInfo("A", "B", reason="PowerUp"))
     assert (result.status, result.interval) == (RegistrationStatus.PENDING, 5)

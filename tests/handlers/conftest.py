@@ -18,6 +18,7 @@ from kilowatt.handlers import ConnectedStations, handler_factory
 from kilowatt.ocpp import v16, v21, v201
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 from kilowatt.transport import StationClient, on
 from kilowatt.transport.memory import connection_pair
 from tests.app.conftest import node_settings as app_node_settings
@@ -61,7 +62,7 @@ class Csms:
 @pytest.fixture
 async def csms(tmp_path: Path, database_url: str, db: Database) -> AsyncIterator[Csms]:
     """The CSMS handlers and services on a migrated database (open registration)."""
-    services = Services.create(db, node_settings(tmp_path, database_url))
+    services = Services.create(SqlRepositories(db), node_settings(tmp_path, database_url))
     try:
         yield Csms(services, ConnectedStations())
     finally:

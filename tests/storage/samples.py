@@ -1,4 +1,5 @@
-"""A sampled meter value row as the storage layer takes it (shared by the storage tests)."""
+"""Rows as the storage layer takes them (shared by the storage tests): a sampled meter value,
+a location."""
 
 from __future__ import annotations
 
@@ -25,4 +26,30 @@ def sample(
         "context": "Sample.Periodic",
         "unit": "Wh",
         "value": Decimal(value if value is not None else i),
+    }
+
+
+def location(location_id: str, *, at: datetime = AT, **values: Any) -> dict[str, Any]:
+    """A complete location row (created and updated at ``at``)."""
+    return {
+        "id": location_id,
+        "name": None,
+        "address": "Main Street 1",
+        "city": "Utrecht",
+        "postal_code": None,
+        "state": None,
+        "country": "NLD",
+        "latitude": "52.09",
+        "longitude": "5.12",
+        "time_zone": "Europe/Amsterdam",
+        "parking_type": None,
+        "facilities": ["CAFE"],
+        "opening_times": {"twentyfourseven": True},
+        "charging_when_closed": None,
+        "help_phone": None,
+        "publish": True,
+        "tariff_id": None,
+        "created_at": at,
+        "updated_at": at,
+        **values,
     }

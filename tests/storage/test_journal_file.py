@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from kilowatt.storage import Database
-from kilowatt.storage.journal_file import JournalFile, journal_path
-from kilowatt.storage.repositories import JournalRepository
+from kilowatt.storage.database import open_journal_file
+from kilowatt.storage.journal_file import journal_path
+from kilowatt.storage.sql import journal
 
 AT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -33,15 +34,15 @@ async def test_only_a_file_backed_sqlite_database_gets_a_journal_file(tmp_path: 
 
 
 async def test_rows_are_written_in_order_with_their_text_and_flush_waits(tmp_path: Path) -> None:
-    file = JournalFile(tmp_path / "j.db", write_delay=3600)
+    file = open_journal_file(tmp_path / "j.db", write_delay=3600)
     try:
         for i in range(600):  # several power-of-two chunks (256, 256, 64, 16, 8)
             file.append(("CP1", AT + timedelta(seconds=i), "in", 2, "Heartbeat", str(i), f"[{i}]"))
         file.append(("CP2", AT, "out", 3, None, None, '[3,"x",{}]'))
         await file.flush()  # at once, not after the hour of write delay
         async with file.read() as conn:
-            rows, total = await JournalRepository().page(conn, "CP1", limit=1000, offset=0)
-            other, _ = await JournalRepository().page(conn, "CP2", limit=10, offset=0)
+            rows, total = await journal.page(conn, "CP1", limit=1000, offset=0)
+            other, _ = await journal.page(conn, "CP2", limit=10, offset=0)
         assert total == 600
         assert [r["message_id"] for r in reversed(rows)] == [str(i) for i in range(600)]
         assert rows[-1]["at"] == AT and rows[0]["at"] == AT + timedelta(seconds=599)
@@ -61,7 +62,7 @@ async def test_rows_are_written_in_order_with_their_text_and_flush_waits(tmp_pat
 
 
 async def test_close_writes_what_is_queued(tmp_path: Path) -> None:
-    file = JournalFile(tmp_path / "j.db", write_delay=3600)
+    file = open_journal_file(tmp_path / "j.db", write_delay=3600)
     file.append(("CP1", AT, "in", 2, "Heartbeat", "1", "[]"))
     await file.close()
     with sqlite3.connect(tmp_path / "j.db") as raw:
@@ -69,18 +70,18 @@ async def test_close_writes_what_is_queued(tmp_path: Path) -> None:
 
 
 async def test_pruning_runs_on_the_journal_file(tmp_path: Path) -> None:
-    file = JournalFile(tmp_path / "j.db", write_delay=0)
+    file = open_journal_file(tmp_path / "j.db", write_delay=0)
     try:
         for i in range(5):
             file.append(("CP1", AT + timedelta(hours=i), "in", 2, "Heartbeat", str(i), "[]"))
         await file.flush()
 
         async def prune(conn):  # type: ignore[no-untyped-def]
-            return await JournalRepository().prune(conn, before=AT + timedelta(hours=2), keep=None)
+            return await journal.prune(conn, before=AT + timedelta(hours=2), keep=None)
 
         assert await file.write(prune) == 2
         async with file.read() as conn:
-            _, total = await JournalRepository().page(conn, "CP1", limit=1, offset=0)
+            _, total = await journal.page(conn, "CP1", limit=1, offset=0)
         assert total == 3
     finally:
         await file.close()
@@ -89,7 +90,7 @@ async def test_pruning_runs_on_the_journal_file(tmp_path: Path) -> None:
 async def test_frames_that_cannot_be_written_are_counted_and_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    file = JournalFile(tmp_path, write_delay=0)  # a directory: SQLite cannot open it
+    file = open_journal_file(tmp_path, write_delay=0)  # a directory: SQLite cannot open it
     try:
         file.append(("CP1", AT, "in", 2, None, "1", "[]"))
         await file.flush()  # returns: the frame is given up, not waited for forever
@@ -100,7 +101,7 @@ async def test_frames_that_cannot_be_written_are_counted_and_logged_not_raised(
 
 
 async def test_a_naive_time_is_refused_when_appended(tmp_path: Path) -> None:
-    file = JournalFile(tmp_path / "j.db")
+    file = open_journal_file(tmp_path / "j.db")
     try:
         with pytest.raises(ValueError, match="naive"):
             file.append(("CP1", AT.replace(tzinfo=None), "in", 2, None, "1", "[]"))

@@ -51,7 +51,6 @@ def router(ctx: ApiContext) -> APIRouter:
             password=body.password,
             location_id=body.location_id,
         )
-        ctx.services.locations.station_moved(body.id, None, info.location_id)
         return JsonResponse(info, status_code=status.HTTP_201_CREATED)
 
     @api.get("/{station_id}", response_model=StationOut, responses=not_found)
@@ -63,18 +62,12 @@ def router(ctx: ApiContext) -> APIRouter:
     async def patch_station(station_id: str, body: StationPatch) -> JsonResponse:
         """Change security profile, password or location; omitted fields stay unchanged."""
         location = body.location_id if "location_id" in body.model_fields_set else UNSET
-        before = None
-        if location is not UNSET:
-            # The move is announced (OCPI push); an id without a location publishes nothing.
-            before = (await stations.get(station_id)).location_id
         info = await stations.update(
             station_id,
             security_profile=body.security_profile,
             password=body.password,
             location_id=location,
         )
-        if location is not UNSET:
-            ctx.services.locations.station_moved(station_id, before, info.location_id)
         return JsonResponse(info)
 
     @api.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT, responses=not_found)

@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
 from kilowatt.csms.events import DomainEvent, EventBus
 from kilowatt.csms.model import Page, from_row
-from kilowatt.csms.repositories import StationRepository
-from kilowatt.storage import ConnectionRepositories, Database
+from kilowatt.csms.repositories import (
+    LocationRepository,
+    Row,
+    StationMetadataRepository,
+    StationRepository,
+    TariffRepository,
+)
 
 __all__ = [
     "ConnectorMetadata",
@@ -162,21 +164,30 @@ def _check(values: Mapping[str, Any]) -> None:
 
 
 class LocationService:
-    """Operator management of locations, station assignment and EVSE/connector metadata."""
+    """Operator management of locations, station assignment and EVSE/connector metadata.
+
+    Args:
+        locations: where locations live.
+        stations: the stations (their ``location_id``).
+        metadata: EVSE and connector metadata.
+        tariffs: the tariffs (a location's ``tariff_id`` must name one).
+    """
 
     def __init__(
         self,
-        db: Database,
+        locations: LocationRepository,
         bus: EventBus,
         *,
-        clock: Callable[[], datetime] = utcnow,
-        repositories: ConnectionRepositories | None = None,
         stations: StationRepository,
+        metadata: StationMetadataRepository,
+        tariffs: TariffRepository,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = db
+        self._locations = locations
         self._stations = stations
+        self._metadata = metadata
+        self._tariffs = tariffs
         self._bus = bus
-        self._repos = repositories or ConnectionRepositories()
         self._clock = clock
 
     def _changed(self, location_id: str, station_id: str = "", deleted: bool = False) -> None:
@@ -206,7 +217,7 @@ class LocationService:
         row["publish"] = bool(values.get("publish", True))
         row.update(id=location_id, created_at=now, updated_at=now)
         await self._check_tariff(row["tariff_id"])
-        if not await self._db.write(lambda conn: self._repos.locations.insert(conn, row)):
+        if not await self._locations.insert(row):
             raise AlreadyExists(f"location {location_id!r} already exists")
         self._changed(location_id)
         return await self.get(location_id)
@@ -214,9 +225,8 @@ class LocationService:
     async def _check_tariff(self, tariff_id: str | None) -> None:
         if tariff_id is None:
             return
-        async with self._db.read() as conn:
-            if await self._repos.tariffs.get(conn, tariff_id) is None:
-                raise ValidationError(f"tariff {tariff_id!r} does not exist")
+        if await self._tariffs.get(tariff_id) is None:
+            raise ValidationError(f"tariff {tariff_id!r} does not exist")
 
     async def update(self, location_id: str, values: Mapping[str, Any]) -> LocationInfo:
         """Change the given fields (others unchanged). Raises NotFound, ValidationError."""
@@ -227,37 +237,31 @@ class LocationService:
             changes["facilities"] = list(changes["facilities"] or [])
         await self._check_tariff(changes.get("tariff_id"))
         changes["updated_at"] = self._clock()
-        await self._db.write(lambda conn: self._repos.locations.update(conn, location_id, changes))
+        await self._locations.update(location_id, changes)
         self._changed(location_id)
         return await self.get(location_id)
 
     async def delete(self, location_id: str) -> None:
         """Delete a location; its stations stay, without a location. Raises NotFound."""
-        if not await self._db.write(lambda conn: self._repos.locations.delete(conn, location_id)):
+        if not await self._locations.delete(location_id):
             raise NotFound(f"location {location_id!r} not found")
         self._changed(location_id, deleted=True)
 
     async def get(self, location_id: str) -> LocationInfo:
         """A location with the ids of its stations. Raises NotFound."""
-        async with self._db.read() as conn:
-            row = await self._repos.locations.get(conn, location_id)
-            if row is None:
-                raise NotFound(f"location {location_id!r} not found")
-            station_ids = await self._repos.locations.station_ids(conn, location_id)
-        return _location(row, station_ids)
+        row = await self._locations.get(location_id)
+        if row is None:
+            raise NotFound(f"location {location_id!r} not found")
+        return _location(row, await self._locations.station_ids(location_id))
 
     async def exists(self, location_id: str) -> bool:
         """Whether the location exists."""
-        async with self._db.read() as conn:
-            return await self._repos.locations.get(conn, location_id) is not None
+        return await self._locations.get(location_id) is not None
 
     async def list(self, *, limit: int = 50, offset: int = 0) -> Page[LocationInfo]:
         """Locations, oldest first, each with its station ids."""
-        async with self._db.read() as conn:
-            rows, total = await self._repos.locations.page(conn, limit=limit, offset=offset)
-            items = [
-                _location(r, await self._repos.locations.station_ids(conn, r["id"])) for r in rows
-            ]
+        rows, total = await self._locations.page(limit=limit, offset=offset)
+        items = [_location(r, await self._locations.station_ids(r["id"])) for r in rows]
         return Page(items, total)
 
     # --- stations -------------------------------------------------------------------------------
@@ -266,11 +270,6 @@ class LocationService:
         """Raise :class:`ValidationError` when ``location_id`` is set but unknown."""
         if location_id is not None and not await self.exists(location_id):
             raise ValidationError(f"location {location_id!r} does not exist")
-
-    def station_moved(self, station_id: str, old: str | None, new: str | None) -> None:
-        """Does nothing: kept for callers written before
-        :meth:`~kilowatt.csms.stations.StationService.register` and ``update`` published the
-        move themselves (:class:`LocationChanged` for the old and the new location)."""
 
     async def station_location(self, station_id: str) -> str | None:
         """The location of a station (None: none or unknown station)."""
@@ -317,14 +316,10 @@ class LocationService:
             **{k: v for k, v in values.items() if k in fields},
             "updated_at": now,
         }
-
-        async def op(conn: AsyncConnection) -> None:
-            if connector_id is None:
-                await self._repos.metadata.put_evse(conn, row_values)
-            else:
-                await self._repos.metadata.put_connector(conn, row_values)
-
-        await self._db.write(op)
+        if connector_id is None:
+            await self._metadata.put_evse(row_values)
+        else:
+            await self._metadata.put_connector(row_values)
         if location_id is not None:
             self._changed(location_id, station_id)
         evses, connectors = await self.metadata([station_id])
@@ -338,16 +333,15 @@ class LocationService:
         self, station_ids: builtins.list[str]
     ) -> tuple[builtins.list[EvseMetadata], builtins.list[ConnectorMetadata]]:
         """The EVSE and connector metadata of the stations."""
-        async with self._db.read() as conn:
-            evses = await self._repos.metadata.evses(conn, station_ids)
-            connectors = await self._repos.metadata.connectors(conn, station_ids)
+        evses = await self._metadata.evses(station_ids)
+        connectors = await self._metadata.connectors(station_ids)
         return (
             [from_row(EvseMetadata, r) for r in evses],
             [from_row(ConnectorMetadata, r) for r in connectors],
         )
 
 
-def _location(row: RowMapping, station_ids: list[str]) -> LocationInfo:
+def _location(row: Row, station_ids: list[str]) -> LocationInfo:
     return from_row(
         LocationInfo, row, facilities=list(row["facilities"] or []), station_ids=station_ids
     )

@@ -15,7 +15,9 @@ Units of work. Every write method is one atomic unit: it returns once its effect
 happen or none. The SQL implementation shares COMMITs between concurrent callers; when a
 shared COMMIT fails it rolls back and runs each unit again, alone. A method that takes a
 callback from the service (:meth:`TransactionRepository.record`) may therefore call it more
-than once for one call: such callbacks must be pure functions of their arguments.
+than once for one call: such callbacks must be pure functions of their arguments. The message
+journal is the exception: its frames are buffered and written later
+(:class:`JournalRepository`), never part of a durable acknowledgement.
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ from kilowatt.csms.model import SampledValue
 __all__ = [
     "Changes",
     "IdTokenRepository",
+    "JournalRepository",
+    "JournalRow",
+    "LocationRepository",
     "Repositories",
     "Row",
+    "StationMetadataRepository",
     "StationRepository",
     "StepOutcome",
+    "TariffRepository",
     "TransactionRepository",
     "TransactionStep",
 ]
@@ -311,6 +318,182 @@ class TransactionRepository(Protocol):
         ...
 
 
+JournalRow = tuple[str, datetime, str, int, "str | None", "str | None", str]
+"""One frame for :meth:`JournalRepository.append`: station id, time (aware UTC), direction
+("in"/"out"), OCPP-J message type id, action (when known), message id (when readable), frame
+text as sent on the wire."""
+
+
+class JournalRepository(Protocol):
+    """The message journal: every OCPP-J frame in and out.
+
+    Rows (:meth:`page`): ``id`` (assigned, increasing in the order frames were appended),
+    ``station_id``, ``at``, ``direction`` (``in``/``out``), ``message_type`` (2–6),
+    ``action`` and ``message_id`` (None when unknown), ``frame`` (text).
+
+    Frames are buffered: :meth:`append` never waits and never raises for a failed write (the
+    implementation logs and drops the frames it could not write). They are written at most
+    :attr:`write_delay` s later; :meth:`flush` writes them at once. Journal rows are not part
+    of any durable acknowledgement: a crash may lose the last :attr:`write_delay` s of frames.
+    Reads and deletes see only written frames: call :meth:`flush` first for the latest.
+    """
+
+    @property
+    def write_delay(self) -> float:
+        """Most s an appended frame waits in memory before it is written (0: at once)."""
+        ...
+
+    @write_delay.setter
+    def write_delay(self, value: float) -> None: ...
+
+    def append(self, row: JournalRow) -> None:
+        """Queue one frame (synchronous, needs a running event loop).
+
+        Raises:
+            ValueError: the time is a naive datetime (the file-backed implementation).
+        """
+        ...
+
+    async def flush(self) -> None:
+        """Wait until every frame appended before this call is written (or given up)."""
+        ...
+
+    async def page(
+        self, station_id: str, *, limit: int, offset: int, action: str | None = None
+    ) -> tuple[list[Row], int]:
+        """The station's written frames (optionally of one action), newest first, and the
+        total."""
+        ...
+
+    async def prune(self, *, before: datetime | None, keep: int | None) -> int:
+        """Delete written frames older than ``before`` and all but the newest ``keep`` (None:
+        no such limit); return how many. One atomic unit, retry-safe (a re-run after a
+        rollback deletes the same frames)."""
+        ...
+
+    async def delete_station(self, station_id: str) -> int:
+        """Delete every written frame of a station; return how many. Retry-safe."""
+        ...
+
+
+class LocationRepository(Protocol):
+    """Locations (sites) and which stations stand there.
+
+    Location rows: ``id``, ``name``, ``address``, ``city``, ``postal_code``, ``state``,
+    ``country`` (ISO 3166-1 alpha-3), ``latitude`` and ``longitude`` (decimal degrees as
+    text), ``time_zone``, ``parking_type``, ``facilities`` (JSON list), ``opening_times``
+    (JSON object or None), ``charging_when_closed``, ``help_phone``, ``publish`` (bool),
+    ``tariff_id`` (None: the default tariff), ``created_at``, ``updated_at``. A station
+    stands at a location when its ``location_id`` (:class:`StationRepository`) names it.
+    """
+
+    async def get(self, location_id: str) -> Row | None:
+        """The location, or None."""
+        ...
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[Row], int]:
+        """Locations oldest first (``created_at``, then ``id``: a stable order for OCPI
+        pagination), and the total."""
+        ...
+
+    async def insert(self, values: Row) -> bool:
+        """Insert a location (``values`` has ``id`` and every column without a default);
+        False when the id exists (nothing changed)."""
+        ...
+
+    async def update(self, location_id: str, values: Row) -> bool:
+        """Set columns of a location; False when it does not exist."""
+        ...
+
+    async def delete(self, location_id: str) -> bool:
+        """Atomic unit: delete a location and clear the ``location_id`` of its stations (they
+        keep running without one); False when it does not exist. Retry-safe."""
+        ...
+
+    async def station_ids(self, location_id: str) -> list[str]:
+        """The identities of the stations at the location, ordered."""
+        ...
+
+
+class TariffRepository(Protocol):
+    """Tariffs in the OCPI shape.
+
+    Tariff rows: ``id``, ``currency`` (ISO 4217), ``type``, ``tax_included``
+    (``YES``/``NO``/``N/A``), ``elements`` (JSON list of OCPI TariffElements, prices as
+    decimal strings), ``alt_text`` (JSON list), ``alt_url``, ``min_price`` and ``max_price``
+    (JSON objects), ``start_date_time``, ``end_date_time``, ``is_default`` (bool: at most one
+    tariff has it), ``created_at``, ``updated_at``.
+    """
+
+    async def get(self, tariff_id: str) -> Row | None:
+        """The tariff, or None."""
+        ...
+
+    async def default(self) -> Row | None:
+        """The default tariff, or None."""
+        ...
+
+    async def page(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        updated_from: datetime | None = None,
+        updated_to: datetime | None = None,
+    ) -> tuple[list[Row], int]:
+        """Tariffs oldest first (``created_at``, then ``id``), optionally only those with
+        ``updated_at`` in [``updated_from``, ``updated_to``), and the total."""
+        ...
+
+    async def insert(self, values: Row) -> bool:
+        """Atomic unit: insert a tariff (``values`` has ``id`` and every column without a
+        default) and, when it ``is_default``, clear ``is_default`` on every other tariff;
+        False when the id exists (nothing changed). Retry-safe."""
+        ...
+
+    async def update(self, tariff_id: str, values: Row) -> bool:
+        """Atomic unit: set columns of a tariff and, when ``values`` sets ``is_default``
+        True, clear it on every other tariff; False when it does not exist. Retry-safe."""
+        ...
+
+    async def delete(self, tariff_id: str) -> list[str] | None:
+        """Atomic unit: delete a tariff and clear the ``tariff_id`` of the locations using it
+        (they fall back to the default tariff). Returns the ids of those locations, or None
+        when the tariff does not exist (nothing changed). Retry-safe."""
+        ...
+
+
+class StationMetadataRepository(Protocol):
+    """Operator-set EVSE and connector data (what OCPP does not report).
+
+    EVSE rows: ``station_id``, ``evse_id``, ``evse_code``, ``capabilities`` (JSON list or
+    None), ``floor_level``, ``physical_reference``, ``updated_at``. Connector rows:
+    ``station_id``, ``evse_id``, ``connector_id``, ``standard``, ``format``, ``power_type``,
+    ``max_voltage`` (V), ``max_amperage`` (A), ``max_electric_power`` (W), ``capabilities``,
+    ``updated_at``. The station must exist (they are deleted with it).
+    """
+
+    async def evses(self, station_ids: Sequence[str]) -> list[Row]:
+        """EVSE metadata of the stations, ordered by station and EVSE."""
+        ...
+
+    async def connectors(self, station_ids: Sequence[str]) -> list[Row]:
+        """Connector metadata of the stations, ordered by station, EVSE and connector."""
+        ...
+
+    async def put_evse(self, values: Row) -> None:
+        """Insert an EVSE's metadata, or set the given columns of the stored one (``values``
+        has ``station_id``, ``evse_id``, ``updated_at`` and any other columns; the others
+        keep their value)."""
+        ...
+
+    async def put_connector(self, values: Row) -> None:
+        """Insert a connector's metadata, or set the given columns of the stored one
+        (``values`` has ``station_id``, ``evse_id``, ``connector_id``, ``updated_at`` and any
+        other columns)."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories the services share (one object per storage backend)."""
 
@@ -327,4 +510,24 @@ class Repositories(Protocol):
     @property
     def transactions(self) -> TransactionRepository:
         """Transactions and meter values."""
+        ...
+
+    @property
+    def journal(self) -> JournalRepository:
+        """The message journal."""
+        ...
+
+    @property
+    def locations(self) -> LocationRepository:
+        """Locations."""
+        ...
+
+    @property
+    def tariffs(self) -> TariffRepository:
+        """Tariffs."""
+        ...
+
+    @property
+    def metadata(self) -> StationMetadataRepository:
+        """EVSE and connector metadata."""
         ...

@@ -16,7 +16,6 @@ from kilowatt.csms.repositories import Repositories
 from kilowatt.csms.stations import StationService
 from kilowatt.csms.tariffs import TariffService
 from kilowatt.csms.transactions import TransactionService
-from kilowatt.storage import ConnectionRepositories, Database
 
 __all__ = ["Services"]
 
@@ -25,7 +24,6 @@ __all__ = ["Services"]
 class Services:
     """All version-neutral services; build with :meth:`create`."""
 
-    db: Database
     bus: EventBus
     stations: StationService
     authorization: AuthorizationService
@@ -37,30 +35,22 @@ class Services:
     @classmethod
     def create(
         cls,
-        db: Database,
+        repositories: Repositories,
         settings: Settings,
         *,
-        bus: EventBus | None = None,
         remote_authorizer: RemoteAuthorizer | None = None,
         clock: Callable[[], datetime] = utcnow,
-        repositories: Repositories | None = None,
+        bus: EventBus | None = None,
     ) -> Services:
-        """Wire the services from settings (registration, boot status, heartbeat interval,
-        accept_unknown_id_tokens, journal retention).
+        """Wire the services on ``repositories`` from settings (registration, boot status,
+        heartbeat interval, accept_unknown_id_tokens, journal retention and size).
 
-        ``repositories``: where stations, id tokens and transactions live; by default the SQL
-        repositories on ``db`` (:class:`kilowatt.storage.sql.SqlRepositories`); pass
-        :class:`kilowatt.storage.memory.MemoryRepositories` to keep them in memory. The
-        journal, locations and tariffs are always in ``db``.
+        ``repositories``: where everything lives, built by the composition root:
+        :class:`kilowatt.storage.sql.SqlRepositories` on a database, or
+        :class:`kilowatt.storage.memory.MemoryRepositories`. The journal's write delay is
+        the journal repository's own.
         """
         bus = bus or EventBus()
-        if repositories is None:
-            # The one place the domain names its SQL implementation, until the composition
-            # root (app.py) passes the repositories in.
-            from kilowatt.storage.sql import SqlRepositories
-
-            repositories = SqlRepositories(db)
-        repos = ConnectionRepositories()
         authorization = AuthorizationService(
             repositories,
             accept_unknown=settings.accept_unknown_id_tokens,
@@ -68,14 +58,12 @@ class Services:
             clock=clock,
         )
         journal = JournalService(
-            db,
+            repositories.journal,
             retention=settings.journal_retention,
             max_messages=settings.journal_max_messages,
             clock=clock,
-            repositories=repos,
         )
         return cls(
-            db=db,
             bus=bus,
             stations=StationService(
                 repositories,
@@ -90,11 +78,16 @@ class Services:
             transactions=TransactionService(repositories, bus, authorization, clock=clock),
             journal=journal,
             locations=LocationService(
-                db, bus, clock=clock, repositories=repos, stations=repositories.stations
+                repositories.locations,
+                bus,
+                stations=repositories.stations,
+                metadata=repositories.metadata,
+                tariffs=repositories.tariffs,
+                clock=clock,
             ),
-            tariffs=TariffService(db, bus, clock=clock, repositories=repos),
+            tariffs=TariffService(repositories.tariffs, bus, clock=clock),
         )
 
     async def flush(self) -> None:
-        """Commit buffered journal frames (call before ``db.close()`` at shutdown)."""
+        """Write buffered journal frames (call before closing the storage at shutdown)."""
         await self.journal.flush()

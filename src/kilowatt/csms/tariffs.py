@@ -18,15 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from kilowatt.csms.clock import utcnow
 from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
 from kilowatt.csms.events import DomainEvent, EventBus
 from kilowatt.csms.locations import LocationChanged
 from kilowatt.csms.model import Page, from_row
-from kilowatt.storage import ConnectionRepositories, Database
+from kilowatt.csms.repositories import Row, TariffRepository
 
 __all__ = ["TariffChanged", "TariffInfo", "TariffService"]
 
@@ -89,15 +86,13 @@ class TariffService:
 
     def __init__(
         self,
-        db: Database,
+        tariffs: TariffRepository,
         bus: EventBus,
         *,
         clock: Callable[[], datetime] = utcnow,
-        repositories: ConnectionRepositories | None = None,
     ) -> None:
-        self._db = db
+        self._tariffs = tariffs
         self._bus = bus
-        self._repos = repositories or ConnectionRepositories()
         self._clock = clock
 
     def _changed(self, tariff_id: str, deleted: bool = False) -> None:
@@ -120,15 +115,7 @@ class TariffService:
         row["tax_included"] = values.get("tax_included") or "NO"
         row["is_default"] = bool(values.get("is_default", False))
         row.update(id=tariff_id, created_at=now, updated_at=now)
-
-        async def op(conn: AsyncConnection) -> bool:
-            if not await self._repos.tariffs.insert(conn, row):
-                return False
-            if row["is_default"]:
-                await self._repos.tariffs.clear_default(conn, keep=tariff_id)
-            return True
-
-        if not await self._db.write(op):
+        if not await self._tariffs.insert(row):
             raise AlreadyExists(f"tariff {tariff_id!r} already exists")
         self._changed(tariff_id)
         return await self.get(tariff_id)
@@ -139,26 +126,13 @@ class TariffService:
         _check(values)
         changes = {k: v for k, v in values.items() if k in _FIELDS}
         changes["updated_at"] = self._clock()
-
-        async def op(conn: AsyncConnection) -> None:
-            await self._repos.tariffs.update(conn, tariff_id, changes)
-            if changes.get("is_default"):
-                await self._repos.tariffs.clear_default(conn, keep=tariff_id)
-
-        await self._db.write(op)
+        await self._tariffs.update(tariff_id, changes)
         self._changed(tariff_id)
         return await self.get(tariff_id)
 
     async def delete(self, tariff_id: str) -> None:
         """Delete a tariff; locations using it fall back to the default. Raises NotFound."""
-
-        async def op(conn: AsyncConnection) -> list[str] | None:
-            locations = await self._repos.locations.clear_tariff(conn, tariff_id)
-            if not await self._repos.tariffs.delete(conn, tariff_id):
-                return None
-            return locations
-
-        locations = await self._db.write(op)
+        locations = await self._tariffs.delete(tariff_id)
         if locations is None:
             raise NotFound(f"tariff {tariff_id!r} not found")
         self._changed(tariff_id, deleted=True)
@@ -169,8 +143,7 @@ class TariffService:
 
     async def get(self, tariff_id: str) -> TariffInfo:
         """Raises NotFound."""
-        async with self._db.read() as conn:
-            row = await self._repos.tariffs.get(conn, tariff_id)
+        row = await self._tariffs.get(tariff_id)
         if row is None:
             raise NotFound(f"tariff {tariff_id!r} not found")
         return _tariff(row)
@@ -184,26 +157,20 @@ class TariffService:
         updated_to: datetime | None = None,
     ) -> Page[TariffInfo]:
         """Tariffs, oldest first; optional ``updated_at`` window [from, to)."""
-        async with self._db.read() as conn:
-            rows, total = await self._repos.tariffs.page(
-                conn,
-                limit=limit,
-                offset=offset,
-                updated_from=updated_from,
-                updated_to=updated_to,
-            )
+        rows, total = await self._tariffs.page(
+            limit=limit, offset=offset, updated_from=updated_from, updated_to=updated_to
+        )
         return Page([_tariff(r) for r in rows], total)
 
     async def applicable(self, location_tariff_id: str | None) -> TariffInfo | None:
         """The tariff of a location (its own, else the default, else None)."""
-        async with self._db.read() as conn:
-            row = None
-            if location_tariff_id is not None:
-                row = await self._repos.tariffs.get(conn, location_tariff_id)
-            if row is None:
-                row = await self._repos.tariffs.default(conn)
+        row = None
+        if location_tariff_id is not None:
+            row = await self._tariffs.get(location_tariff_id)
+        if row is None:
+            row = await self._tariffs.default()
         return _tariff(row) if row is not None else None
 
 
-def _tariff(row: RowMapping) -> TariffInfo:
+def _tariff(row: Row) -> TariffInfo:
     return from_row(TariffInfo, row, elements=list(row["elements"] or []))

@@ -9,7 +9,7 @@ reads the CSMS (so it comes after the services and the station gateway). In ``ap
     core = OcpiCore.create(config.ocpi, OcpiStore(db.engine, db.write))
     state = RoamingState(db)
     authorizer = OcpiAuthorizer(core.tokens, state, station_lookup)
-    services = Services.create(db, settings, remote_authorizer=authorizer)
+    services = Services.create(SqlRepositories(db), settings, remote_authorizer=authorizer)
     gateway = ConnectionGateway()
     roaming = build_roaming(config, core, state, authorizer, services, gateway)
     app.include_router(build_router(roaming.ocpi)); ...

@@ -27,7 +27,7 @@ from kilowatt.storage import inline_sqlite
 from kilowatt.storage.batcher import WriteBatcher, WriteOp
 from kilowatt.storage.journal_file import JournalFile, journal_path
 
-__all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
+__all__ = ["MIGRATIONS_DIR", "Database", "alembic_config", "open_journal_file"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Database:
                             busy_timeout_ms=busy_timeout_ms,
                         )
                     if journal_file:
-                        self.journal_file = JournalFile(
+                        self.journal_file = open_journal_file(
                             journal_path(Path(database)), busy_timeout_ms=busy_timeout_ms
                         )
             if inline:
@@ -174,6 +174,18 @@ class Database:
         await self.engine.dispose()
         if self._checkpointer is not None:
             self._checkpointer.stop()
+
+
+def open_journal_file(
+    path: Path, *, write_delay: float = 0.25, busy_timeout_ms: int = 5000
+) -> JournalFile:
+    """A :class:`~kilowatt.storage.journal_file.JournalFile` at ``path`` with the
+    :class:`Database` it reads and prunes through (no checkpoint thread, no journal file of
+    its own)."""
+    reader = Database(f"sqlite+aiosqlite:///{path}", journal_file=False, checkpoint_interval=None)
+    return JournalFile(
+        path, database=reader, write_delay=write_delay, busy_timeout_ms=busy_timeout_ms
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, autocheckpoint: bool) -> None:

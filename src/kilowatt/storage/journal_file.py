@@ -30,34 +30,48 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from kilowatt.csms.repositories import JournalRow
 from kilowatt.storage.hotpath import multi_row_sql
 from kilowatt.storage.tables import journal
 
-if TYPE_CHECKING:
-    from kilowatt.storage.database import Database
-
-__all__ = ["COLUMNS", "JournalFile", "JournalRow", "journal_path"]
+__all__ = ["COLUMNS", "JournalFile", "JournalStore", "journal_path"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 COLUMNS = ("station_id", "at", "direction", "message_type", "action", "message_id", "frame")
-"""The journal columns a :data:`JournalRow` gives, in this order (``id`` is assigned)."""
+"""The journal columns a :data:`~kilowatt.csms.repositories.JournalRow` gives, in this order
+(``id`` is assigned)."""
 
-JournalRow = tuple[str, datetime, str, int, "str | None", "str | None", str]
-"""One frame: station id, time (aware UTC), direction ("in"/"out"), OCPP-J message type id,
-action (when known), message id (when readable), frame text as sent on the wire."""
+
+class JournalStore(Protocol):
+    """What :class:`JournalFile` reads and prunes through: a
+    :class:`~kilowatt.storage.database.Database` on the same file (passed in by the database
+    that owns the journal file, so that this module does not import that one)."""
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for reads."""
+        ...
+
+    def write(self, op: Callable[[AsyncConnection], Awaitable[T]]) -> Awaitable[T]:
+        """Run a write operation in a transaction of its own; its result once committed."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connections."""
+        ...
+
 
 _SHORTEST_DELAY = 0.001
 """The thread sleeps at least this long between writes (a delay of 0 must not spin)."""
@@ -80,25 +94,29 @@ class JournalFile:
 
     Args:
         path: the SQLite file (created with the journal table and its indexes if missing).
+        database: a :class:`~kilowatt.storage.database.Database` on ``path`` (no checkpoint
+            thread, no journal file of its own; :func:`kilowatt.storage.database.open_journal_file`
+            builds both), closed with us.
         write_delay: the thread writes every this many s (and at once when flushed).
         busy_timeout_ms: how long the thread waits for a lock held by another connection to
             the same file (the pruning DELETE, a reader's checkpoint).
 
-    :attr:`database` (a :class:`~kilowatt.storage.database.Database` on the same file) serves
-    reads and pruning. Call :meth:`close` at shutdown (writes what is queued).
+    :attr:`database` serves reads and pruning. Call :meth:`close` at shutdown (writes what is
+    queued).
     """
 
     def __init__(
-        self, path: Path, *, write_delay: float = 0.25, busy_timeout_ms: int = 5000
+        self,
+        path: Path,
+        *,
+        database: JournalStore,
+        write_delay: float = 0.25,
+        busy_timeout_ms: int = 5000,
     ) -> None:
-        from kilowatt.storage.database import Database  # the Database owns us: no cycle at import
-
         self.path = path
         self.write_delay = write_delay
         self._busy_timeout_ms = busy_timeout_ms
-        self.database: Database = Database(
-            f"sqlite+aiosqlite:///{path}", journal_file=False, checkpoint_interval=None
-        )
+        self.database = database
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
         dialect = sqlite.dialect()
         # The text a SQLAlchemy INSERT stores (UtcDateTime on SQLite), so reads parse it back.

@@ -18,15 +18,29 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from kilowatt.csms.repositories import Row, StepOutcome, TransactionStep
+from kilowatt.csms.repositories import JournalRow, Row, StepOutcome, TransactionStep
 from kilowatt.storage import tables
 
 __all__ = [
     "MemoryIdTokenRepository",
+    "MemoryJournalRepository",
+    "MemoryLocationRepository",
     "MemoryRepositories",
+    "MemoryStationMetadataRepository",
     "MemoryStationRepository",
+    "MemoryTariffRepository",
     "MemoryTransactionRepository",
 ]
+
+_JOURNAL_COLUMNS = (
+    "station_id",
+    "at",
+    "direction",
+    "message_type",
+    "action",
+    "message_id",
+    "frame",
+)
 
 
 def _defaults(table: Table) -> dict[str, Any]:
@@ -94,6 +108,11 @@ class _Data:
         self.tx_events: set[tuple[int, int]] = set()
         self.meter_values: dict[int, dict[str, Any]] = {}
         self.sample_keys: set[tuple[Any, ...]] = set()
+        self.journal: dict[int, dict[str, Any]] = {}
+        self.locations: dict[str, dict[str, Any]] = {}
+        self.tariffs: dict[str, dict[str, Any]] = {}
+        self.evse_metadata: dict[tuple[str, int], dict[str, Any]] = {}
+        self.connector_metadata: dict[tuple[str, int, int], dict[str, Any]] = {}
         self.next_id: dict[str, int] = {}
 
     def new_id(self, table: str) -> int:
@@ -254,7 +273,14 @@ class MemoryStationRepository:
         data = self._data
         if data.stations.pop(station_id, None) is None:
             return False
-        for table in (data.evses, data.connectors, data.configuration, data.variables):
+        for table in (
+            data.evses,
+            data.connectors,
+            data.configuration,
+            data.variables,
+            data.evse_metadata,
+            data.connector_metadata,
+        ):
             for key in [k for k in table if k[0] == station_id]:
                 del table[key]
         for event_id in [i for i, e in data.events.items() if e["station_id"] == station_id]:
@@ -500,6 +526,217 @@ class MemoryTransactionRepository:
         return _page(rows, limit, offset)
 
 
+class MemoryJournalRepository:
+    """The message journal in memory: :meth:`append` stores the frame at once (nothing is
+    buffered, so :meth:`flush` has nothing to wait for; ``write_delay`` is kept, unused)."""
+
+    def __init__(self, data: _Data, *, write_delay: float = 0.25) -> None:
+        self._data = data
+        self.write_delay = write_delay
+        """Kept for the protocol; frames are stored without delay."""
+
+    def append(self, row: JournalRow) -> None:
+        """Store one frame (a naive time raises ValueError, as the journal file does)."""
+        if row[1].tzinfo is None:
+            raise ValueError("naive datetime: journal times are aware UTC")
+        frame_id = self._data.new_id("journal")
+        values = dict(zip(_JOURNAL_COLUMNS, row, strict=True))
+        self._data.journal[frame_id] = _stored(tables.journal, {**values, "id": frame_id})
+
+    async def flush(self) -> None:
+        """Nothing to wait for: :meth:`append` stores at once."""
+
+    async def page(
+        self, station_id: str, *, limit: int, offset: int, action: str | None = None
+    ) -> tuple[list[Row], int]:
+        """The station's frames, newest first, and the total."""
+        rows = [
+            f
+            for _, f in sorted(self._data.journal.items(), reverse=True)
+            if f["station_id"] == station_id and (action is None or f["action"] == action)
+        ]
+        return _page(rows, limit, offset)
+
+    async def prune(self, *, before: datetime | None, keep: int | None) -> int:
+        """Delete frames older than ``before`` and beyond the newest ``keep``; how many."""
+        journal = self._data.journal
+        doomed = {i for i, f in journal.items() if before is not None and f["at"] < before}
+        if keep is not None:
+            doomed.update(sorted(journal, reverse=True)[keep:])
+        for frame_id in doomed:
+            del journal[frame_id]
+        return len(doomed)
+
+    async def delete_station(self, station_id: str) -> int:
+        """Delete the station's frames; how many."""
+        journal = self._data.journal
+        doomed = [i for i, f in journal.items() if f["station_id"] == station_id]
+        for frame_id in doomed:
+            del journal[frame_id]
+        return len(doomed)
+
+
+class MemoryLocationRepository:
+    """Locations in memory."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    async def get(self, location_id: str) -> Row | None:
+        """The location, or None."""
+        row = self._data.locations.get(location_id)
+        return _out(row) if row is not None else None
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[Row], int]:
+        """Oldest first, and the total."""
+        rows = sorted(self._data.locations.values(), key=lambda r: (r["created_at"], r["id"]))
+        return _page(rows, limit, offset)
+
+    async def insert(self, values: Row) -> bool:
+        """Insert; False when the id exists."""
+        if values["id"] in self._data.locations:
+            return False
+        self._data.locations[values["id"]] = _stored(tables.locations, values)
+        return True
+
+    async def update(self, location_id: str, values: Row) -> bool:
+        """Set columns; False when unknown."""
+        row = self._data.locations.get(location_id)
+        if row is None:
+            return False
+        _update(row, values)
+        return True
+
+    async def delete(self, location_id: str) -> bool:
+        """Delete the location and unassign its stations; False when unknown."""
+        if self._data.locations.pop(location_id, None) is None:
+            return False
+        for station in self._data.stations.values():
+            if station["location_id"] == location_id:
+                station["location_id"] = None
+        return True
+
+    async def station_ids(self, location_id: str) -> list[str]:
+        """Stations at the location, by identity."""
+        return sorted(
+            s["id"] for s in self._data.stations.values() if s["location_id"] == location_id
+        )
+
+
+class MemoryTariffRepository:
+    """Tariffs in memory."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    async def get(self, tariff_id: str) -> Row | None:
+        """The tariff, or None."""
+        row = self._data.tariffs.get(tariff_id)
+        return _out(row) if row is not None else None
+
+    async def default(self) -> Row | None:
+        """The default tariff (the first by id), or None."""
+        found = sorted(t["id"] for t in self._data.tariffs.values() if t["is_default"])
+        return await self.get(found[0]) if found else None
+
+    async def page(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        updated_from: datetime | None = None,
+        updated_to: datetime | None = None,
+    ) -> tuple[list[Row], int]:
+        """Oldest first, optionally by ``updated_at`` in [from, to); and the total."""
+        rows = [
+            t
+            for t in sorted(self._data.tariffs.values(), key=lambda r: (r["created_at"], r["id"]))
+            if (updated_from is None or t["updated_at"] >= updated_from)
+            and (updated_to is None or t["updated_at"] < updated_to)
+        ]
+        return _page(rows, limit, offset)
+
+    def _only_default(self, keep: str) -> None:
+        for tariff in self._data.tariffs.values():
+            if tariff["id"] != keep:
+                tariff["is_default"] = False
+
+    async def insert(self, values: Row) -> bool:
+        """Insert (a default one becomes the only default); False when the id exists."""
+        if values["id"] in self._data.tariffs:
+            return False
+        row = _stored(tables.tariffs, values)
+        self._data.tariffs[values["id"]] = row
+        if row["is_default"]:
+            self._only_default(values["id"])
+        return True
+
+    async def update(self, tariff_id: str, values: Row) -> bool:
+        """Set columns (``is_default`` True clears it elsewhere); False when unknown."""
+        row = self._data.tariffs.get(tariff_id)
+        if row is None:
+            return False
+        _update(row, values)
+        if values.get("is_default"):
+            self._only_default(tariff_id)
+        return True
+
+    async def delete(self, tariff_id: str) -> list[str] | None:
+        """Delete the tariff and clear it from its locations; their ids (None: unknown)."""
+        if self._data.tariffs.pop(tariff_id, None) is None:
+            return None
+        ids = []
+        for location in sorted(self._data.locations.values(), key=lambda r: r["id"]):
+            if location["tariff_id"] == tariff_id:
+                location["tariff_id"] = None
+                ids.append(location["id"])
+        return ids
+
+
+class MemoryStationMetadataRepository:
+    """EVSE and connector metadata in memory."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    async def evses(self, station_ids: Sequence[str]) -> list[Row]:
+        """EVSE metadata by station and EVSE."""
+        wanted = set(station_ids)
+        table = self._data.evse_metadata
+        return [_out(table[k]) for k in sorted(table) if k[0] in wanted]
+
+    async def connectors(self, station_ids: Sequence[str]) -> list[Row]:
+        """Connector metadata by station, EVSE and connector."""
+        wanted = set(station_ids)
+        table = self._data.connector_metadata
+        return [_out(table[k]) for k in sorted(table) if k[0] in wanted]
+
+    async def put_evse(self, values: Row) -> None:
+        """Insert, or set the given columns of, an EVSE's metadata."""
+        self._put(self._data.evse_metadata, tables.evse_metadata, ("station_id", "evse_id"), values)
+
+    async def put_connector(self, values: Row) -> None:
+        """Insert, or set the given columns of, a connector's metadata."""
+        key = ("station_id", "evse_id", "connector_id")
+        self._put(self._data.connector_metadata, tables.connector_metadata, key, values)
+
+    def _put(
+        self,
+        rows: dict[Any, dict[str, Any]],
+        table: Table,
+        key_columns: tuple[str, ...],
+        values: Row,
+    ) -> None:
+        if values["station_id"] not in self._data.stations:
+            raise KeyError(f"station {values['station_id']!r} does not exist (foreign key)")
+        key = tuple(values[name] for name in key_columns)
+        stored = rows.get(key)
+        if stored is None:
+            rows[key] = _stored(table, values)
+        else:
+            _update(stored, values)
+
+
 class MemoryRepositories:
     """Every in-memory repository over one shared store (implements
     :class:`kilowatt.csms.repositories.Repositories`)."""
@@ -509,3 +746,7 @@ class MemoryRepositories:
         self.stations = MemoryStationRepository(data)
         self.id_tokens = MemoryIdTokenRepository(data)
         self.transactions = MemoryTransactionRepository(data)
+        self.journal = MemoryJournalRepository(data)
+        self.locations = MemoryLocationRepository(data)
+        self.tariffs = MemoryTariffRepository(data)
+        self.metadata = MemoryStationMetadataRepository(data)

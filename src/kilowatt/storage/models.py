@@ -204,7 +204,7 @@ class MeterValue(Base):
     no foreign key (its cascade would need an index led by the station): a station's samples
     go with its transactions (``transaction_id`` cascades), and the few samples outside a
     transaction are found through a partial index and deleted with the station
-    (:meth:`~kilowatt.storage.repositories.StationRepository.delete`).
+    (:meth:`~kilowatt.csms.repositories.StationRepository.delete`).
     """
 
     __tablename__ = "meter_values"

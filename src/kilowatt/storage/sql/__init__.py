@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from kilowatt.storage.database import Database
 from kilowatt.storage.sql.id_tokens import SqlIdTokenRepository
+from kilowatt.storage.sql.journal import SqlJournalRepository
+from kilowatt.storage.sql.locations import SqlLocationRepository
+from kilowatt.storage.sql.metadata import SqlStationMetadataRepository
 from kilowatt.storage.sql.stations import SqlStationRepository
+from kilowatt.storage.sql.tariffs import SqlTariffRepository
 from kilowatt.storage.sql.transactions import SqlTransactionRepository
 
 __all__ = [
     "SqlIdTokenRepository",
+    "SqlJournalRepository",
+    "SqlLocationRepository",
     "SqlRepositories",
+    "SqlStationMetadataRepository",
     "SqlStationRepository",
+    "SqlTariffRepository",
     "SqlTransactionRepository",
 ]
 
@@ -26,9 +34,10 @@ class SqlRepositories:
     (implements :class:`kilowatt.csms.repositories.Repositories`)."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        """The database (for the services not yet behind repositories: journal, locations,
-        tariffs)."""
         self.stations = SqlStationRepository(db)
         self.id_tokens = SqlIdTokenRepository(db)
         self.transactions = SqlTransactionRepository(db)
+        self.journal = SqlJournalRepository(db)
+        self.locations = SqlLocationRepository(db)
+        self.tariffs = SqlTariffRepository(db)
+        self.metadata = SqlStationMetadataRepository(db)
