@@ -16,13 +16,7 @@ from kilowatt.api import load_or_create_api_key
 from kilowatt.config import Settings
 from kilowatt.csms import Services
 from kilowatt.csms.gateway import StationCallError
-from kilowatt.csms.model import (
-    MeterValuesInput,
-    SampledValue,
-    StartTransactionInput,
-    StatusReport,
-    StopTransactionInput,
-)
+from kilowatt.csms.model import SampledValue, StatusReport, TransactionMessage
 
 Gateway = Any  # the MemoryGateway fixture of conftest.py
 
@@ -128,11 +122,29 @@ async def test_transactions_and_meter_values(
 ) -> None:
     await api_services.stations.connected("CP1", "1.6")
     tx = api_services.transactions
-    start = await tx.start(StartTransactionInput("CP1", 1, "TAG", Decimal("100.5"), T0))
+    start = await tx.begin(
+        TransactionMessage(
+            "CP1", T0, evse_id=1, connector_id=1, id_token="TAG", meter_start_wh=Decimal("100.5")
+        )
+    )
+    assert start.transaction is not None
     tx_id = start.transaction.id
     sample = SampledValue(Decimal("150.125"), T0.replace(minute=5))
-    await tx.add_meter_values(MeterValuesInput("CP1", 1, 1, [sample], tx_id))
-    await tx.start(StartTransactionInput("CP1", 2, "TAG", Decimal(0), T0))
+    await tx.update(
+        TransactionMessage(
+            "CP1",
+            sample.timestamp,
+            transaction_id=tx_id,
+            evse_id=1,
+            connector_id=1,
+            samples=[sample],
+        )
+    )
+    await tx.begin(
+        TransactionMessage(
+            "CP1", T0, evse_id=2, connector_id=2, id_token="TAG", meter_start_wh=Decimal(0)
+        )
+    )
 
     active = (await client.get("/api/v1/transactions", params={"status": "active"})).json()
     assert active["total"] == 2
@@ -154,7 +166,11 @@ async def test_transactions_and_meter_values(
     assert one["meter_start_wh"] == 100.5 and one["energy_wh"] == 49.625
     assert one["started_at"] == "2025-01-01T10:00:00Z" and one["duration_s"] is None
 
-    await tx.stop(StopTransactionInput("CP1", tx_id, Decimal("200.75"), T0.replace(minute=30)))
+    await tx.end(
+        TransactionMessage(
+            "CP1", T0.replace(minute=30), transaction_id=tx_id, meter_stop_wh=Decimal("200.75")
+        )
+    )
     done = (await client.get(f"/api/v1/transactions/{tx_id}")).json()
     assert done["status"] == "completed" and done["energy_wh"] == 100.25
     assert done["duration_s"] == 1800

@@ -32,20 +32,13 @@ __all__ = [
     "IdTokenInput",
     "JournalEntryInfo",
     "MeterValueInfo",
-    "MeterValuesInput",
     "Page",
     "RegistrationStatus",
     "SampledValue",
-    "StartResult",
-    "StartTransactionInput",
     "StationEventInfo",
     "StationInfo",
     "StatusReport",
-    "StopResult",
-    "StopTransactionInput",
     "TokenStatus",
-    "TransactionEventInput",
-    "TransactionEventResult",
     "TransactionInfo",
     "TransactionStatus",
     "VariableReport",
@@ -435,100 +428,6 @@ class TransactionResult:
     duplicate: bool = False
     ended: bool = False
     new_samples: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StartTransactionInput:
-    """A 1.6 StartTransaction (5.18 / 4.8). The five identifying fields make replays idempotent."""
-
-    station_id: str
-    connector_id: int
-    id_token: str
-    meter_start_wh: Decimal
-    timestamp: datetime
-    evse_id: int | None = None
-    """Defaults to ``connector_id`` (the 1.6 mapping, see module docstring)."""
-    reservation_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StartResult:
-    """``transaction.id`` is the transactionId to answer; ``created`` False on a replay."""
-
-    transaction: TransactionInfo
-    authorization: AuthorizationResult
-    created: bool
-
-
-@dataclass(frozen=True, slots=True)
-class StopTransactionInput:
-    """A 1.6 StopTransaction (4.10) with its optional transactionData samples."""
-
-    station_id: str
-    transaction_id: int
-    meter_stop_wh: Decimal
-    timestamp: datetime
-    reason: str | None = None
-    """1.6 Reason; ``Local`` is implied by the spec when absent."""
-    id_token: str | None = None
-    transaction_data: Sequence[SampledValue] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class StopResult:
-    """``transaction`` None when the id is unknown (answer normally anyway, 1.6 4.10);
-    ``authorization`` set when the stop carried an id token; ``stopped`` False on a replay."""
-
-    transaction: TransactionInfo | None
-    authorization: AuthorizationResult | None
-    stopped: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MeterValuesInput:
-    """A MeterValues request (1.6 4.7, 2.x J01). The transaction is given by the CSMS id (1.6)
-    or the station's transaction id (2.x), or neither for samples outside a transaction."""
-
-    station_id: str
-    evse_id: int
-    connector_id: int
-    samples: Sequence[SampledValue]
-    transaction_id: int | None = None
-    station_tx_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionEventInput:
-    """A 2.x TransactionEvent (E01-E15). Idempotent by (station, ``station_tx_id``, ``seq_no``)."""
-
-    station_id: str
-    event_type: str
-    """``Started``, ``Updated`` or ``Ended``."""
-    station_tx_id: str
-    seq_no: int
-    timestamp: datetime
-    trigger_reason: str | None = None
-    evse_id: int | None = None
-    connector_id: int | None = None
-    id_token: str | None = None
-    id_token_type: str | None = None
-    charging_state: str | None = None
-    stopped_reason: str | None = None
-    remote_start_id: int | None = None
-    reservation_id: int | None = None
-    meter_values: Sequence[SampledValue] = ()
-    offline: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionEventResult:
-    """``authorization`` is set when the event carried an id token (answer idTokenInfo);
-    ``duplicate`` True when this (transaction, seqNo) had already been processed."""
-
-    transaction: TransactionInfo
-    created: bool
-    duplicate: bool
-    authorization: AuthorizationResult | None
 
 
 # --- journal --------------------------------------------------------------------------------------

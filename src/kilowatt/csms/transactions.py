@@ -42,7 +42,7 @@ from typing import Any
 
 from kilowatt.csms.authorization import AuthorizationService
 from kilowatt.csms.clock import utcnow
-from kilowatt.csms.errors import NotFound, ValidationError
+from kilowatt.csms.errors import NotFound
 from kilowatt.csms.events import (
     EventBus,
     TransactionEnded,
@@ -52,16 +52,9 @@ from kilowatt.csms.events import (
 from kilowatt.csms.model import (
     ENERGY_REGISTER,
     MeterValueInfo,
-    MeterValuesInput,
     Page,
     Sample,
     SampledValue,
-    StartResult,
-    StartTransactionInput,
-    StopResult,
-    StopTransactionInput,
-    TransactionEventInput,
-    TransactionEventResult,
     TransactionInfo,
     TransactionMessage,
     TransactionResult,
@@ -338,88 +331,6 @@ class TransactionService:
                 )
         return TransactionResult(
             tx, authorization, outcome.created, outcome.duplicate, ended, outcome.new_samples
-        )
-
-    # --- adapters for callers not yet on the lifecycle ----------
-
-    async def start(self, data: StartTransactionInput) -> StartResult:
-        """:meth:`begin` for a :class:`~kilowatt.csms.model.StartTransactionInput` (kept for
-        callers written before the lifecycle; new code calls :meth:`begin`)."""
-        result = await self.begin(
-            TransactionMessage(
-                station_id=data.station_id,
-                timestamp=data.timestamp,
-                evse_id=data.connector_id if data.evse_id is None else data.evse_id,
-                connector_id=data.connector_id,
-                id_token=data.id_token,
-                meter_start_wh=data.meter_start_wh,
-                reservation_id=data.reservation_id,
-            )
-        )
-        assert result.transaction is not None and result.authorization is not None
-        return StartResult(result.transaction, result.authorization, result.created)
-
-    async def stop(self, data: StopTransactionInput) -> StopResult:
-        """:meth:`end` for a :class:`~kilowatt.csms.model.StopTransactionInput` (kept for
-        callers written before the lifecycle; new code calls :meth:`end`)."""
-        result = await self.end(
-            TransactionMessage(
-                station_id=data.station_id,
-                timestamp=data.timestamp,
-                transaction_id=data.transaction_id,
-                meter_stop_wh=data.meter_stop_wh,
-                stopped_reason=data.reason,
-                id_token=data.id_token,
-                samples=data.transaction_data,
-            )
-        )
-        return StopResult(result.transaction, result.authorization, result.ended)
-
-    async def add_meter_values(self, data: MeterValuesInput) -> int:
-        """:meth:`update` for a :class:`~kilowatt.csms.model.MeterValuesInput`; returns how
-        many samples were new (kept for callers written before the lifecycle)."""
-        result = await self.update(
-            TransactionMessage(
-                station_id=data.station_id,
-                timestamp=self._clock(),
-                transaction_id=data.transaction_id,
-                station_tx_id=data.station_tx_id,
-                evse_id=data.evse_id,
-                connector_id=data.connector_id,
-                samples=data.samples,
-            )
-        )
-        return result.new_samples
-
-    async def transaction_event(self, data: TransactionEventInput) -> TransactionEventResult:
-        """:meth:`begin`/:meth:`update`/:meth:`end` for a 2.x
-        :class:`~kilowatt.csms.model.TransactionEventInput` (kept for callers written before
-        the lifecycle). Raises :class:`ValidationError` for an unknown ``event_type``."""
-        method = {_BEGIN: self.begin, _UPDATE: self.update, _END: self.end}.get(data.event_type)
-        if method is None:
-            raise ValidationError(f"unknown TransactionEvent eventType {data.event_type!r}")
-        result = await method(
-            TransactionMessage(
-                station_id=data.station_id,
-                timestamp=data.timestamp,
-                station_tx_id=data.station_tx_id,
-                seq_no=data.seq_no,
-                trigger_reason=data.trigger_reason,
-                evse_id=data.evse_id,
-                connector_id=data.connector_id,
-                id_token=data.id_token,
-                id_token_type=data.id_token_type,
-                charging_state=data.charging_state,
-                remote_start_id=data.remote_start_id,
-                reservation_id=data.reservation_id,
-                stopped_reason=data.stopped_reason,
-                samples=data.meter_values,
-                offline=data.offline,
-            )
-        )
-        assert result.transaction is not None
-        return TransactionEventResult(
-            result.transaction, result.created, result.duplicate, result.authorization
         )
 
     # --- queries ----------
