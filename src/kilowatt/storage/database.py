@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Table, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -157,14 +156,6 @@ class Database:
         """A connection for reads (its implicit transaction is rolled back at exit)."""
         async with self.engine.connect() as conn:
             yield conn
-
-    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
-        """A dialect-specific INSERT, which offers ``on_conflict_do_nothing/do_update``."""
-        if self.dialect == "sqlite":
-            return sqlite.insert(table)
-        if self.dialect == "postgresql":
-            return postgresql.insert(table)
-        raise NotImplementedError(f"unsupported database dialect {self.dialect!r}")
 
     async def close(self) -> None:
         """Commit queued writes, stop the writer and dispose of the engine's connections."""
