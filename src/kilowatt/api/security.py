@@ -60,13 +60,22 @@ class BearerAuth(HTTPBearer):
     """
 
     def __init__(self, api_key: str) -> None:
+        """Check requests against ``api_key`` (compared in constant time).
+
+        Raises:
+            ValueError: ``api_key`` is empty.
+        """
         if not api_key:
             raise ValueError("the API key must not be empty")
         super().__init__(scheme_name=SCHEME_NAME, description=SCHEME_DESCRIPTION)
         self._key = api_key.encode()
 
     async def __call__(self, request: HTTPConnection) -> None:
-        """Check the request's key; raise HTTP 401 when it is missing, malformed or wrong."""
+        """Check the request's key; raise HTTP 401 when it is missing, malformed or wrong.
+
+        Raises:
+            HTTPException: 401 with ``WWW-Authenticate: Bearer`` and a message saying which.
+        """
         header = request.headers.get("authorization")
         if header is None:
             raise self._error("missing Authorization header (expected 'Bearer <api key>')")

@@ -33,19 +33,19 @@ class RemoteAuthorizer(Protocol):
 
     async def authorize(
         self, id_token: str, token_type: str | None, station_id: str | None
-    ) -> AuthorizationResult | None: ...
+    ) -> AuthorizationResult | None:
+        """The remote verdict on ``id_token``, or None when the remote side does not know it.
+
+        Args:
+            id_token: the token value as the station sent it.
+            token_type: 2.x IdTokenEnumType (None: not stated, e.g. 1.6).
+            station_id: the station asking (None: not known to the caller).
+        """
+        ...
 
 
 class AuthorizationService:
     """Stores id tokens and decides whether one may charge.
-
-    Args:
-        repositories: where tokens live (:attr:`Repositories.id_tokens`).
-        accept_unknown: answer Accepted for tokens nobody knows (local trials).
-        remote: optional :class:`RemoteAuthorizer` consulted for unknown tokens; can be set
-            later with :meth:`set_remote_authorizer`.
-        cache_ttl: how long (s) a token read from the database (or its absence) is reused by
-            :meth:`authorize`; 0 disables the cache.
 
     Token cache: Authorize, StartTransaction and StopTransaction (and 2.x TransactionEvent
     with an idToken) all authorize; the stored token is kept in memory instead of being read
@@ -67,6 +67,18 @@ class AuthorizationService:
         cache_ttl: float = 30.0,
         cache_size: int = 100_000,
     ) -> None:
+        """Create the service over the stored tokens.
+
+        Args:
+            repositories: where tokens live (:attr:`Repositories.id_tokens`).
+            accept_unknown: answer Accepted for tokens nobody knows (local trials).
+            remote: optional :class:`RemoteAuthorizer` consulted for unknown tokens; can be set
+                later with :meth:`set_remote_authorizer`.
+            clock: the current aware UTC time (expiry checks, ``created_at``/``updated_at``).
+            cache_ttl: how long (s) a token read from the database (or its absence) is reused
+                by :meth:`authorize`; 0 disables the cache.
+            cache_size: most tokens cached; a full cache is emptied before the next entry.
+        """
         self._tokens = repositories.id_tokens
         self.accept_unknown = accept_unknown
         self._remote = remote
@@ -115,7 +127,9 @@ class AuthorizationService:
         the remote authorizer, then ``accept_unknown`` (Accepted) or Unknown.
 
         Args:
+            id_token: the token value as the station sent it.
             token_type: 2.x IdTokenEnumType; a stored token with another type is Invalid.
+            station_id: the station asking; passed on to the remote authorizer only.
             exclude_transaction: do not count this transaction as active (the one being
                 started or replayed).
             check_concurrency: False when stopping (a stop never hits the limit).
@@ -178,7 +192,11 @@ class AuthorizationService:
         return await self.get(id_token), created
 
     async def get(self, id_token: str) -> IdTokenInfo:
-        """Raises :class:`NotFound`."""
+        """The stored token (read from the repository, not the cache).
+
+        Raises:
+            NotFound: no such token.
+        """
         row = await self._tokens.get(id_token)
         if row is None:
             raise NotFound(f"id token {id_token!r} not found")
@@ -191,7 +209,11 @@ class AuthorizationService:
         return Page(items, total)
 
     async def delete(self, id_token: str) -> None:
-        """Raises :class:`NotFound`."""
+        """Delete a token and drop it from the cache.
+
+        Raises:
+            NotFound: no such token.
+        """
         self._invalidate(id_token)
         try:
             deleted = await self._tokens.delete(id_token)

@@ -64,8 +64,11 @@ class StatusAnswer(msgspec.Struct, omit_defaults=True):
 
 
 class StartTransactionAnswer(StatusAnswer, omit_defaults=True):
-    """Answer to :class:`StartTransaction`. 2.x: ``remote_start_id`` is the id the station puts
-    in the TransactionEvent that follows; ``station_transaction_id`` when one already runs."""
+    """Answer to :class:`StartTransaction`.
+
+    2.x: ``remote_start_id`` is the id the station puts in the TransactionEvent that follows;
+    ``station_transaction_id`` when one already runs.
+    """
 
     remote_start_id: int | None = None
     station_transaction_id: str | None = None
@@ -87,8 +90,11 @@ class ConfigurationAnswer(msgspec.Struct):
 
 
 class SetConfigurationAnswer(msgspec.Struct, omit_defaults=True):
-    """Answer to :class:`SetConfiguration`: ``Accepted``, ``Rejected``, ``RebootRequired`` or
-    ``NotSupported``; 2.x adds the SetVariables ``attribute_status``."""
+    """Answer to :class:`SetConfiguration`.
+
+    ``status`` is ``Accepted``, ``Rejected``, ``RebootRequired`` or ``NotSupported``; 2.x adds
+    the SetVariables ``attribute_status``.
+    """
 
     status: str
     attribute_status: str | None = None
@@ -110,8 +116,11 @@ class Command(msgspec.Struct, Generic[A], kw_only=True):
 
 
 class StartTransaction(Command[StartTransactionAnswer], kw_only=True):
-    """Remote start. 1.6 RemoteStartTransaction (idTag at most 20 characters); 2.x
-    RequestStartTransaction (F01)."""
+    """Remote start.
+
+    1.6 RemoteStartTransaction (idTag at most 20 characters); 2.x RequestStartTransaction
+    (OCPP 2.0.1 Part 2, F01).
+    """
 
     name: ClassVar[str] = "start-transaction"
     id_token: str
@@ -124,8 +133,11 @@ class StartTransaction(Command[StartTransactionAnswer], kw_only=True):
 
 
 class StopTransaction(Command[StatusAnswer], kw_only=True):
-    """Remote stop of a transaction by its CSMS id. 1.6 RemoteStopTransaction; 2.x
-    RequestStopTransaction (F03) with the station's own transaction id."""
+    """Remote stop of a transaction by its CSMS id.
+
+    1.6 RemoteStopTransaction; 2.x RequestStopTransaction (OCPP 2.0.1 Part 2, F03) with the
+    station's own transaction id.
+    """
 
     name: ClassVar[str] = "stop-transaction"
     transaction_id: int
@@ -143,8 +155,11 @@ class Reset(Command[StatusAnswer], kw_only=True):
 
 
 class UnlockConnector(Command[StatusAnswer], kw_only=True):
-    """UnlockConnector. 1.6: the connector is ``connector_id`` or ``evse_id``; 2.x (F05):
-    ``evse_id`` is required, ``connector_id`` defaults to 1."""
+    """UnlockConnector.
+
+    1.6: the connector is ``connector_id`` or ``evse_id``; 2.x (OCPP 2.0.1 Part 2, F05):
+    ``evse_id`` is required, ``connector_id`` defaults to 1.
+    """
 
     name: ClassVar[str] = "unlock-connector"
     evse_id: EvseId | None = None
@@ -152,8 +167,10 @@ class UnlockConnector(Command[StatusAnswer], kw_only=True):
 
 
 class ChangeAvailability(Command[StatusAnswer], kw_only=True):
-    """ChangeAvailability Operative/Inoperative; no EVSE: the whole station (1.6 connector 0;
-    2.x G03-G05)."""
+    """ChangeAvailability Operative/Inoperative.
+
+    No EVSE: the whole station (1.6 connector 0; 2.x OCPP 2.0.1 Part 2, G03-G05).
+    """
 
     name: ClassVar[str] = "change-availability"
     operative: bool
@@ -162,8 +179,11 @@ class ChangeAvailability(Command[StatusAnswer], kw_only=True):
 
 
 class TriggerMessage(Command[StatusAnswer], kw_only=True):
-    """TriggerMessage: ask the station to send ``message`` (e.g. BootNotification,
-    StatusNotification, Heartbeat, MeterValues), optionally for one EVSE/connector."""
+    """TriggerMessage: ask the station to send ``message``.
+
+    ``message`` is e.g. BootNotification, StatusNotification, Heartbeat, MeterValues;
+    optionally for one EVSE/connector.
+    """
 
     name: ClassVar[str] = "trigger-message"
     message: str
@@ -172,8 +192,11 @@ class TriggerMessage(Command[StatusAnswer], kw_only=True):
 
 
 class GetConfiguration(Command[ConfigurationAnswer], kw_only=True):
-    """1.6 GetConfiguration; 2.x GetVariables (B06), or the stored device model when no key is
-    given. 2.x keys are ``Component.Variable`` or ``Component.Variable.Attribute``."""
+    """1.6 GetConfiguration; 2.x GetVariables (B06), or the stored device model.
+
+    2.x reads the stored device model when no key is given. 2.x keys are
+    ``Component.Variable`` or ``Component.Variable.Attribute``.
+    """
 
     name: ClassVar[str] = "get-configuration"
     keys: list[str] | None = None
@@ -188,8 +211,10 @@ class GetConfiguration(Command[ConfigurationAnswer], kw_only=True):
 
 
 class SetConfiguration(Command[SetConfigurationAnswer], kw_only=True):
-    """1.6 ChangeConfiguration; 2.x SetVariables (B05) of one key. Booleans are sent as
-    ``true``/``false``, numbers as their text."""
+    """1.6 ChangeConfiguration; 2.x SetVariables (B05) of one key.
+
+    Booleans are sent as ``true``/``false``, numbers as their text.
+    """
 
     name: ClassVar[str] = "set-configuration"
     key: str

@@ -127,6 +127,14 @@ class Subscription:
     """A queue of events for one consumer; iterate it with ``async for``, end it with close()."""
 
     def __init__(self, bus: EventBus, types: tuple[type[DomainEvent], ...], maxsize: int) -> None:
+        """Create an unregistered queue; use :meth:`EventBus.subscribe`, which registers it.
+
+        Args:
+            bus: the bus that :meth:`close` removes the subscription from.
+            types: the event types to keep (empty: every event).
+            maxsize: the queue's capacity in events; when it is full the oldest event is
+                dropped and counted in :attr:`dropped`.
+        """
         self._bus = bus
         self._types = types
         self._queue: asyncio.Queue[DomainEvent | None] = asyncio.Queue(maxsize)
@@ -152,9 +160,11 @@ class Subscription:
         return event
 
     def __aiter__(self) -> AsyncIterator[DomainEvent]:
+        """The subscription itself: ``async for`` reads it until :meth:`close`."""
         return self
 
     async def __anext__(self) -> DomainEvent:
+        """The next event, as :meth:`get` (which ends the iteration after :meth:`close`)."""
         return await self.get()
 
     def close(self) -> None:
@@ -168,9 +178,11 @@ class Subscription:
                 self._queue.get_nowait()
 
     def __enter__(self) -> Subscription:
+        """The subscription itself; leaving the ``with`` block closes it."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the subscription (exceptions propagate)."""
         self.close()
 
 
@@ -178,6 +190,7 @@ class EventBus:
     """Fan-out of domain events to queue subscribers and synchronous listeners."""
 
     def __init__(self) -> None:
+        """Create a bus without subscribers or listeners."""
         self._subscriptions: set[Subscription] = set()
         self._listeners: list[Listener] = []
 

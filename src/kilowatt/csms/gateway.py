@@ -44,6 +44,7 @@ class StationNotConnected(GatewayError):
     """The station has no open connection (on any node)."""
 
     def __init__(self, station_id: str) -> None:
+        """Record ``station_id`` (kept as an attribute) in the message."""
         super().__init__(f"station {station_id!r} is not connected")
         self.station_id = station_id
 
@@ -52,6 +53,7 @@ class UnknownAction(GatewayError):
     """The action is not a CSMS-initiated action of the station's OCPP version."""
 
     def __init__(self, action: str, ocpp_version: str | None = None) -> None:
+        """Name ``action`` and, when known, the station's ``ocpp_version`` (both kept)."""
         where = f" in OCPP {ocpp_version}" if ocpp_version else ""
         super().__init__(f"{action!r} is not a CSMS-initiated action{where}")
         self.action = action
@@ -62,6 +64,7 @@ class InvalidPayload(GatewayError):
     """The payload does not match the action's request schema; ``message`` says why."""
 
     def __init__(self, message: str) -> None:
+        """Keep ``message`` (also the exception text)."""
         super().__init__(message)
         self.message = message
 
@@ -70,6 +73,7 @@ class InvalidCommand(GatewayError):
     """Unknown command name or bad parameters; ``message`` says why."""
 
     def __init__(self, message: str) -> None:
+        """Keep ``message`` (also the exception text)."""
         super().__init__(message)
         self.message = message
 
@@ -81,6 +85,7 @@ class StationCallError(GatewayError):
     """
 
     def __init__(self, code: str, description: str, details: dict[str, Any] | None = None) -> None:
+        """Keep the CALLERROR's ``code``, ``description`` and ``details`` (None: ``{}``)."""
         super().__init__(f"{code}: {description}" if description else code)
         self.code = code
         self.description = description
@@ -91,6 +96,7 @@ class StationCallTimeout(GatewayError):
     """No answer within the timeout (s)."""
 
     def __init__(self, station_id: str, action: str, timeout: float) -> None:
+        """Keep the ``station_id``, the ``action`` sent and the ``timeout`` waited (s)."""
         super().__init__(f"{station_id!r} did not answer {action} within {timeout:g} s")
         self.station_id = station_id
         self.action = action

@@ -21,13 +21,7 @@ __all__ = ["JournalService"]
 
 
 class JournalService:
-    """Records frames and prunes them.
-
-    Args:
-        repository: where the frames go (and how long they wait there: its ``write_delay``).
-        retention: keep frames for this many s (0: forever).
-        max_messages: keep at most this many frames (0: no limit).
-    """
+    """Records frames and prunes them."""
 
     def __init__(
         self,
@@ -37,6 +31,16 @@ class JournalService:
         max_messages: int = 0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """Create the service over a journal repository.
+
+        Args:
+            repository: where the frames go (and how long they wait there: its
+                ``write_delay``).
+            retention: keep frames for this many s (0: forever).
+            max_messages: keep at most this many frames (0: no limit).
+            clock: the current aware UTC time (frame times when ``at`` is not given, and the
+                retention cut-off).
+        """
         self._repository = repository
         self._append = repository.append  # bound once: record() is on every frame's path
         self.retention = retention
@@ -74,13 +78,17 @@ class JournalService:
         )
 
     async def flush(self) -> None:
-        """Wait until every frame recorded so far is written (without waiting for the write
-        delay)."""
+        """Wait until every frame recorded so far is written.
+
+        Does not wait for the write delay: the buffered frames are written at once.
+        """
         await self._repository.flush()
 
     async def prune(self) -> int:
-        """Delete frames beyond the retention period and count (frames still waiting for
-        their write delay included); return how many."""
+        """Delete frames beyond the retention period and count; return how many.
+
+        Frames still waiting for their write delay are flushed first, so they count too.
+        """
         await self.flush()
         before = self._clock() - timedelta(seconds=self.retention) if self.retention else None
         keep = self.max_messages or None
@@ -89,8 +97,10 @@ class JournalService:
         return await self._repository.prune(before=before, keep=keep)
 
     async def forget(self, station_id: str) -> int:
-        """Delete every frame of a station, those still buffered included; return how many
-        (called when the station is deleted)."""
+        """Delete every frame of a station, those still buffered included; return how many.
+
+        Called when the station is deleted.
+        """
         await self.flush()
         return await self._repository.delete_station(station_id)
 

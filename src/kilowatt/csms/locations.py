@@ -72,8 +72,11 @@ _CONNECTOR_FIELDS = (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LocationChanged(DomainEvent):
-    """A location changed (``deleted``: it is gone). ``station_id`` is the station that moved
-    or whose metadata changed, or ``""`` for a change of the location itself."""
+    """A location changed (``deleted``: it is gone).
+
+    ``station_id`` is the station that moved or whose metadata changed, or ``""`` for a change
+    of the location itself.
+    """
 
     location_id: str
     deleted: bool = False
@@ -81,8 +84,11 @@ class LocationChanged(DomainEvent):
 
 @dataclass(frozen=True, slots=True)
 class LocationInfo:
-    """A stored location. ``country`` ISO 3166-1 alpha-3; coordinates WGS 84 decimal degrees
-    as text; ``opening_times`` the OCPI Hours object; ``tariff_id`` None: default tariff."""
+    """A stored location.
+
+    ``country`` ISO 3166-1 alpha-3; coordinates WGS 84 decimal degrees as text;
+    ``opening_times`` the OCPI Hours object; ``tariff_id`` None: default tariff.
+    """
 
     id: str
     name: str | None
@@ -164,14 +170,7 @@ def _check(values: Mapping[str, Any]) -> None:
 
 
 class LocationService:
-    """Operator management of locations, station assignment and EVSE/connector metadata.
-
-    Args:
-        locations: where locations live.
-        stations: the stations (their ``location_id``).
-        metadata: EVSE and connector metadata.
-        tariffs: the tariffs (a location's ``tariff_id`` must name one).
-    """
+    """Operator management of locations, station assignment and EVSE/connector metadata."""
 
     def __init__(
         self,
@@ -183,6 +182,16 @@ class LocationService:
         tariffs: TariffRepository,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """Create the service over its repositories.
+
+        Args:
+            locations: where locations live.
+            bus: where :class:`LocationChanged` is published.
+            stations: the stations (their ``location_id``).
+            metadata: EVSE and connector metadata.
+            tariffs: the tariffs (a location's ``tariff_id`` must name one).
+            clock: the current aware UTC time (``created_at``/``updated_at``, event times).
+        """
         self._locations = locations
         self._stations = stations
         self._metadata = metadata
@@ -281,16 +290,31 @@ class LocationService:
     async def set_evse_metadata(
         self, station_id: str, evse_id: int, values: Mapping[str, Any]
     ) -> EvseMetadata:
-        """Set EVSE fields (``evse_code``, ``capabilities``, ``floor_level``,
-        ``physical_reference``); omitted keys stay. Raises NotFound (station)."""
+        """Set EVSE fields; omitted keys stay.
+
+        Fields: ``evse_code``, ``capabilities``, ``floor_level``, ``physical_reference``; other
+        keys are ignored. Publishes :class:`LocationChanged` when the station has a location.
+
+        Raises:
+            NotFound: unknown station.
+            ValidationError: ``evse_id`` below 1.
+        """
         result: EvseMetadata = await self._put_metadata(station_id, evse_id, None, values)
         return result
 
     async def set_connector_metadata(
         self, station_id: str, evse_id: int, connector_id: int, values: Mapping[str, Any]
     ) -> ConnectorMetadata:
-        """Set connector fields (``standard``, ``format``, ``power_type``, ``max_voltage`` V,
-        ``max_amperage`` A, ``max_electric_power`` W, ``capabilities``); omitted keys stay."""
+        """Set connector fields; omitted keys stay.
+
+        Fields: ``standard``, ``format``, ``power_type``, ``max_voltage`` (V), ``max_amperage``
+        (A), ``max_electric_power`` (W), ``capabilities``; other keys are ignored. Publishes
+        :class:`LocationChanged` when the station has a location.
+
+        Raises:
+            NotFound: unknown station.
+            ValidationError: ``evse_id`` or ``connector_id`` below 1.
+        """
         result: ConnectorMetadata = await self._put_metadata(
             station_id, evse_id, connector_id, values
         )

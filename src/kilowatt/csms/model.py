@@ -52,8 +52,10 @@ ENERGY_REGISTER = "Energy.Active.Import.Register"
 
 
 class Sample(Protocol):
-    """What :func:`~kilowatt.csms.transactions.energy_wh` reads of a sampled value: both a new
-    :class:`SampledValue` and a stored :class:`MeterValueInfo` have it."""
+    """What :func:`~kilowatt.csms.transactions.energy_wh` reads of a sampled value.
+
+    Both a new :class:`SampledValue` and a stored :class:`MeterValueInfo` have it.
+    """
 
     @property
     def measurand(self) -> str: ...
@@ -292,6 +294,8 @@ class IdTokenInfo:
 
 
 class TransactionStatus(StrEnum):
+    """A stored transaction's ``status``: ``active`` from its begin, ``completed`` once ended."""
+
     ACTIVE = "active"
     COMPLETED = "completed"
 
@@ -368,8 +372,10 @@ class TransactionInfo:
 
 @dataclass(slots=True)
 class TransactionMessage:
-    """What one station message says about a transaction, in version-neutral terms: the input
-    of :meth:`~kilowatt.csms.transactions.TransactionService.begin`, ``update`` and ``end``.
+    """What one station message says about a transaction, in version-neutral terms.
+
+    The input of :meth:`~kilowatt.csms.transactions.TransactionService.begin`, ``update`` and
+    ``end``.
 
     Not frozen, unlike the other value types here: one is built per transaction message and a
     frozen dataclass of this size takes ~1.5 µs to build against ~0.3 µs (the service does
@@ -435,8 +441,11 @@ class TransactionResult:
 
 @dataclass(frozen=True, slots=True)
 class JournalEntryInfo:
-    """A journaled OCPP-J frame. ``direction`` is ``in`` (station → CSMS) or ``out``;
-    ``message_type`` is the OCPP-J message type id (2 CALL, 3 CALLRESULT, 4 CALLERROR, ...)."""
+    """A journaled OCPP-J frame.
+
+    ``direction`` is ``in`` (station → CSMS) or ``out``; ``message_type`` is the OCPP-J message
+    type id (2 CALL, 3 CALLRESULT, 4 CALLERROR, ...).
+    """
 
     id: int
     station_id: str

@@ -53,8 +53,10 @@ Changes = dict[str, Any]
 
 
 class StationRepository(Protocol):
-    """Stations, their EVSEs and connectors, 1.6 configuration keys, the 2.x device model and
-    station notifications (events).
+    """Stations with their EVSEs, connectors, configuration, device model and events.
+
+    Covers stations, their EVSEs and connectors, 1.6 configuration keys, the 2.x device model
+    and station notifications (events).
 
     Station rows: ``id``, ``ocpp_version``, ``vendor``, ``model``, ``serial_number``,
     ``firmware_version``, ``boot_status``, ``last_boot``, ``last_seen``, ``connected`` (bool),
@@ -80,14 +82,19 @@ class StationRepository(Protocol):
         ...
 
     async def connectors(self, station_ids: Sequence[str]) -> list[Row]:
-        """EVSEs (with or without connectors) of the stations, ordered by station, EVSE and
-        connector; a row per connector, or one with ``connector_id`` None for a bare EVSE."""
+        """EVSEs (with or without connectors) of the stations.
+
+        Ordered by station, EVSE and connector; a row per connector, or one with
+        ``connector_id`` None for a bare EVSE.
+        """
         ...
 
     async def insert(self, values: Row) -> Row | None:
-        """Insert a station (``values`` has ``id``, ``created_at``, ``updated_at`` and any other
-        columns); return the stored row, or None when the id exists (nothing changed).
-        Retry-safe: a re-run after a rollback inserts the same row."""
+        """Insert a station; return the stored row, or None when the id exists.
+
+        ``values`` has ``id``, ``created_at``, ``updated_at`` and any other columns. When the
+        id exists nothing changes. Retry-safe: a re-run after a rollback inserts the same row.
+        """
         ...
 
     async def update(self, station_id: str, values: Row) -> bool:
@@ -97,16 +104,21 @@ class StationRepository(Protocol):
     async def record_connect(
         self, station_id: str, values: Row, *, create: Row | None
     ) -> tuple[Row | None, bool]:
-        """Atomic unit for an accepted connection: set ``values`` on the station, or insert
-        ``create`` (a complete new station row, already holding ``values``) when the station
-        does not exist and ``create`` is given. Returns the stored row (None: unknown and not
-        created) and whether it was created. Retry-safe: the insert is conditional."""
+        """Atomic unit for an accepted connection: update or create the station.
+
+        Sets ``values`` on the station, or inserts ``create`` (a complete new station row,
+        already holding ``values``) when the station does not exist and ``create`` is given.
+        Returns the stored row (None: unknown and not created) and whether it was created.
+        Retry-safe: the insert is conditional.
+        """
         ...
 
     async def record_boot(self, station_id: str, values: Row, event: Row | None) -> None:
-        """Atomic unit for a BootNotification: set ``values`` on the station and, when
-        ``event`` is given (``at``, ``kind``, ``data``), store it as a station event.
-        Retry-safe: after a rollback nothing of it remains, and the re-run writes it once."""
+        """Atomic unit for a BootNotification: set ``values`` on the station, store ``event``.
+
+        ``event`` (``at``, ``kind``, ``data``) is stored as a station event only when given.
+        Retry-safe: after a rollback nothing of it remains, and the re-run writes it once.
+        """
         ...
 
     def touch(self, station_id: str, at: datetime) -> Awaitable[None]:
@@ -119,8 +131,11 @@ class StationRepository(Protocol):
         ...
 
     async def touched(self) -> None:
-        """Wait until every :meth:`touch` made so far is durable (read-your-writes before a
-        read of ``last_seen``); errors of those writes are not raised here."""
+        """Wait until every :meth:`touch` made so far is durable.
+
+        Gives read-your-writes before a read of ``last_seen``; errors of those writes are not
+        raised here.
+        """
         ...
 
     async def mark_all_disconnected(self) -> int:
@@ -135,21 +150,28 @@ class StationRepository(Protocol):
         values: Row,
         now: datetime,
     ) -> None:
-        """Create the EVSE (``updated_at`` = ``now``) and connector if needed and store the
-        latest status: ``values`` has exactly ``status``, ``error_code``, ``info``,
-        ``vendor_error_code``, ``status_at``. ``connector_id`` None records the EVSE alone."""
+        """Store the latest status, creating the EVSE and connector if needed.
+
+        A created EVSE gets ``updated_at`` = ``now``. ``values`` has exactly ``status``,
+        ``error_code``, ``info``, ``vendor_error_code``, ``status_at``. ``connector_id`` None
+        records the EVSE alone.
+        """
         ...
 
     async def delete(self, station_id: str) -> bool:
-        """Delete a station with its EVSEs, connectors, configuration, device model, events,
-        metadata, transactions and meter values (those outside a transaction included);
-        False when it does not exist. The message journal is not touched (its own
-        repository, possibly another file)."""
+        """Delete a station and everything stored about it; False when it does not exist.
+
+        Deletes its EVSEs, connectors, configuration, device model, events, metadata,
+        transactions and meter values (those outside a transaction included). The message
+        journal is not touched (its own repository, possibly another file).
+        """
         ...
 
     async def put_configuration(self, station_id: str, rows: Sequence[Row]) -> None:
-        """Insert or replace 1.6 configuration keys (rows: ``key``, ``value``, ``readonly``,
-        ``updated_at``)."""
+        """Insert or replace 1.6 configuration keys.
+
+        Rows: ``key``, ``value``, ``readonly``, ``updated_at``.
+        """
         ...
 
     async def configuration(self, station_id: str) -> list[Row]:
@@ -157,8 +179,10 @@ class StationRepository(Protocol):
         ...
 
     async def put_variables(self, rows: Sequence[Row]) -> None:
-        """Insert or update device-model attributes (rows hold every device-model column; at
-        most 500 per call, a bound-parameter limit of SQLite).
+        """Insert or update device-model attributes.
+
+        Rows hold every device-model column; at most 500 per call (a bound-parameter limit of
+        SQLite).
 
         ``value`` and ``updated_at`` are replaced; ``mutability``, ``data_type`` and ``unit``
         keep their stored value when the new row has None, because only NotifyReport states
@@ -182,9 +206,11 @@ class StationRepository(Protocol):
 
 
 class IdTokenRepository(Protocol):
-    """Id tokens (rows: ``id_token``, ``type``, ``status`` (Accepted/Blocked/Expired/Invalid),
-    ``expiry``, ``group_id``, ``max_concurrent_transactions``, ``created_at``,
-    ``updated_at``)."""
+    """Id tokens.
+
+    Rows: ``id_token``, ``type``, ``status`` (Accepted/Blocked/Expired/Invalid), ``expiry``,
+    ``group_id``, ``max_concurrent_transactions``, ``created_at``, ``updated_at``.
+    """
 
     async def get(self, id_token: str) -> Row | None:
         """The token, or None."""
@@ -195,8 +221,10 @@ class IdTokenRepository(Protocol):
         ...
 
     async def put(self, values: Row) -> bool:
-        """Insert or replace a token (``values`` holds every column; ``created_at`` is kept on
-        replace); True when it was created."""
+        """Insert or replace a token; True when it was created.
+
+        ``values`` holds every column; ``created_at`` is kept on replace.
+        """
         ...
 
     async def delete(self, id_token: str) -> bool:
@@ -212,8 +240,9 @@ class IdTokenRepository(Protocol):
 
 @dataclass(slots=True)
 class TransactionStep:
-    """One message's effect on a transaction, applied as one unit by
-    :meth:`TransactionRepository.record`.
+    """One message's effect on a transaction, applied as one unit.
+
+    Applied by :meth:`TransactionRepository.record`.
 
     The transaction is found by ``transaction_id`` (the CSMS's id) or else by ``key`` (its
     idempotency key, unique per station); one of another station counts as not found. When it
@@ -284,8 +313,9 @@ class TransactionRepository(Protocol):
     """
 
     async def record(self, step: TransactionStep) -> StepOutcome:
-        """Apply ``step`` (find or create, sequence check, samples, ``decide``'s changes) as
-        one atomic unit; see :class:`TransactionStep`.
+        """Apply ``step`` as one atomic unit; see :class:`TransactionStep`.
+
+        The unit is: find or create, sequence check, samples, ``decide``'s changes.
 
         Retry-safe: a re-run after a rollback finds the database as before the first run
         and calls ``step.decide`` again, which must therefore be pure.
@@ -303,8 +333,10 @@ class TransactionRepository(Protocol):
     async def page(
         self, *, station_id: str | None, status: str | None, limit: int, offset: int
     ) -> tuple[list[Row], int]:
-        """Transactions newest (highest id) first, optionally of one station and status, and
-        the total."""
+        """Transactions newest (highest id) first, and the total.
+
+        Optionally only those of one station and status.
+        """
         ...
 
     async def active_on(self, station_id: str, evse_id: int | None) -> list[Row]:
@@ -361,14 +393,19 @@ class JournalRepository(Protocol):
     async def page(
         self, station_id: str, *, limit: int, offset: int, action: str | None = None
     ) -> tuple[list[Row], int]:
-        """The station's written frames (optionally of one action), newest first, and the
-        total."""
+        """The station's written frames newest first, and the total.
+
+        Optionally only those of one action.
+        """
         ...
 
     async def prune(self, *, before: datetime | None, keep: int | None) -> int:
-        """Delete written frames older than ``before`` and all but the newest ``keep`` (None:
-        no such limit); return how many. One atomic unit, retry-safe (a re-run after a
-        rollback deletes the same frames)."""
+        """Delete old written frames; return how many.
+
+        Deletes frames older than ``before`` and all but the newest ``keep`` (None: no such
+        limit). One atomic unit, retry-safe (a re-run after a rollback deletes the same
+        frames).
+        """
         ...
 
     async def delete_station(self, station_id: str) -> int:
@@ -392,13 +429,17 @@ class LocationRepository(Protocol):
         ...
 
     async def page(self, *, limit: int, offset: int) -> tuple[list[Row], int]:
-        """Locations oldest first (``created_at``, then ``id``: a stable order for OCPI
-        pagination), and the total."""
+        """Locations oldest first, and the total.
+
+        Ordered by ``created_at``, then ``id``: a stable order for OCPI pagination.
+        """
         ...
 
     async def insert(self, values: Row) -> bool:
-        """Insert a location (``values`` has ``id`` and every column without a default);
-        False when the id exists (nothing changed)."""
+        """Insert a location; False when the id exists (nothing changed).
+
+        ``values`` has ``id`` and every column without a default.
+        """
         ...
 
     async def update(self, location_id: str, values: Row) -> bool:
@@ -406,8 +447,11 @@ class LocationRepository(Protocol):
         ...
 
     async def delete(self, location_id: str) -> bool:
-        """Atomic unit: delete a location and clear the ``location_id`` of its stations (they
-        keep running without one); False when it does not exist. Retry-safe."""
+        """Atomic unit: delete a location; False when it does not exist.
+
+        Clears the ``location_id`` of its stations (they keep running without one).
+        Retry-safe.
+        """
         ...
 
     async def station_ids(self, location_id: str) -> list[str]:
@@ -441,25 +485,34 @@ class TariffRepository(Protocol):
         updated_from: datetime | None = None,
         updated_to: datetime | None = None,
     ) -> tuple[list[Row], int]:
-        """Tariffs oldest first (``created_at``, then ``id``), optionally only those with
-        ``updated_at`` in [``updated_from``, ``updated_to``), and the total."""
+        """Tariffs oldest first (``created_at``, then ``id``), and the total.
+
+        Optionally only those with ``updated_at`` in [``updated_from``, ``updated_to``).
+        """
         ...
 
     async def insert(self, values: Row) -> bool:
-        """Atomic unit: insert a tariff (``values`` has ``id`` and every column without a
-        default) and, when it ``is_default``, clear ``is_default`` on every other tariff;
-        False when the id exists (nothing changed). Retry-safe."""
+        """Atomic unit: insert a tariff; False when the id exists (nothing changed).
+
+        ``values`` has ``id`` and every column without a default. When it ``is_default``,
+        ``is_default`` is cleared on every other tariff. Retry-safe.
+        """
         ...
 
     async def update(self, tariff_id: str, values: Row) -> bool:
-        """Atomic unit: set columns of a tariff and, when ``values`` sets ``is_default``
-        True, clear it on every other tariff; False when it does not exist. Retry-safe."""
+        """Atomic unit: set columns of a tariff; False when it does not exist.
+
+        When ``values`` sets ``is_default`` True, it is cleared on every other tariff.
+        Retry-safe.
+        """
         ...
 
     async def delete(self, tariff_id: str) -> list[str] | None:
-        """Atomic unit: delete a tariff and clear the ``tariff_id`` of the locations using it
-        (they fall back to the default tariff). Returns the ids of those locations, or None
-        when the tariff does not exist (nothing changed). Retry-safe."""
+        """Atomic unit: delete a tariff; return the ids of the locations that used it.
+
+        Clears the ``tariff_id`` of the locations using it (they fall back to the default
+        tariff). Returns None when the tariff does not exist (nothing changed). Retry-safe.
+        """
         ...
 
 
@@ -482,15 +535,19 @@ class StationMetadataRepository(Protocol):
         ...
 
     async def put_evse(self, values: Row) -> None:
-        """Insert an EVSE's metadata, or set the given columns of the stored one (``values``
-        has ``station_id``, ``evse_id``, ``updated_at`` and any other columns; the others
-        keep their value)."""
+        """Insert an EVSE's metadata, or set the given columns of the stored one.
+
+        ``values`` has ``station_id``, ``evse_id``, ``updated_at`` and any other columns; the
+        others keep their value.
+        """
         ...
 
     async def put_connector(self, values: Row) -> None:
-        """Insert a connector's metadata, or set the given columns of the stored one
-        (``values`` has ``station_id``, ``evse_id``, ``connector_id``, ``updated_at`` and any
-        other columns)."""
+        """Insert a connector's metadata, or set the given columns of the stored one.
+
+        ``values`` has ``station_id``, ``evse_id``, ``connector_id``, ``updated_at`` and any
+        other columns.
+        """
         ...
 
 

@@ -42,13 +42,19 @@ class Services:
         clock: Callable[[], datetime] = utcnow,
         bus: EventBus | None = None,
     ) -> Services:
-        """Wire the services on ``repositories`` from settings (registration, boot status,
-        heartbeat interval, accept_unknown_id_tokens, journal retention and size).
+        """Wire the services on ``repositories`` from settings.
 
-        ``repositories``: where everything lives, built by the composition root:
-        :class:`kilowatt.storage.sql.SqlRepositories` on a database, or
-        :class:`kilowatt.storage.memory.MemoryRepositories`. The journal's write delay is
-        the journal repository's own.
+        The journal's write delay is the journal repository's own.
+
+        Args:
+            repositories: where everything lives, built by the composition root:
+                :class:`kilowatt.storage.sql.SqlRepositories` on a database, or
+                :class:`kilowatt.storage.memory.MemoryRepositories`.
+            settings: registration, boot status, heartbeat interval,
+                accept_unknown_id_tokens, journal retention and size.
+            remote_authorizer: asked about tokens the repositories do not know (e.g. OCPI).
+            clock: the current aware UTC time, shared by every service.
+            bus: the event bus to publish on (None: a new one).
         """
         bus = bus or EventBus()
         authorization = AuthorizationService(

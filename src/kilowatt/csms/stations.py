@@ -60,16 +60,7 @@ def _station(row: Mapping[Any, Any], evses: tuple[EvseInfo, ...] = ()) -> Statio
 
 
 class StationService:
-    """Everything about stations that does not depend on the OCPP version.
-
-    Args:
-        repositories: where stations live (:attr:`Repositories.stations`).
-        bus: where domain events are published (after commit).
-        registration: ``open`` creates unknown stations on connect; ``known`` refuses them.
-        boot_status: BootNotification answer for every station.
-        heartbeat_interval: interval in s returned with the boot answer.
-        clock: returns the current aware UTC time (injected for tests).
-    """
+    """Everything about stations that does not depend on the OCPP version."""
 
     def __init__(
         self,
@@ -82,6 +73,17 @@ class StationService:
         clock: Callable[[], datetime] = utcnow,
         journal: JournalService | None = None,
     ) -> None:
+        """Create the service over the station repository.
+
+        Args:
+            repositories: where stations live (:attr:`Repositories.stations`).
+            bus: where domain events are published (after commit).
+            registration: ``open`` creates unknown stations on connect; ``known`` refuses them.
+            boot_status: BootNotification answer for every station.
+            heartbeat_interval: interval in s returned with the boot answer.
+            clock: returns the current aware UTC time (injected for tests).
+            journal: when given, deleting a station also deletes its journal frames.
+        """
         self._stations = repositories.stations
         self._bus = bus
         # Deleting a station deletes its journal frames, including those still buffered.
@@ -105,15 +107,16 @@ class StationService:
     ) -> ConnectDecision:
         """Decide the WebSocket handshake of ``station_id`` (call before the upgrade).
 
-        Args:
-            password: the HTTP Basic password (user = identity), None when absent.
-            tls: whether the connection is wss:// (profiles 2 and 3 require it).
-            client_cert_cn: CN of a verified client certificate (profile 3), if any.
-
         Unknown identity: ACCEPT under open registration, UNKNOWN (HTTP 404) under ``known``.
         Known identity: profile 0 always ACCEPT; 1 needs the right password; 2 also needs
         TLS; 3 needs TLS and a client certificate whose CN is the identity. Connecting with a
         lower profile than the stored one is a downgrade and gets UNAUTHORIZED (HTTP 401).
+
+        Args:
+            station_id: the identity from the connection URL.
+            password: the HTTP Basic password (user = identity), None when absent.
+            tls: whether the connection is wss:// (profiles 2 and 3 require it).
+            client_cert_cn: CN of a verified client certificate (profile 3), if any.
         """
         row = await self._stations.get(station_id)
         if row is None:
@@ -325,9 +328,12 @@ class StationService:
         *,
         at: datetime | None = None,
     ) -> StationEventInfo:
-        """Store a notification (kind = the OCPP action name, e.g. ``SecurityEventNotification``,
-        ``FirmwareStatusNotification``, ``NotifyEvent``, ``DataTransfer``; data = its payload
-        as JSON). ``at`` defaults to now (CSMS time)."""
+        """Store a notification and publish :class:`StationEventRecorded`.
+
+        ``kind`` is the OCPP action name, e.g. ``SecurityEventNotification``,
+        ``FirmwareStatusNotification``, ``NotifyEvent``, ``DataTransfer``; ``data`` is its
+        payload as JSON. ``at`` defaults to now (CSMS time).
+        """
         when = at or self._clock()
         values = {"station_id": station_id, "at": when, "kind": kind, "data": dict(data)}
         event_id = await self._stations.add_event(values)

@@ -52,8 +52,11 @@ class TariffChanged(DomainEvent):
 
 @dataclass(frozen=True, slots=True)
 class TariffInfo:
-    """A stored tariff. ``elements``: OCPI TariffElement objects (JSON); ``min_price`` /
-    ``max_price``: ``{before_taxes, after_taxes?}``; ``alt_text``: DisplayText list."""
+    """A stored tariff.
+
+    ``elements``: OCPI TariffElement objects (JSON); ``min_price`` / ``max_price``:
+    ``{before_taxes, after_taxes?}``; ``alt_text``: DisplayText list.
+    """
 
     id: str
     currency: str
@@ -91,6 +94,13 @@ class TariffService:
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """Create the service over ``tariffs``, publishing TariffChanged on ``bus``.
+
+        Args:
+            tariffs: where tariffs live.
+            bus: where :class:`TariffChanged` is published.
+            clock: the current aware UTC time (``created_at``/``updated_at``, event times).
+        """
         self._tariffs = tariffs
         self._bus = bus
         self._clock = clock

@@ -165,8 +165,11 @@ def _new_row(data: TransactionMessage, key: str, now: datetime) -> dict[str, Any
 def _decide(
     data: TransactionMessage, kind: str, now: datetime
 ) -> Callable[[Row, bool, int], Changes]:
-    """The business rules of one message, as the pure function the repository calls with the
-    stored transaction (``created``: this message created it; ``new``: samples stored now)."""
+    """The business rules of one message, as the pure function the repository calls.
+
+    The function gets the stored transaction, ``created`` (this message created it) and
+    ``new`` (samples stored now), and returns the column changes.
+    """
     ending = kind == _END
 
     def decide(row: Row, created: bool, new: int) -> Changes:
@@ -214,15 +217,10 @@ def _decide(
 
 
 class TransactionService:
-    """The transaction lifecycle (:meth:`begin`, :meth:`update`, :meth:`end`), meter values,
-    and the events they publish (:class:`~kilowatt.csms.events.TransactionStarted`,
-    ``TransactionUpdated``, ``TransactionEnded``, after the write is durable).
+    """The transaction lifecycle (:meth:`begin`, :meth:`update`, :meth:`end`) and meter values.
 
-    Args:
-        repositories: where transactions live (:attr:`Repositories.transactions`).
-        bus: where the events go.
-        authorization: answers idTagInfo/idTokenInfo for the tokens in the messages.
-        clock: returns the current aware UTC time (``updated_at``, event times).
+    Publishes :class:`~kilowatt.csms.events.TransactionStarted`, ``TransactionUpdated`` and
+    ``TransactionEnded`` after the write is durable.
     """
 
     def __init__(
@@ -233,6 +231,14 @@ class TransactionService:
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """Create the service over the transaction repository.
+
+        Args:
+            repositories: where transactions live (:attr:`Repositories.transactions`).
+            bus: where the events go.
+            authorization: answers idTagInfo/idTokenInfo for the tokens in the messages.
+            clock: returns the current aware UTC time (``updated_at``, event times).
+        """
         self._transactions = repositories.transactions
         self._bus = bus
         self._auth = authorization
@@ -251,9 +257,11 @@ class TransactionService:
         return await self._apply(data, _BEGIN)
 
     async def update(self, data: TransactionMessage) -> TransactionResult:
-        """A transaction went on: samples, charging state, token, EVSE (1.6 MeterValues, 2.x
-        TransactionEvent Updated); or, naming no transaction, samples of the station alone
-        (2.x MeterValues, 1.6 MeterValues without transactionId).
+        """A transaction went on, or the station sent samples outside one.
+
+        Within a transaction: samples, charging state, token, EVSE (1.6 MeterValues, 2.x
+        TransactionEvent Updated). Naming no transaction: samples of the station alone (2.x
+        MeterValues, 1.6 MeterValues without transactionId).
 
         Samples of an active transaction update its energy. A CSMS id that does not exist
         (or is another station's) gives ``transaction`` None, the samples kept without one;
