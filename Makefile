@@ -37,9 +37,16 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/kilowatt serve --trial
 
-## make test: set up and run the whole test suite
+## make test: set up and run the whole test suite, then the per-package coverage gate
+## (scripts/coverage_gate.py: line+branch coverage of each package against its floor)
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --cov=kilowatt --cov-branch --cov-report=
+	$(PY) scripts/coverage_gate.py
+
+## make test-fast-paths-off: the end-to-end and transport suites with every fast path off
+## (KILOWATT_FAST_PATHS=0: the plain library calls each speed trick falls back to)
+test-fast-paths-off: $(STAMP)
+	KILOWATT_FAST_PATHS=0 $(PY) -m pytest -q -p no:cacheprovider tests/e2e tests/transport tests/storage
 
 ## make check-lock: fail when uv.lock is out of step with pyproject.toml
 check-lock: $(UV)
@@ -57,9 +64,11 @@ coverage-core: $(STAMP)
 		--cov=kilowatt.ocpp --cov-branch --cov-config=.coveragerc-core --cov-report=term-missing \
 		--cov-fail-under=100
 
+## make lint: ruff (check + format) and the layer contracts (import-linter, [tool.importlinter])
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts bench examples
 	$(VENV)/bin/ruff format --check src tests scripts bench examples
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -19,6 +19,12 @@ Where the switch is consulted (keep this list current):
 - :mod:`kilowatt.transport.server`: one server-wide keepalive task pinging every connection
   instead of websockets' task per connection (fails a late connection through websockets
   internals), decided when the server is made.
+- :mod:`kilowatt.storage.database`: the inline ``sqlite3`` driver under SQLAlchemy
+  (:mod:`kilowatt.storage.inline_sqlite`), and with it the statements :mod:`kilowatt.storage.
+  hotpath` runs on the raw ``sqlite3`` connection with SQLAlchemy's compiled bind and result
+  processors (private attributes), the journal file and the WAL checkpointer; decided when the
+  ``Database`` is made. Off: the real ``aiosqlite`` driver, every statement through SQLAlchemy,
+  the journal as a table of the main database.
 """
 
 from __future__ import annotations

@@ -21,15 +21,20 @@ def test_the_journal_file_sits_beside_the_database_not_on_sqlites_own_journal_na
 
 
 async def test_only_a_file_backed_sqlite_database_gets_a_journal_file(tmp_path: Path) -> None:
-    on_file = Database(f"sqlite+aiosqlite:///{tmp_path / 'kw.db'}")
-    in_memory = Database("sqlite+aiosqlite:///:memory:")
-    without = Database(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}", journal_file=False)
+    on_file = Database(f"sqlite+aiosqlite:///{tmp_path / 'kw.db'}", inline=True)
+    in_memory = Database("sqlite+aiosqlite:///:memory:", inline=True)
+    without = Database(
+        f"sqlite+aiosqlite:///{tmp_path / 'other.db'}", inline=True, journal_file=False
+    )
+    plain = Database(f"sqlite+aiosqlite:///{tmp_path / 'plain.db'}", inline=False)
     try:
         assert on_file.journal_file is not None
         assert on_file.journal_file.path == tmp_path / "kw.journal.db"
         assert in_memory.journal_file is None and without.journal_file is None
+        # Without the inline driver (KILOWATT_FAST_PATHS=0) the journal stays a table.
+        assert plain.journal_file is None
     finally:
-        for db in (on_file, in_memory, without):
+        for db in (on_file, in_memory, without, plain):
             await db.close()
 
 

@@ -43,7 +43,7 @@ def test_initial_revision_is_shipped_in_the_package() -> None:
 
 
 async def test_sqlite_pragmas(sqlite_url: str) -> None:
-    database = Database(sqlite_url)
+    database = Database(sqlite_url, inline=True)
     try:
         async with database.read() as conn:
             assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"

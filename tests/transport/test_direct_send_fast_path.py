@@ -16,6 +16,7 @@ from websockets.asyncio.connection import Connection
 from websockets.protocol import State
 from websockets.version import version as websockets_version
 
+from kilowatt import fastpaths
 from kilowatt.ocpp import v16
 from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport import OcppServer, StationPeer, on, serve_ocpp
@@ -40,8 +41,13 @@ class Csms(StationPeer):
 
 @pytest.fixture
 async def server() -> AsyncIterator[OcppServer[Csms]]:
-    async with serve_ocpp(Csms, "127.0.0.1", 0, versions=[OcppVersion.V16]) as srv:
-        yield srv
+    # These tests are about the fast path itself: on whatever KILOWATT_FAST_PATHS says.
+    fastpaths.override(True)
+    try:
+        async with serve_ocpp(Csms, "127.0.0.1", 0, versions=[OcppVersion.V16]) as srv:
+            yield srv
+    finally:
+        fastpaths.override(None)
 
 
 async def server_side(srv: OcppServer[Csms], identity: str) -> Any:

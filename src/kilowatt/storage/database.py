@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from kilowatt import fastpaths
 from kilowatt.storage import inline_sqlite
 from kilowatt.storage.batcher import WriteBatcher, WriteOp
 from kilowatt.storage.journal_file import JournalFile, journal_path
@@ -63,7 +64,9 @@ class Database:
         inline: run SQLite statements on the event loop thread instead of aiosqlite's
             worker thread (:mod:`.inline_sqlite`: no thread hand-off per statement; WAL
             checkpoints then run on a background thread every ``checkpoint_interval`` s;
-            None: no such thread, SQLite checkpoints automatically).
+            ``checkpoint_interval`` None: no such thread, SQLite checkpoints automatically).
+            None (the default): on unless ``KILOWATT_FAST_PATHS=0`` (:mod:`kilowatt.fastpaths`);
+            off, SQLAlchemy runs every statement through the real ``aiosqlite``.
         journal_file: on a file-backed SQLite database with the inline driver, keep the
             message journal in a file of its own written by a thread of its own
             (:mod:`.journal_file`, :attr:`journal_file`).
@@ -78,7 +81,7 @@ class Database:
         max_batch: int = 500,
         busy_timeout_ms: int = 5000,
         echo: bool = False,
-        inline: bool = True,
+        inline: bool | None = None,
         checkpoint_interval: float | None = 1.0,
         journal_file: bool = True,
     ) -> None:
@@ -91,6 +94,10 @@ class Database:
         self.journal_file: JournalFile | None = None
         """Where the message journal lives on a file-backed SQLite database (None: in the
         ``journal`` table of this database)."""
+        if inline is None:
+            # The inline driver and what builds on it (raw sqlite3 statements with SQLAlchemy's
+            # compiled processors in hotpath, the journal file, the checkpointer) are fast paths.
+            inline = fastpaths.enabled()
         inline = inline and self.dialect == "sqlite" and parsed.get_driver_name() == "aiosqlite"
         if self.dialect == "sqlite":
             database = parsed.database or ""
