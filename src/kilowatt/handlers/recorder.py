@@ -9,13 +9,17 @@ to a buffer that the group-commit writer flushes).
 
 The action of an answer (CALLRESULT 3, CALLERROR 4) is found by correlation with the CALL of the
 same id in the other direction; a 2.1 CALLRESULTERROR (5) answers a CALLRESULT and has none.
-Message ids and actions are cut to 64 characters (the width of the journal's columns).
+Message ids and actions are cut to 64 characters (the width of the journal's columns). Secret
+values (passwords, keys) are masked before the frame is recorded: see
+:func:`kilowatt.handlers.secrets.mask_secrets`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Literal
+
+from kilowatt.handlers.secrets import SECRET_ACTIONS, mask_secrets
 
 __all__ = ["FrameRecorder", "RecordFrame"]
 
@@ -77,4 +81,6 @@ class FrameRecorder:
                 action = None
         elif action is not None and len(action) > _MAX_ID:
             action = action[:_MAX_ID]
+        if action in SECRET_ACTIONS:
+            text = mask_secrets(direction, message_type, action, text)
         self._recorder(direction, message_type, message_id, action, text)
