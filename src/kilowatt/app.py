@@ -40,6 +40,7 @@ from kilowatt.api import create_api, load_or_create_api_key
 from kilowatt.api.security import BearerAuth
 from kilowatt.config import Settings
 from kilowatt.csms.events import DomainEvent, StationDeleted
+from kilowatt.csms.identity import check_identity
 from kilowatt.csms.model import ConnectDecision, StationInfo
 from kilowatt.csms.services import Services
 from kilowatt.handlers import ConnectedStations, handler_factory
@@ -78,6 +79,9 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
     """The handshake check run before the WebSocket upgrade.
 
+    An identity that breaks the station-id rule (:func:`~kilowatt.csms.identity.check_identity`:
+    ≤ 48 URL-safe characters, no ``:``, not ``.``/``..``) gets HTTP 400 whatever the
+    registration mode, so no station row the API cannot address is ever created.
     Unknown identity: accepted under open registration (the station is created when the
     connection opens), HTTP 404 under ``known``. Known identity: its security profile decides
     (:meth:`~kilowatt.csms.stations.StationService.check_connection`): wrong/missing Basic-auth
@@ -85,6 +89,10 @@ def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
     """
 
     async def check(request: HandshakeRequest) -> AuthResult:
+        problem = check_identity(request.identity)
+        if problem is not None:
+            log.info("refused station identity %r: %s", request.identity, problem)
+            return HTTPStatus.BAD_REQUEST
         cn = None
         if request.certificate is not None:
             cn = certificate_common_name(request.certificate)

@@ -360,7 +360,9 @@ except ImportError:  # pragma: no cover - the simulator ships with Kilowatt
 
 @stations_app.command("register")
 def stations_register(
-    station_id: Annotated[str, typer.Argument(help="Station identity (≤ 48 chars, no ':').")],
+    station_id: Annotated[
+        str, typer.Argument(help="Station identity: 1-48 of A-Z a-z 0-9 - . _ ~ *.")
+    ],
     password: Annotated[
         str | None, typer.Option(help="Basic-auth password, 16-40 chars (profiles 1, 2).")
     ] = None,
@@ -377,6 +379,11 @@ def stations_register(
     config: ConfigOption = None,
 ) -> None:
     """Register a station identity (needed with --registration known)."""
+    from kilowatt.csms.identity import check_identity
+
+    if (bad_id := check_identity(station_id)) is not None:
+        typer.echo(f"error: {bad_id}", err=True)
+        raise typer.Exit(2)
     settings = _settings({"data_dir": data_dir, "database_url": database_url}, config)
 
     async def register() -> str:

@@ -42,7 +42,7 @@ async def test_identity_is_last_path_segment_percent_decoded(
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     async with connect(
-        server.ocpp_url(f"CP%20{suffix}", path="some/deep/path"),
+        server.ocpp_url(f"CP%2A{suffix}", path="some/deep/path"),
         subprotocols=["ocpp1.6"],  # type: ignore[list-item]
     ) as ws:
         assert ws.subprotocol == "ocpp1.6"
@@ -50,7 +50,7 @@ async def test_identity_is_last_path_segment_percent_decoded(
             '[2,"b1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]'
         )
         assert (await ws.recv()).startswith('[3,"b1"')
-        station = await api.station(f"CP {suffix}")
+        station = await api.station(f"CP*{suffix}")
         assert station["connected"] is True
 
 

@@ -21,6 +21,7 @@ from kilowatt.csms.events import (
     StationRegistered,
     StatusChanged,
 )
+from kilowatt.csms.identity import check_identity
 from kilowatt.csms.journal import JournalService
 from kilowatt.csms.locations import LocationChanged
 from kilowatt.csms.model import (
@@ -143,9 +144,13 @@ class StationService:
 
         Raises:
             NotFound: unknown identity and registration ``known``.
+            ValidationError: the identity breaks :func:`~kilowatt.csms.identity.check_identity`
+                and registration is ``open`` (no row is created for it).
         """
         now = self._clock()
         allow_create = self.registration == "open"
+        if allow_create:
+            _check_identity(station_id)
 
         values = {"connected": True, "ocpp_version": ocpp_version, "last_seen": now}
         # A new station is inserted connected: no UPDATE after the INSERT.
@@ -485,9 +490,10 @@ def _new_station(station_id: str, now: datetime, **values: Any) -> dict[str, Any
 
 
 def _check_identity(station_id: str) -> None:
-    # 2.0.1 A00: identity ≤ 48 characters, no ':' (it is the Basic auth user name).
-    if not station_id or len(station_id) > 48 or ":" in station_id or "/" in station_id:
-        raise ValidationError("station id must be 1–48 characters without ':' or '/'")
+    # The one identity rule (kilowatt.csms.identity): ≤ 48 URL-safe characters, no ':'.
+    problem = check_identity(station_id)
+    if problem is not None:
+        raise ValidationError(problem)
 
 
 async def _checked_hash(profile: int, password: str | None) -> str | None:
