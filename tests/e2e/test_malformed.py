@@ -9,6 +9,9 @@ import pytest
 
 from .support import Api, KilowattServer, boot_raw, raw_station, unique
 
+# A message id over the 36 characters OCPP-J 1.6 §4.1.4 / 2.0.1 Part 4 §4.2.1 allow.
+LONG_ID = "L" * 40
+
 # (frame sent, expected error code, expected message id) per version family.
 CASES_16 = [
     ('[2,"bad-1","FooBar",{}]', "NotImplemented", "bad-1"),
@@ -29,11 +32,13 @@ CASES_16 = [
         "bad-5",
     ),
     ('[2,"bad-6","Heartbeat"]', "FormationViolation", "bad-6"),
+    # Over 36 characters (OCPP-J 1.6 §4.1.4): answered, the id echoed.
+    ('[2,"' + LONG_ID + '","Heartbeat",{}]', "FormationViolation", LONG_ID),
 ]
 CASES_2X = [
     ("this is not json", "RpcFrameworkError", "-1"),
     ('{"a":1}', "RpcFrameworkError", "-1"),
-    ('[9,"bad-0","Heartbeat",{}]', "MessageTypeNotSupported", "bad-0"),
+    ('[2,"' + LONG_ID + '","Heartbeat",{}]', "RpcFrameworkError", LONG_ID),
     ('[2,"bad-1","FooBar",{}]', "NotImplemented", "bad-1"),
     ('[2,"bad-2","Heartbeat",{"x":1}]', "FormatViolation", "bad-2"),
     (
@@ -95,3 +100,16 @@ async def test_unknown_subprotocol_is_refused(server: KilowattServer) -> None:
                 await ws.recv()
     except InvalidHandshake:
         pass  # websockets refuses a missing subprotocol header itself; also a refusal
+
+
+@pytest.mark.parametrize("subprotocol", ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"])
+async def test_unknown_message_types_are_ignored(server: KilowattServer, subprotocol: str) -> None:
+    """No answer to an unknown message type id (OCPP-J 1.6 §4.1.3; OCPP 2.1 Ed1 Part 4
+    §4.1.3/§4.4 and the 2026 errata of 2.0.1 Ed4): a Heartbeat sent right after gets its own
+    answer and nothing else arrives."""
+    async with raw_station(server, unique("UNK"), subprotocol) as st:
+        await boot_raw(st, subprotocol)
+        for frame in ('[9,"bad-0","Heartbeat",{}]', '[7,"x"]', "[0]"):
+            await st.send_raw(frame)
+            assert "currentTime" in await st.result("Heartbeat", {})
+            assert st.unsolicited.empty(), frame

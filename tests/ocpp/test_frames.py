@@ -138,3 +138,25 @@ def test_builders_round_trip() -> None:
     parsed = parse_frame(build_call(tricky, tricky, b'{"a":1}'), V16)
     assert isinstance(parsed, Call) and parsed.message_id == tricky and parsed.action == tricky
     assert msgspec.json.decode(bytes(parsed.payload)) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "message_id", "raw_message_id"),
+    [
+        ('[2,"' + "x" * 37 + '","Heartbeat",{}]', None, "x" * 37),
+        ('["2","' + "x" * 37 + '"]', None, "x" * 37),
+        ('[9,"' + "x" * 37 + '"]', None, "x" * 37),
+        ('[9,"g1"]', "g1", "g1"),
+        ('[2,"","Heartbeat",{}]', None, None),
+        ('[2,17,"Heartbeat",{}]', None, None),
+        ('[2,"g1","Heartbeat"]', "g1", "g1"),
+    ],
+)
+def test_raw_message_id_keeps_a_readable_but_invalid_id(
+    text: str, message_id: str | None, raw_message_id: str | None
+) -> None:
+    """An over-long id (OCPP-J 1.6 §4.1.4: at most 36 characters) is kept for the answer to echo."""
+    with pytest.raises(FrameError) as info:
+        parse_frame(text, OcppVersion.V16)
+    assert info.value.message_id == message_id
+    assert info.value.raw_message_id == raw_message_id

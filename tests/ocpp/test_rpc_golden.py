@@ -3,8 +3,10 @@
 The table was produced by running the frames through ``RpcConnection`` once and reviewed line by
 line against OCPP-J 1.6 §4, OCPP 2.0.1 Part 4 §4 and OCPP 2.1 Part 4 §4 (see the table in the
 docstring of :mod:`kilowatt.ocpp.rpc` for the choices where the specs are silent). ``None`` means
-no answer at all: 1.6 cannot answer a frame whose message id it cannot read, never answers an
-unknown message type (OCPP-J 1.6 §4.1.3), and nobody answers a SEND or a CALLRESULTERROR.
+no answer at all: 1.6 cannot answer a frame whose message id it cannot read, no version answers
+an unknown message type (OCPP-J 1.6 §4.1.3; OCPP 2.1 Ed1 Part 4 §4.1.3/§4.4 and the 2026 errata
+of 2.0.1 Ed4, which deprecate MessageTypeNotSupported), and nobody answers a SEND or a
+CALLRESULTERROR. A CALL whose id is a string over 36 characters is answered with that id echoed.
 Payload failures use the real generated messages (BootNotification, StatusNotification).
 
 A payload that breaks its schema is answered with a description that carries msgspec's
@@ -77,7 +79,12 @@ GOLDEN: list[tuple[str, str, str | bytes, str | Rejected | None]] = [
     ("1.6", "id-missing", "[2]", None),
     ("1.6", "id-not-string", '[2,17,"Heartbeat",{}]', None),
     ("1.6", "id-empty", '[2,"","Heartbeat",{}]', None),
-    ("1.6", "id-too-long", '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]', None),
+    (
+        "1.6",
+        "id-too-long",
+        '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]',
+        '[4,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","FormationViolation","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
+    ),
     (
         "1.6",
         "arity-short",
@@ -188,30 +195,10 @@ GOLDEN: list[tuple[str, str, str | bytes, str | Rejected | None]] = [
         '[true,"g1","Heartbeat",{}]',
         '[4,"g1","RpcFrameworkError","message type id must be an integer, got a boolean",{}]',
     ),
-    (
-        "2.0.1",
-        "unknown-type",
-        '[7,"g1","Heartbeat",{}]',
-        '[4,"g1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.0.1",{}]',
-    ),
-    (
-        "2.0.1",
-        "unknown-type-bad-id",
-        "[7,1]",
-        '[4,"-1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.0.1",{}]',
-    ),
-    (
-        "2.0.1",
-        "callresulterror-type",
-        '[5,"g1","GenericError","",{}]',
-        '[4,"g1","MessageTypeNotSupported","message type id 5 is not supported by OCPP 2.0.1",{}]',
-    ),
-    (
-        "2.0.1",
-        "send-type",
-        '[6,"g1","Heartbeat",{}]',
-        '[4,"g1","MessageTypeNotSupported","message type id 6 is not supported by OCPP 2.0.1",{}]',
-    ),
+    ("2.0.1", "unknown-type", '[7,"g1","Heartbeat",{}]', None),
+    ("2.0.1", "unknown-type-bad-id", "[7,1]", None),
+    ("2.0.1", "callresulterror-type", '[5,"g1","GenericError","",{}]', None),
+    ("2.0.1", "send-type", '[6,"g1","Heartbeat",{}]', None),
     (
         "2.0.1",
         "id-missing",
@@ -234,7 +221,7 @@ GOLDEN: list[tuple[str, str, str | bytes, str | Rejected | None]] = [
         "2.0.1",
         "id-too-long",
         '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]',
-        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
+        '[4,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","RpcFrameworkError","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
     ),
     (
         "2.0.1",
@@ -346,18 +333,8 @@ GOLDEN: list[tuple[str, str, str | bytes, str | Rejected | None]] = [
         '[true,"g1","Heartbeat",{}]',
         '[4,"g1","RpcFrameworkError","message type id must be an integer, got a boolean",{}]',
     ),
-    (
-        "2.1",
-        "unknown-type",
-        '[7,"g1","Heartbeat",{}]',
-        '[4,"g1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.1",{}]',
-    ),
-    (
-        "2.1",
-        "unknown-type-bad-id",
-        "[7,1]",
-        '[4,"-1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.1",{}]',
-    ),
+    ("2.1", "unknown-type", '[7,"g1","Heartbeat",{}]', None),
+    ("2.1", "unknown-type-bad-id", "[7,1]", None),
     ("2.1", "callresulterror-type", '[5,"g1","GenericError","",{}]', None),
     ("2.1", "send-type", '[6,"g1","Heartbeat",{}]', None),
     (
@@ -382,7 +359,7 @@ GOLDEN: list[tuple[str, str, str | bytes, str | Rejected | None]] = [
         "2.1",
         "id-too-long",
         '[2,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","Heartbeat",{}]',
-        '[4,"-1","RpcFrameworkError","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
+        '[4,"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","RpcFrameworkError","message id must be a string of 1 to 36 characters, got 37 characters",{}]',
     ),
     (
         "2.1",
@@ -576,3 +553,78 @@ def test_golden_invalid_callresult(version: str, answer: Rejected | None) -> Non
         frame = json.loads(sent)
         assert_rejected(frame, 5, "c1", answer, version)
         assert frame[3] == error.description  # the same words both ways
+
+
+# The pre-errata answer of 2.0.1 Part 4 §4.2.3, kept as an opt-in of the core.
+OPT_IN_UNKNOWN_TYPE = [
+    ("1.6", '[7,"g1","Heartbeat",{}]', None),
+    (
+        "2.0.1",
+        '[7,"g1","Heartbeat",{}]',
+        '[4,"g1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.0.1",
+        "[7,1]",
+        '[4,"-1","MessageTypeNotSupported","message type id 7 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.0.1",
+        '[6,"g1","Heartbeat",{}]',
+        '[4,"g1","MessageTypeNotSupported","message type id 6 is not supported by OCPP 2.0.1",{}]',
+    ),
+    (
+        "2.1",
+        '[9,"' + "y" * 40 + '"]',
+        '[4,"'
+        + "y" * 40
+        + '","MessageTypeNotSupported","message type id 9 is not supported by OCPP 2.1",{}]',
+    ),
+]
+
+
+@pytest.mark.parametrize(("version", "frame", "answer"), OPT_IN_UNKNOWN_TYPE)
+def test_golden_unknown_type_answered_on_opt_in(
+    version: str, frame: str, answer: str | None
+) -> None:
+    conn = RpcConnection(OcppVersion(version), answer_unknown_message_type=True)
+    (event,) = conn.receive(frame, 0.0)
+    assert isinstance(event, ProtocolViolation)
+    assert conn.data_to_send() == ([answer] if answer else [])
+    assert event.answered is (answer is not None)
+    assert event.code == (json.loads(answer)[2] if answer else None)
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+@pytest.mark.parametrize("frame", ['[7,"x"]', '[9,"g1","Heartbeat",{}]', "[-1]", '[0,"g1",{}]'])
+def test_golden_unknown_type_ignored_by_default(version: str, frame: str) -> None:
+    """The errata: no frame is sent, the event reports the frame for the journal and logs."""
+    conn = RpcConnection(OcppVersion(version))
+    (event,) = conn.receive(frame, 0.0)
+    assert conn.data_to_send() == []
+    assert isinstance(event, ProtocolViolation)
+    assert event.answered is False and event.code is None
+    assert "is not supported by OCPP" in event.description
+    # Silence, then the next CALL gets its own answer only.
+    (ok,) = conn.receive('[2,"ok","Heartbeat",{}]', 0.0)
+    assert isinstance(ok, CallReceived)
+
+
+@pytest.mark.parametrize(
+    ("version", "code"),
+    [("1.6", "FormationViolation"), ("2.0.1", "RpcFrameworkError"), ("2.1", "RpcFrameworkError")],
+)
+@pytest.mark.parametrize("length", [37, 100, 5000])
+def test_golden_long_message_id_is_echoed(version: str, code: str, length: int) -> None:
+    """OCPP-J 1.6 §4.1.4 / 2.0.1 Part 4 §4.2.1: at most 36 characters; the answer echoes it."""
+    long_id = "i" * length
+    conn = RpcConnection(OcppVersion(version))
+    (event,) = conn.receive(f'[2,"{long_id}","Heartbeat",{{}}]', 0.0)
+    (sent,) = conn.data_to_send()
+    frame = json.loads(sent)
+    assert frame[:3] == [4, long_id, code] and frame[4] == {}
+    assert isinstance(event, ProtocolViolation) and event.answered and event.code == code
+    # A CALLRESULT with such an id cannot be ours: reported, never answered.
+    (stray,) = conn.receive(f'[3,"{long_id}",{{}}]', 0.0)
+    assert isinstance(stray, ProtocolViolation) and not stray.answered
+    assert conn.data_to_send() == []

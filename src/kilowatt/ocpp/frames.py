@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 MAX_MESSAGE_ID_LENGTH: Final = 36
-"""Maximum length of a message id, in characters (OCPP 2.0.1 Part 4 §4.2.1: room for a UUID)."""
+"""Maximum length of a message id, in characters (OCPP-J 1.6 §4.1.4, OCPP 2.0.1 Part 4 §4.2.1:
+room for a UUID)."""
 
 MAX_DESCRIPTION_LENGTH: Final = 255
 """Maximum length of a CALLERROR description in 2.0.1+, in characters (OCPP 2.0.1 Part 4 §4.2.3)."""
@@ -164,7 +165,10 @@ class FrameError(Exception):
 
     ``message_type`` is the integer message type id when it could be read (it may be unknown to
     the version), else None. ``message_id`` is the message id when it is a valid one (a string of
-    1 to 36 characters), else None: an answer then uses ``"-1"`` (2.0.1+) or none at all (1.6).
+    1 to 36 characters), else None. ``raw_message_id`` is the message id as sent whenever it is a
+    non-empty string, even one longer than 36 characters: an answer echoes it so that the peer can
+    correlate (it is no longer than the frame it came in), and uses ``"-1"`` (2.0.1+) or none at
+    all (1.6) only when the id cannot be read.
     """
 
     def __init__(
@@ -173,12 +177,15 @@ class FrameError(Exception):
         description: str,
         message_type: int | None = None,
         message_id: str | None = None,
+        *,
+        raw_message_id: str | None = None,
     ) -> None:
         super().__init__(description)
         self.kind = kind
         self.description = description
         self.message_type = message_type
         self.message_id = message_id
+        self.raw_message_id = message_id if raw_message_id is None else raw_message_id
 
 
 def parse_frame(data: str | bytes, version: OcppVersion) -> Frame:
@@ -229,10 +236,13 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
         raise FrameError(FrameErrorKind.NOT_ARRAY, f"message is {_type_name(value)}, not an array")
     # Checked first so that any later answer can echo it.
     message_id: str | None = None
+    raw_id: str | None = None
     if len(value) >= 2:
         candidate = value[1]
-        if isinstance(candidate, str) and 1 <= len(candidate) <= MAX_MESSAGE_ID_LENGTH:
-            message_id = candidate
+        if isinstance(candidate, str) and candidate:
+            raw_id = candidate
+            if len(candidate) <= MAX_MESSAGE_ID_LENGTH:
+                message_id = candidate
     mtype = value[0] if value else None
     # bool is an int subclass in Python but not a number in JSON.
     if type(mtype) is not int:
@@ -241,6 +251,7 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
             FrameErrorKind.BAD_MESSAGE_TYPE,
             f"message type id must be an integer, got {got}",
             message_id=message_id,
+            raw_message_id=raw_id,
         )
     known = _TYPES_21 if version is OcppVersion.V21 else _TYPES_1X_20
     if mtype not in known:
@@ -249,6 +260,7 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
             f"message type id {mtype} is not supported by OCPP {version.value}",
             mtype,
             message_id,
+            raw_message_id=raw_id,
         )
     if message_id is None:
         if len(value) < 2:
@@ -263,6 +275,7 @@ def _classify(data: str | bytes, version: OcppVersion) -> Frame:
             FrameErrorKind.BAD_MESSAGE_ID,
             f"message id must be a string of 1 to {MAX_MESSAGE_ID_LENGTH} characters, got {why}",
             mtype,
+            raw_message_id=raw_id,
         )
     arity = _ARITY[mtype]
     if len(value) != arity:

@@ -10,7 +10,8 @@ Received                                        2.0.1 / 2.1                     
 ==============================================  ===============================  =================
 not JSON, not an array, unreadable message id   RpcFrameworkError, id ``"-1"``   nothing (no id)
 message type id not an integer                  RpcFrameworkError                nothing
-unknown message type id (5/6 before 2.1)        MessageTypeNotSupported          nothing (§4.1.3)
+unknown message type id (5/6 before 2.1)        nothing (errata, see below)      nothing (§4.1.3)
+CALL whose message id has over 36 characters    RpcFrameworkError, id echoed     FormationViolation
 CALL with wrong arity or non-string action      RpcFrameworkError                FormationViolation
 CALL whose payload is not an object             FormatViolation                  FormationViolation
 CALL reusing the id of an unanswered CALL       RpcFrameworkError                GenericError
@@ -22,11 +23,22 @@ invalid payload                                 ``PayloadError.code``           
 our own result invalid (``validate_outgoing``)  InternalError                    InternalError
 ==============================================  ===============================  =================
 
-- 1.6 keeps silent where it cannot name the CALL: an answer needs the id (OCPP-J 1.6 §4.2.3), and
-  OCPP-J 1.6 §4.1.3 says an unknown message type is ignored. 2.x answers with id ``"-1"``
-  (2.0.1 Part 4 §4.2.3). Later errata to 2.0.1 Part 4 and 2.1 Part 4 deprecate
-  MessageTypeNotSupported in favour of ignoring the frame: ``answer_unknown_message_type=False``
-  selects that behaviour.
+- 1.6 keeps silent where it cannot name the CALL: an answer needs the id (OCPP-J 1.6 §4.2.3).
+  2.x answers with id ``"-1"`` (2.0.1 Part 4 §4.2.3).
+- An unknown message type id is ignored, never answered, on every version: OCPP-J 1.6 §4.1.3
+  (a message type not in its list is ignored), OCPP 2.1 Ed1 Part 4 §4.1.3 and §4.4, and
+  the 2026 errata of OCPP 2.0.1 Ed4 Part 4, which deprecate MessageTypeNotSupported (the 2020 text
+  of 2.0.1 contradicted itself). The frame is still reported, as a
+  :class:`ProtocolViolation` with ``answered=False``, for logs and the journal. The pre-errata
+  answer (MessageTypeNotSupported, 2.0.1+ only) is an opt-in: ``answer_unknown_message_type=True``
+  (reachable through the transports' ``rpc_options``).
+- A message id is a string of at most 36 characters (OCPP-J 1.6 §4.1.4, room for a UUID;
+  OCPP 2.0.1 Part 4 §4.2.1). A CALL whose id is a longer string is still answered, echoing the id
+  so that the station can correlate: on 1.6 with FormationViolation (OCPP-J 1.6 §4.2.3: the frame
+  does "not conform the PDU structure", as for a wrong arity; ProtocolError means an incomplete
+  payload, which it is not), on 2.x with RpcFrameworkError (2.0.1 Part 4 §4.2.3: not a valid RPC
+  frame). An id that is not a string, or is empty, cannot be echoed: ``"-1"`` on 2.x, silence
+  on 1.6.
 - A duplicate CALL id breaks "unique per sender per connection" (2.0.1 Part 4 §4.2.1); 1.6 has no
   code for it, GenericError is "any other error". The first CALL stays pending.
 - A CALLERROR or CALLRESULTERROR is never answered; neither is a SEND (2.1 Part 4), even an
@@ -152,8 +164,9 @@ class RpcConnection:
             from NotSupported (known, not in ``actions``). Default: the generated actions of the
             version if installed, else the keys of ``actions``.
         answer_unknown_message_type: (2.0.1+) answer an unknown message type id with
-            MessageTypeNotSupported (True, 2.0.1 Part 4 §4.2.3) or ignore it (False, as later
-            errata require). 1.6 always ignores it (OCPP-J 1.6 §4.1.3).
+            MessageTypeNotSupported (True, the pre-errata 2.0.1 Part 4 §4.2.3) or ignore it
+            (False, the default: OCPP 2.1 Ed1 Part 4 §4.1.3/§4.4 and the 2026 errata of 2.0.1
+            Ed4). 1.6 always ignores it (OCPP-J 1.6 §4.1.3, 1.6 has no code for it).
 
     Usage (the transport loop)::
 
@@ -196,7 +209,7 @@ class RpcConnection:
         validate_outgoing: bool = True,
         side: Side = "csms",
         known_actions: Collection[str] | None = None,
-        answer_unknown_message_type: bool = True,
+        answer_unknown_message_type: bool = False,
     ) -> None:
         if side not in ("csms", "charging_station"):
             raise ValueError(f"side must be 'csms' or 'charging_station', not {side!r}")
@@ -370,12 +383,14 @@ class RpcConnection:
     def _on_frame_error(self, exc: FrameError, now: float) -> list[Event]:
         mtype = exc.message_type
         message_id = exc.message_id
+        # The id to echo: a valid one, or a readable string too long to be valid (see above).
+        answer_id = exc.raw_message_id
         if exc.kind is FrameErrorKind.UNKNOWN_MESSAGE_TYPE:
             if not self._is_2x or not self._answer_unknown_type:
                 return [ProtocolViolation(exc.description, answered=False)]
             return [
                 self._reject(
-                    message_id or UNKNOWN_MESSAGE_ID,
+                    answer_id or UNKNOWN_MESSAGE_ID,
                     ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
                     exc.description,
                 )
@@ -397,14 +412,14 @@ class RpcConnection:
             # A malformed SEND or CALLRESULTERROR: neither is ever answered.
             return [ProtocolViolation(exc.description, answered=False)]
         # A CALL, or a frame whose type cannot be read and which may have been one.
-        if not self._is_2x and (message_id is None or mtype is None):
+        if not self._is_2x and (answer_id is None or mtype is None):
             return [ProtocolViolation(exc.description, answered=False)]
         code = (
             ErrorCode.FORMAT_VIOLATION
             if exc.kind is FrameErrorKind.PAYLOAD_NOT_OBJECT
             else ErrorCode.RPC_FRAMEWORK_ERROR
         )
-        return [self._reject(message_id or UNKNOWN_MESSAGE_ID, code, exc.description)]
+        return [self._reject(answer_id or UNKNOWN_MESSAGE_ID, code, exc.description)]
 
     def _reject(self, message_id: str, code: ErrorCode, description: str) -> ProtocolViolation:
         """Queue a CALLERROR for a CALL we refuse; return the event that reports it."""

@@ -89,7 +89,8 @@ class ProtocolViolation:
 
     When the spec prescribes an answer (a CALLERROR), the core has already queued it and
     ``answered`` is True; ``code`` is then the error code as sent (the version's spelling). An
-    unanswered violation (a late or unknown answer, a bad SEND, what 1.6 cannot answer) may carry
+    unanswered violation (a late or unknown answer, a bad SEND, what 1.6 cannot answer, an
+    unknown message type id, which every version ignores by default) may carry
     the code it would have deserved, or None. The connection stays usable; this event exists for
     logs and metrics.
     """
