@@ -46,7 +46,7 @@ async def test_rejected_tokens_are_counted_and_explained(tmp_path: Path) -> None
     assert summary["sessions_completed"] == 0
     assert summary["errors"] == 0  # a rejected card is not a protocol error
     hint = rejection_hint(summary)
-    assert hint is not None and "--accept-unknown-id-tokens" in hint
+    assert hint is not None and "--trial" in hint
     assert rejection_hint({**summary, "sessions_completed": 1}) is None
     assert rejection_hint({**summary, "rejected": 0}) is None
 

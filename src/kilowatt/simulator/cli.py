@@ -350,7 +350,7 @@ def rejection_hint(summary: dict[str, Any]) -> str | None:
         return (
             "note: the CSMS rejected the simulated id tokens, so no session started. Register "
             "them (Kilowatt: PUT /api/v1/id-tokens/SIMTOKEN01 ...) or start "
-            "`kilowatt serve --accept-unknown-id-tokens` for a trial."
+            "`kilowatt serve --trial` (what `make run` does) for a first look."
         )
     return None
 
