@@ -10,8 +10,9 @@ The floors (percent of statements and branches covered together, as coverage.py 
 are the levels the suite reached when the gate was introduced (2026-12-03), rounded down; raise
 them as tests are added, never lower them to make a change pass. Code that runs only inside a
 ``kilowatt serve`` subprocess (the end-to-end tests) is not measured, which is why ``handlers``
-and the top-level modules (``app.py``, ``cli.py``) read lower than their tests suggest. The sans-I/O core has its own, stricter gate
-(``make coverage-core``: 100% of ``kilowatt.ocpp`` without the generated messages).
+and the top-level modules (``app.py``, ``cli.py``) read lower than their tests suggest. The
+sans-I/O core has its own, stricter gate (``make coverage-core``: 100% of ``kilowatt.ocpp``
+without the generated messages).
 """
 
 from __future__ import annotations
