@@ -121,29 +121,6 @@ class _Data:
         return value
 
 
-_VARIABLE_KEY = (
-    "station_id",
-    "component",
-    "component_instance",
-    "evse_id",
-    "connector_id",
-    "variable",
-    "variable_instance",
-    "attribute_type",
-)
-_SAMPLE_KEY = (
-    "timestamp",
-    "station_id",
-    "evse_id",
-    "connector_id",
-    "measurand",
-    "phase",
-    "location",
-    "context",
-    "value",
-)
-
-
 class MemoryStationRepository:
     """Stations and what belongs to them, in memory."""
 
@@ -290,7 +267,7 @@ class MemoryStationRepository:
         for mv_id, mv in list(data.meter_values.items()):
             if mv["station_id"] == station_id and mv["transaction_id"] is None:
                 del data.meter_values[mv_id]
-                data.sample_keys.discard(tuple(mv[k] for k in _SAMPLE_KEY))
+                data.sample_keys.discard(tuple(mv[k] for k in tables.METER_VALUE_KEY))
         return True
 
     async def put_configuration(self, station_id: str, rows: Sequence[Row]) -> None:
@@ -309,7 +286,7 @@ class MemoryStationRepository:
     async def put_variables(self, rows: Sequence[Row]) -> None:
         """Upsert device-model attributes; None keeps a stored mutability/data_type/unit."""
         for values in rows:
-            key = tuple(values[name] for name in _VARIABLE_KEY)
+            key = tuple(values[name] for name in tables.DEVICE_VARIABLE_KEY)
             stored = self._data.variables.get(key)
             new = _stored(tables.device_variables, values)
             if stored is not None:
@@ -357,7 +334,7 @@ def _delete_transaction(data: _Data, tx_id: int) -> None:
     for mv_id, mv in list(data.meter_values.items()):
         if mv["transaction_id"] == tx_id:
             del data.meter_values[mv_id]
-            data.sample_keys.discard(tuple(mv[k] for k in _SAMPLE_KEY))
+            data.sample_keys.discard(tuple(mv[k] for k in tables.METER_VALUE_KEY))
 
 
 class MemoryIdTokenRepository:
@@ -460,7 +437,7 @@ class MemoryTransactionRepository:
                         "value": s.value,
                     },
                 )
-                key = tuple(sample[k] for k in _SAMPLE_KEY)
+                key = tuple(sample[k] for k in tables.METER_VALUE_KEY)
                 if key not in data.sample_keys and key not in seen:
                     seen.add(key)
                     samples.append(sample)
@@ -477,7 +454,7 @@ class MemoryTransactionRepository:
             sample["id"] = data.new_id("meter_values")
             sample["transaction_id"] = row["id"] if row is not None else None
             data.meter_values[sample["id"]] = sample
-            data.sample_keys.add(tuple(sample[k] for k in _SAMPLE_KEY))
+            data.sample_keys.add(tuple(sample[k] for k in tables.METER_VALUE_KEY))
         if row is None:
             return StepOutcome(None, False, False, len(samples), {})
         _update(row, changes)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, UniqueConstraint
 
 from kilowatt.storage import models
 
 __all__ = [
+    "DEVICE_VARIABLE_KEY",
+    "METER_VALUE_KEY",
     "configuration_keys",
     "connector_metadata",
     "connectors",
@@ -39,3 +41,19 @@ locations: Table = models.Location.__table__  # type: ignore[assignment]
 tariffs: Table = models.Tariff.__table__  # type: ignore[assignment]
 evse_metadata: Table = models.EvseMetadata.__table__  # type: ignore[assignment]
 connector_metadata: Table = models.ConnectorMetadata.__table__  # type: ignore[assignment]
+
+
+def _unique_columns(table: Table) -> tuple[str, ...]:
+    """The columns of ``table``'s one multi-column unique constraint, in declaration order."""
+    (constraint,) = [
+        c for c in table.constraints if isinstance(c, UniqueConstraint) and len(c.columns) > 1
+    ]
+    return tuple(column.name for column in constraint.columns)
+
+
+DEVICE_VARIABLE_KEY: tuple[str, ...] = tuple(c.name for c in device_variables.primary_key.columns)
+"""What identifies a device-model variable row (its primary key): the SQL upsert's conflict
+target and the in-memory twin's dict key."""
+
+METER_VALUE_KEY: tuple[str, ...] = _unique_columns(meter_values)
+"""What identifies a meter value sample (the unique key that makes replays no-ops)."""

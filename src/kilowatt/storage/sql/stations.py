@@ -22,6 +22,7 @@ from kilowatt.storage import hotpath
 from kilowatt.storage.database import Database
 from kilowatt.storage.sql.common import as_rows, insert, page
 from kilowatt.storage.tables import (
+    DEVICE_VARIABLE_KEY,
     configuration_keys,
     connectors,
     device_variables,
@@ -79,16 +80,6 @@ def _connector_upsert(insert: Any) -> Any:
 _EVSE_UPSERT = hotpath.by_dialect(_evse_upsert)
 _CONNECTOR_UPSERT = hotpath.by_dialect(_connector_upsert)
 
-_VARIABLE_KEY = (
-    "station_id",
-    "component",
-    "component_instance",
-    "evse_id",
-    "connector_id",
-    "variable",
-    "variable_instance",
-    "attribute_type",
-)
 
 _LAST_SEEN_TEXT: list[Callable[[Any], Any]] = []
 
@@ -365,7 +356,7 @@ class SqlStationRepository:
             for name in ("mutability", "data_type", "unit"):
                 set_[name] = func.coalesce(stmt.excluded[name], device_variables.c[name])
             await conn.execute(
-                stmt.on_conflict_do_update(index_elements=list(_VARIABLE_KEY), set_=set_)
+                stmt.on_conflict_do_update(index_elements=list(DEVICE_VARIABLE_KEY), set_=set_)
             )
 
         await self._db.write(op)
@@ -375,7 +366,7 @@ class SqlStationRepository:
         query = select(device_variables).where(device_variables.c.station_id == station_id)
         if component is not None:
             query = query.where(device_variables.c.component == component)
-        query = query.order_by(*(device_variables.c[name] for name in _VARIABLE_KEY))
+        query = query.order_by(*(device_variables.c[name] for name in DEVICE_VARIABLE_KEY))
         async with self._db.read() as conn:
             return as_rows((await conn.execute(query)).mappings().all())
 
