@@ -41,9 +41,10 @@ from kilowatt.csms.model import (
 )
 from kilowatt.csms.passwords import hash_password, validate_password, verify_password
 from kilowatt.csms.repositories import Repositories, Row
+from kilowatt.csms.secrets import mask_json, mask_setting
 from kilowatt.logs import RateLimit
 
-__all__ = ["UNSET", "StationService"]
+__all__ = ["INVALID_IDENTITY_PAGE", "UNSET", "StationService", "effective_profile"]
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,34 @@ class _Unset(Enum):
 UNSET: Final = _Unset.UNSET
 """Marks a PATCH field as "leave unchanged" where None is a valid new value."""
 
+INVALID_IDENTITY_PAGE: Final = 1000
+"""Stations read per query when looking for identities that break the rule."""
+
+
+def effective_profile(security_profile: int, has_password: bool) -> int:
+    """The security profile the handshake enforces for a stored station.
+
+    A station with a password is never let in without it: a row with a password and profile 0
+    (possible in databases written before this rule) counts as profile 1.
+
+    Args:
+        security_profile: the stored profile, 0 to 3.
+        has_password: whether a password hash is stored.
+
+    Returns:
+        ``security_profile``, raised to 1 when it is 0 and a password is stored.
+    """
+    return 1 if security_profile == 0 and has_password else security_profile
+
 
 def _station(row: Mapping[Any, Any], evses: tuple[EvseInfo, ...] = ()) -> StationInfo:
-    return from_row(StationInfo, row, has_password=row["password_hash"] is not None, evses=evses)
+    has_password = row["password_hash"] is not None
+    # What the API shows is what the handshake enforces (a legacy profile-0 row with a
+    # password reads as profile 1), so an operator never believes in a check that is not made.
+    profile = effective_profile(row["security_profile"], has_password)
+    return from_row(
+        StationInfo, row, has_password=has_password, security_profile=profile, evses=evses
+    )
 
 
 class StationService:
@@ -109,9 +135,11 @@ class StationService:
         """Decide the WebSocket handshake of ``station_id`` (call before the upgrade).
 
         Unknown identity: ACCEPT under open registration, UNKNOWN (HTTP 404) under ``known``.
-        Known identity: profile 0 always ACCEPT; 1 needs the right password; 2 also needs
-        TLS; 3 needs TLS and a client certificate whose CN is the identity. Connecting with a
-        lower profile than the stored one is a downgrade and gets UNAUTHORIZED (HTTP 401).
+        Known identity: profile 0 without a password ACCEPT; 1 needs the right password; 2
+        also needs TLS; 3 needs TLS and a client certificate whose CN is the identity. A
+        profile-0 row that has a password (older databases) is checked as profile 1
+        (:func:`effective_profile`). Connecting with a lower profile than the stored one is a
+        downgrade and gets UNAUTHORIZED (HTTP 401).
 
         Args:
             station_id: the identity from the connection URL.
@@ -124,14 +152,14 @@ class StationService:
             return (
                 ConnectDecision.ACCEPT if self.registration == "open" else ConnectDecision.UNKNOWN
             )
-        profile = row["security_profile"]
+        stored = row["password_hash"]
+        profile = effective_profile(row["security_profile"], stored is not None)
         if profile >= 2 and not tls:
             return ConnectDecision.UNAUTHORIZED
         if profile == 3:
             ok = client_cert_cn == station_id
             return ConnectDecision.ACCEPT if ok else ConnectDecision.UNAUTHORIZED
         if profile in (1, 2):
-            stored = row["password_hash"]
             if password is None or stored is None:
                 return ConnectDecision.UNAUTHORIZED
             # scrypt is CPU-bound (tens of ms): keep the event loop free for other stations.
@@ -275,7 +303,8 @@ class StationService:
                 "variable": r.variable,
                 "variable_instance": r.variable_instance or "",
                 "attribute_type": r.attribute_type,
-                "value": r.value,
+                # A reported or newly set BasicAuthPassword is never kept (see csms.secrets).
+                "value": mask_setting(r.variable, r.value),
                 "mutability": r.mutability,
                 "data_type": r.data_type,
                 "unit": r.unit,
@@ -315,7 +344,12 @@ class StationService:
         """Insert or replace 1.6 configuration keys (GetConfiguration answers, changes)."""
         now = self._clock()
         rows = [
-            {"key": e.key, "value": e.value, "readonly": e.readonly, "updated_at": now}
+            {
+                "key": e.key,
+                "value": mask_setting(e.key, e.value),  # AuthorizationKey: see csms.secrets
+                "readonly": e.readonly,
+                "updated_at": now,
+            }
             for e in entries
         ]
         await self._stations.put_configuration(station_id, rows)
@@ -337,9 +371,12 @@ class StationService:
 
         ``kind`` is the OCPP action name, e.g. ``SecurityEventNotification``,
         ``FirmwareStatusNotification``, ``NotifyEvent``, ``DataTransfer``; ``data`` is its
-        payload as JSON. ``at`` defaults to now (CSMS time).
+        payload as JSON, stored and published with its secrets masked
+        (:func:`kilowatt.csms.secrets.mask_json`). ``at`` defaults to now (CSMS time).
         """
         when = at or self._clock()
+        # Masked before it is stored and published: SSE, webhooks and OCPI see the same data.
+        data = mask_json(data)
         values = {"station_id": station_id, "at": when, "kind": kind, "data": dict(data)}
         event_id = await self._stations.add_event(values)
         info = StationEventInfo(event_id, station_id, when, kind, dict(data))
@@ -363,17 +400,30 @@ class StationService:
         self,
         station_id: str,
         *,
-        security_profile: int = 0,
+        security_profile: int | None = None,
         password: str | None = None,
         location_id: str | None = None,
     ) -> StationInfo:
         """Register an identity (operator). Profiles 1 and 2 need a 16–40 character password.
 
+        The rule for a password without a profile (the same in the API, the CLI and
+        :meth:`update`): no profile given and a password → profile 1; no profile and no
+        password → profile 0; profile 0 *and* a password → refused, because profile 0 means
+        the station connects without authentication and the password would never be checked.
+
+        Args:
+            station_id: the identity (:func:`~kilowatt.csms.identity.check_identity`).
+            security_profile: 0 to 3, or None to derive it from ``password``.
+            password: the Basic-auth password (16–40 characters), profiles 1 and 2.
+            location_id: the location the station belongs to, if any.
+
         Raises:
             AlreadyExists: the identity is registered.
-            ValidationError: bad identity, profile or password.
+            ValidationError: bad identity, profile or password, or profile 0 with a password.
         """
         _check_identity(station_id)
+        if security_profile is None:
+            security_profile = 0 if password is None else 1
         password_hash = await _checked_hash(security_profile, password)
         now = self._clock()
         values = _new_station(station_id, now)
@@ -410,9 +460,13 @@ class StationService:
     ) -> StationInfo:
         """Change security settings or location. None/UNSET fields stay unchanged.
 
-        Raising the profile to 1/2 needs a password (given now or stored before). A change of
-        location publishes :class:`~kilowatt.csms.locations.LocationChanged` for the old and
-        the new location (after the write).
+        Raising the profile to 1/2 needs a password (given now or stored before). The rule of
+        :meth:`register` holds: a password given without a profile on a profile-0 station
+        makes it profile 1; profile 0 together with a password is refused; an explicit
+        profile 0 alone removes the stored password (the operator turns authentication
+        off, visibly: ``has_password`` becomes false). A change of location publishes
+        :class:`~kilowatt.csms.locations.LocationChanged` for the old and the new location
+        (after the write).
 
         Raises:
             NotFound, ValidationError.
@@ -420,12 +474,17 @@ class StationService:
         current = await self.get(station_id)
         values: dict[str, Any] = {"updated_at": self._clock()}
         profile = current.security_profile if security_profile is None else security_profile
+        if security_profile is None and password is not None and profile == 0:
+            profile = 1
+            values["security_profile"] = 1
         if security_profile is not None:
             values["security_profile"] = security_profile
         if password is not None:
             values["password_hash"] = await _checked_hash(profile, password)
         elif profile in (1, 2) and not current.has_password:
             raise ValidationError(f"security profile {profile} needs a password")
+        elif profile == 0 and current.has_password:
+            values["password_hash"] = None
         if profile not in (0, 1, 2, 3):
             raise ValidationError("security_profile must be 0, 1, 2 or 3")
         if location_id is not UNSET:
@@ -459,6 +518,28 @@ class StationService:
             raise NotFound(f"station {station_id!r} not found")
         rows = await self._stations.connectors([station_id])
         return _station(row, _group_evses(rows))
+
+    async def invalid_identities(self) -> list[tuple[str, str]]:
+        """Stations whose identity breaks :func:`~kilowatt.csms.identity.check_identity`.
+
+        Such rows were created before the rule existed (e.g. ``a/b``, ``CP:1``, ``..``, a
+        newline): the API cannot address them, so the CLI lists and removes them
+        (``kilowatt stations invalid [--delete]``) and the node warns at start. Reads every
+        station, :data:`INVALID_IDENTITY_PAGE` at a time.
+
+        Returns:
+            ``(identity, reason)`` pairs, by identity.
+        """
+        found: list[tuple[str, str]] = []
+        offset = 0
+        while True:
+            rows, _ = await self._stations.page(limit=INVALID_IDENTITY_PAGE, offset=offset)
+            for row in rows:
+                if (reason := check_identity(row["id"])) is not None:
+                    found.append((row["id"], reason))
+            if len(rows) < INVALID_IDENTITY_PAGE:
+                return found
+            offset += len(rows)
 
     async def exists(self, station_id: str) -> bool:
         """Whether the identity is registered."""
@@ -503,6 +584,12 @@ async def _checked_hash(profile: int, password: str | None) -> str | None:
         if profile in (1, 2):
             raise ValidationError(f"security profile {profile} needs a password")
         return None
+    if profile == 0:
+        # A password the handshake would never ask for is a silent downgrade: refuse it.
+        raise ValidationError(
+            "a password needs security profile 1 or 2 (profile 0 connects without "
+            "authentication): give profile 1 or 2, or leave the profile out to get 1"
+        )
     try:
         validate_password(password)
     except ValueError as exc:

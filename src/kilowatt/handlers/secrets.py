@@ -16,9 +16,11 @@ What is a secret (everything else, certificates and CSRs included, is public):
 - 2.0.1 / 2.1 SetNetworkProfile ``connectionData``: ``basicAuthPassword`` (2.1),
   ``apn.apnPassword``, ``vpn.password`` and ``vpn.key``.
 
-Names are compared case-insensitively. DataTransfer is free-form and is left as it is. The
-decision is taken on the action first (one frozenset lookup), so a frame of any other action
-costs nothing and is returned as the same object.
+Names are compared case-insensitively, by the rule of :mod:`kilowatt.csms.secrets` (which
+also masks the stored settings and the station events, with the same :data:`MASK`).
+DataTransfer is free-form and is left as it is. The decision is taken on the action first
+(one frozenset lookup), so a frame of any other action costs nothing and is returned as the
+same object.
 """
 
 from __future__ import annotations
@@ -28,14 +30,11 @@ from typing import Any, Literal
 
 import msgspec
 
+from kilowatt.csms.secrets import MASK, is_secret_setting
+
 __all__ = ["MASK", "SECRET_ACTIONS", "mask_secrets"]
 
-MASK = "********"
-"""What a secret value is replaced with."""
-
 _MASK_JSON = '"' + MASK + '"'
-_KEYS_16 = frozenset({"authorizationkey"})
-_VARIABLES_2X = frozenset({"basicauthpassword"})
 
 _decode = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
@@ -51,7 +50,7 @@ def _is_secret_key(item: Any) -> bool:
         True when ``item["key"]`` is a secret configuration key.
     """
     key = item.get("key") if isinstance(item, dict) else None
-    return isinstance(key, str) and key.casefold() in _KEYS_16
+    return isinstance(key, str) and is_secret_setting(key)
 
 
 def _is_secret_variable(item: Any) -> bool:
@@ -67,7 +66,7 @@ def _is_secret_variable(item: Any) -> bool:
         return False
     variable = item.get("variable")
     name = variable.get("name") if isinstance(variable, dict) else None
-    return isinstance(name, str) and name.casefold() in _VARIABLES_2X
+    return isinstance(name, str) and is_secret_setting(name)
 
 
 def _mask_field(item: Any, field: str, found: list[Any]) -> None:
