@@ -63,7 +63,7 @@ class Settings:
     """Directory holding the SQLite database and the generated API key."""
     database_url: str = ""
     """SQLAlchemy async URL; ``sqlite+aiosqlite:///<data_dir>/kilowatt.db`` when empty."""
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # repr(): never in a log line
     """Bearer key of the operator API; generated and stored in ``data_dir`` when unset."""
     registration: Registration = "open"
     """``open``: unknown identities are registered on first connect; ``known``: HTTP 404."""

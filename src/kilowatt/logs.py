@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import time
 from typing import TextIO
@@ -18,6 +19,7 @@ __all__ = [
     "RateLimit",
     "StationFilter",
     "configure_logging",
+    "redact_credentials",
     "station_context",
 ]
 
@@ -73,8 +75,48 @@ class RateLimit:
         return suppressed
 
 
+# An Authorization header however a library prints it ("Authorization: Basic x",
+# "'authorization': 'Token x'", "authorization=Bearer x"), and a bare credential scheme followed
+# by a credential-looking word (16+ characters of base64 / token alphabet).
+_CREDENTIALS = re.compile(
+    r"(?P<name>\b(?:proxy-)?authorization\b[\"']?\s*[:=,]\s*(?:b?[\"'])?)"
+    r"(?:(?P<scheme>basic|bearer|token)\s+)?[^\s\"',)\]}]+"
+    r"|\b(?P<bare>Basic|Bearer|Token) [A-Za-z0-9+/=._~-]{16,}",
+    re.IGNORECASE,
+)
+_REDACTED = "********"
+
+
+def _redact(match: re.Match[str]) -> str:
+    if match.group("bare"):
+        return f"{match.group('bare')} {_REDACTED}"
+    scheme = match.group("scheme")
+    return match.group("name") + (f"{scheme} " if scheme else "") + _REDACTED
+
+
+def redact_credentials(text: str) -> str:
+    """Return ``text`` with HTTP credentials replaced by ``********``.
+
+    Covers the value of an ``Authorization`` / ``Proxy-Authorization`` header as libraries
+    print it (websockets logs every handshake header at DEBUG: a station's Basic-auth password
+    is base64, not a secret's protection) and a ``Basic`` / ``Bearer`` / ``Token`` credential
+    of 16 characters or more anywhere in the text. The scheme is kept so that a reader still
+    sees which kind of credential was sent.
+
+    Args:
+        text: a formatted log message or traceback.
+
+    Returns:
+        ``text`` itself when it holds no credential, else the redacted text.
+    """
+    return _CREDENTIALS.sub(_redact, text)
+
+
 class LogfmtFormatter(logging.Formatter):
-    """``ts=... level=... logger=... station=... msg=...`` (logfmt), UTC, ms precision."""
+    """``ts=... level=... logger=... station=... msg=...`` (logfmt), UTC, ms precision.
+
+    Message and traceback pass through :func:`redact_credentials` first.
+    """
 
     _second = -1
     _stamp = ""
@@ -91,10 +133,11 @@ class LogfmtFormatter(logging.Formatter):
             f"level={record.levelname}",
             f"logger={record.name}",
             f"station={_quote(str(getattr(record, 'station', '-')))}",
-            f"msg={_quote(record.getMessage())}",
+            f"msg={_quote(redact_credentials(record.getMessage()))}",
         ]
         if record.exc_info:
-            fields.append(f"exc={_quote(self.formatException(record.exc_info))}")
+            trace = redact_credentials(self.formatException(record.exc_info))
+            fields.append(f"exc={_quote(trace)}")
         return " ".join(fields)
 
 

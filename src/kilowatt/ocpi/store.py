@@ -12,8 +12,11 @@ with "database is locked", and with a driver that runs SQLite on the event loop 
 writer waiting for the lock blocks the whole loop for up to the busy timeout. Without a
 writer (standalone OCPI app), each write is its own ``engine.begin()`` transaction.
 
-Credentials tokens we issue (A and C) are stored as SHA-256 hex digests only; the token a
-partner issued to us is stored in clear because we must send it back in ``Authorization``.
+Credentials tokens we issue (A and C) are stored as SHA-256 hex digests only: they are 256-bit
+random values (:func:`new_token`), so a fast unsalted hash is as hard to invert as the token
+is to guess, and a lookup by digest stays one indexed query. The token a partner issued to us
+is stored as it is because we must send it back in ``Authorization``; it is never logged
+(``repr=False`` on :attr:`PartnerInfo.their_token`) and no API answer contains it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -84,7 +87,8 @@ class PartnerInfo:
     state: str
     version: str | None
     versions_url: str | None
-    their_token: str | None
+    # Kept out of repr(): a PartnerInfo in a log line or a traceback must not carry it.
+    their_token: str | None = field(repr=False)
     country_code: str | None
     party_id: str | None
     roles: list[dict[str, Any]]

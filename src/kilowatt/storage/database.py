@@ -88,7 +88,9 @@ class Database:
         parsed = make_url(url)
         self.url = url
         self.dialect: str = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: a failed statement's exception (logged with its traceback) would
+        # otherwise quote its bound values, e.g. an OCPI partner's token (issue 12 item 6).
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         writer_options: dict[str, Any] = {}
         self._checkpointer: inline_sqlite.Checkpointer | None = None
         self.journal_file: JournalFile | None = None
