@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import itertools
 import json
 import math
 import multiprocessing
@@ -82,28 +83,16 @@ ID_PREFIXES = {"1.6": "SOAK16_", "2.0.1": "SOAK201_"}
 # ---------------------------------------------------------------------------------------------
 
 
-def _slope(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope of ``points`` (value units per second); 0 for fewer than 2 points."""
-    n = len(points)
-    if n < 2:
-        return 0.0
-    mean_t = sum(t for t, _ in points) / n
-    mean_v = sum(v for _, v in points) / n
-    var = sum((t - mean_t) ** 2 for t, _ in points)
-    if var == 0:
-        return 0.0
-    return sum((t - mean_t) * (v - mean_v) for t, v in points) / var
-
-
 def plateau(times: list[float], values: list[float]) -> dict[str, Any]:
     """Decide whether a sampled series reaches a plateau.
 
-    The run is cut into thirds by time. The growth of a third is the least-squares slope of the
-    samples inside it times the third's length, so one sample's noise (a checkpoint that just
-    truncated the WAL, a garbage collection) does not decide the verdict. The series
-    *plateaus* when the growth of the last third is at most ``PLATEAU_RATIO`` (25 %) of the
-    growth of the first third, or at most ``PLATEAU_NOISE`` (2 %) of the series' peak; it
-    *grows* otherwise. A series that is 0 throughout (a file that never existed) is *absent*.
+    The run is cut into thirds by time. The growth of a third is how much the running maximum
+    of the series (the highest value seen so far) rises across it, so a bounded oscillation
+    (a WAL that a checkpoint truncates, RSS that a garbage collection lowers) counts as
+    bounded, while any new high counts as growth. The series *plateaus* when the growth of
+    the last third is at most ``PLATEAU_RATIO`` (25 %) of the growth of the first third, or
+    at most ``PLATEAU_NOISE`` (2 %) of the series' peak; it *grows* otherwise. A series that is
+    0 throughout (a file that never existed) is *absent*.
 
     Args:
         times: sample times in s since the load started, ascending; at least 3 samples.
@@ -123,11 +112,11 @@ def plateau(times: list[float], values: list[float]) -> dict[str, Any]:
         raise ValueError("at least 3 samples are needed to compare thirds")
     t0, t1 = times[0], times[-1]
     third = (t1 - t0) / 3
-    points = list(zip(times, values, strict=True))
-    first = [(t, v) for t, v in points if t <= t0 + third]
-    last = [(t, v) for t, v in points if t >= t1 - third]
-    growth_first = _slope(first) * third
-    growth_last = _slope(last) * third
+    running = list(itertools.accumulate(values, max))
+    end_first = max(i for i, t in enumerate(times) if t <= t0 + third)
+    before_last = max(i for i, t in enumerate(times) if t <= t1 - third)
+    growth_first = running[end_first] - running[0]
+    growth_last = running[-1] - running[before_last]
     peak = max(values)
     if peak == 0 and min(values) == 0:
         verdict = "absent"
@@ -204,9 +193,7 @@ async def _soak_worker(cfg: loadgen.Config, indices: list[int], conn: Any) -> di
     stats.stop_at = time.perf_counter()
     sh.maybe_drained()
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(
-            asyncio.shield(sh.drained), cfg.drain + cfg.call_timeout
-        )
+        await asyncio.wait_for(asyncio.shield(sh.drained), cfg.drain + cfg.call_timeout)
     alive = sum(1 for s in sh.stations if s.state == loadgen._OPEN)
     sh.closing = True
     for station in sh.stations:
@@ -459,7 +446,7 @@ def soak(params: Params) -> dict[str, Any]:
         "params": {**asdict(params), "versions": list(params.versions)},
         "criterion": (
             f"plateau: growth of the last third <= {PLATEAU_RATIO:g} x growth of the first "
-            f"third, or <= {PLATEAU_NOISE:g} x peak (growth = least-squares slope x third)"
+            f"third, or <= {PLATEAU_NOISE:g} x peak (growth = rise of the running maximum)"
         ),
         "git": run.git_info(),
         "machine": machine,
