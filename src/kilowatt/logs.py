@@ -161,6 +161,9 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     debugging = root.level <= logging.DEBUG
     quiet = logging.DEBUG if debugging else logging.WARNING
     logging.getLogger("websockets").setLevel(quiet)
+    # aiosqlite logs each statement with its bound values at DEBUG: every row, an OCPI
+    # partner's token included (issue 12 item 6). No Kilowatt debugging needs that.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     # Alembic announces its plugins and each migration's docstring at INFO, and uvicorn its own
     # start-up; Kilowatt logs one line for a schema upgrade and one for the listening servers,
     # so at INFO an operator sees those and the first-run instructions, not library chatter.
