@@ -39,6 +39,7 @@ import uvicorn
 from kilowatt.api import create_api, load_or_create_api_key
 from kilowatt.api.security import BearerAuth
 from kilowatt.config import Settings
+from kilowatt.csms.auth_throttle import AuthThrottle
 from kilowatt.csms.events import DomainEvent, StationDeleted
 from kilowatt.csms.identity import check_identity
 from kilowatt.csms.model import ConnectDecision, StationInfo
@@ -53,11 +54,12 @@ from kilowatt.transport import (
     AuthResult,
     HandshakeRequest,
     OcppServer,
+    Refusal,
     certificate_common_name,
     serve_ocpp,
 )
 
-__all__ = ["Kilowatt", "auth_hook", "serve", "tls_context"]
+__all__ = ["Kilowatt", "auth_hook", "auth_throttle", "serve", "tls_context"]
 
 log = logging.getLogger("kilowatt.app")
 
@@ -76,7 +78,18 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
+def auth_throttle(settings: Settings) -> AuthThrottle:
+    """The failed-login throttle of a node, from ``settings.auth_throttle_*``."""
+    return AuthThrottle(
+        identity_failures=settings.auth_throttle_failures,
+        address_failures=settings.auth_throttle_address_failures,
+        max_delay=settings.auth_throttle_max_delay,
+    )
+
+
+def auth_hook(
+    services: Services, throttle: AuthThrottle | None = None
+) -> Callable[[HandshakeRequest], Any]:
     """The handshake check run before the WebSocket upgrade.
 
     An identity that breaks the station-id rule (:func:`~kilowatt.csms.identity.check_identity`:
@@ -85,7 +98,9 @@ def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
     Unknown identity: accepted under open registration (the station is created when the
     connection opens), HTTP 404 under ``known``. Known identity: its security profile decides
     (:meth:`~kilowatt.csms.stations.StationService.check_connection`): wrong/missing Basic-auth
-    password, or a profile-2 station without TLS (a downgrade), gets HTTP 401.
+    password, or a profile-2 station without TLS (a downgrade), gets HTTP 401 and counts as
+    a failure for ``throttle`` (per identity and per remote address); while either is
+    throttled the handshake gets HTTP 429 with ``Retry-After`` before the password is checked.
     """
 
     async def check(request: HandshakeRequest) -> AuthResult:
@@ -93,6 +108,15 @@ def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
         if problem is not None:
             log.info("refused station identity %r: %s", request.identity, problem)
             return HTTPStatus.BAD_REQUEST
+        address = request.remote_host
+        if throttle is not None:
+            blocked = throttle.check(request.identity, address)
+            if blocked is not None:
+                return Refusal(
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    retry_after=blocked.retry_after,
+                    reason="too many failed logins, retry later",
+                )
         cn = None
         if request.certificate is not None:
             cn = certificate_common_name(request.certificate)
@@ -100,11 +124,20 @@ def auth_hook(services: Services) -> Callable[[HandshakeRequest], Any]:
             request.identity, request.password, tls=request.tls, client_cert_cn=cn
         )
         if decision is ConnectDecision.ACCEPT:
+            if throttle is not None and request.password is not None:
+                throttle.success(request.identity)
             return None
         if decision is ConnectDecision.UNKNOWN:
             log.info("refused unknown station %s (registration known)", request.identity)
             return HTTPStatus.NOT_FOUND
-        log.warning("refused station %s: bad credentials or security profile", request.identity)
+        if throttle is not None:
+            throttle.failure(request.identity, address)  # logs, rate-limited
+        else:
+            log.warning(
+                "refused station %s from %s: bad credentials or security profile",
+                request.identity,
+                address,
+            )
         return HTTPStatus.UNAUTHORIZED
 
     return check
@@ -123,10 +156,13 @@ class Kilowatt:
 
     Args:
         settings: the node's settings; ports 0 pick free ports (see :attr:`ocpp_port`).
+        throttle: the failed-login throttle of the handshake; built from ``settings`` when
+            None (tests pass one with their own clock).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, throttle: AuthThrottle | None = None) -> None:
         self.settings = settings
+        self.throttle = auth_throttle(settings) if throttle is None else throttle
         self.db = Database(settings.database_url)
         roaming_config = RoamingConfig.from_settings(settings)
         authorizer: OcpiAuthorizer | None = None
@@ -171,6 +207,12 @@ class Kilowatt:
             await self.roaming.start()
         # A single node restarting holds no sockets: no station can still be connected.
         await self.services.stations.mark_all_disconnected()
+        if invalid := await self.services.stations.invalid_identities():
+            log.warning(
+                "%d station(s) have an identity the API cannot address (created before the "
+                "identity rule); list or delete them with: kilowatt stations invalid [--delete]",
+                len(invalid),
+            )
         if settings.registration == "open":
             log.warning(
                 "registration is open: any station that connects is registered; "
@@ -180,7 +222,7 @@ class Kilowatt:
             handler_factory(self.services, self.gateway),
             settings.host,
             settings.ocpp_port,
-            auth=auth_hook(self.services),
+            auth=auth_hook(self.services, self.throttle),
             ssl=tls_context(settings),
             call_timeout=settings.call_timeout,
         )

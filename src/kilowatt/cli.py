@@ -256,6 +256,7 @@ def serve(
     if (settings.tls_cert is None) != (settings.tls_key is None):
         typer.echo("error: --tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
+    _check_api_key(settings)
     configure_logging(settings.log_level)
     from kilowatt.app import Kilowatt
     from kilowatt.app import serve as serve_node
@@ -269,6 +270,26 @@ def serve(
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _check_api_key(settings: Settings) -> None:
+    """Refuse a weak configured API key (exit 2); under ``--trial`` only warn.
+
+    A lab run may use a short key on purpose; a real site never runs in trial mode. The
+    generated key is not checked: it is random and long.
+    """
+    if settings.api_key is None:
+        return
+    from kilowatt.api.security import api_key_problem
+
+    problem = api_key_problem(settings.api_key)
+    if problem is None:
+        return
+    if settings.trial:
+        typer.echo(f"warning: {problem} (accepted only because of --trial)", err=True)
+        return
+    typer.echo(f"error: {problem} (--api-key / KILOWATT_API_KEY / api_key)", err=True)
+    raise typer.Exit(2)
 
 
 def _command_name() -> str:
@@ -367,13 +388,14 @@ def stations_register(
         str | None, typer.Option(help="Basic-auth password, 16-40 chars (profiles 1, 2).")
     ] = None,
     profile: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Security profile: 0 (none), 1 (Basic auth) or 2 (TLS + Basic auth).",
+            help="Security profile: 0 (none), 1 (Basic auth) or 2 (TLS + Basic auth). "
+            "Default: 1 with --password, else 0; 0 with --password is refused.",
             min=0,
             max=2,
         ),
-    ] = 0,
+    ] = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
     config: ConfigOption = None,
@@ -386,7 +408,7 @@ def stations_register(
         raise typer.Exit(2)
     settings = _settings({"data_dir": data_dir, "database_url": database_url}, config)
 
-    async def register() -> str:
+    async def register() -> tuple[str, int]:
         from kilowatt.csms.errors import ServiceError
         from kilowatt.csms.services import Services
         from kilowatt.storage import Database
@@ -397,20 +419,63 @@ def stations_register(
             await db.migrate()
             services = Services.create(SqlRepositories(db), settings)
             try:
-                await services.stations.register(
+                info = await services.stations.register(
                     station_id, security_profile=profile, password=password
                 )
             except ServiceError as exc:
-                return str(exc)
-            return ""
+                return str(exc), -1
+            return "", info.security_profile
         finally:
             await db.close()
 
-    problem = _run(register())
+    problem, registered_profile = _run(register())
     if problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"registered {station_id} (security profile {profile})")
+    typer.echo(f"registered {station_id} (security profile {registered_profile})")
+
+
+@stations_app.command("invalid")
+def stations_invalid(
+    delete: Annotated[
+        bool,
+        typer.Option("--delete", help="Delete them and all their data (transactions, journal...)."),
+    ] = False,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """List (or delete) stations whose identity breaks the identity rule.
+
+    Rows created before the rule existed (``a/b``, ``CP:1``, ``..``, control characters) cannot
+    be read or deleted through the API. Identities are printed as Python string literals, so
+    control characters are visible. Exit code 0; the last line gives the count.
+    """
+    settings = _settings({"data_dir": data_dir, "database_url": database_url}, config)
+
+    async def invalid() -> list[tuple[str, str]]:
+        from kilowatt.csms.services import Services
+        from kilowatt.storage import Database
+        from kilowatt.storage.sql import SqlRepositories
+
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            services = Services.create(SqlRepositories(db), settings)
+            found = await services.stations.invalid_identities()
+            if delete:
+                for station_id, _ in found:
+                    await services.stations.delete(station_id)
+                await services.flush()
+            return found
+        finally:
+            await db.close()
+
+    found = _run(invalid())
+    for station_id, reason in found:
+        typer.echo(f"{station_id!r}\t{reason}")
+    verb = "deleted" if delete else "found"
+    typer.echo(f"{len(found)} station(s) with an invalid identity {verb}")
 
 
 @ocpi_app.command("add-partner")

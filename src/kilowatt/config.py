@@ -71,6 +71,13 @@ class Settings:
     """PEM server certificate (chain) for wss:// (security profile 2). Needs ``tls_key``."""
     tls_key: Path | None = None
     """PEM private key of ``tls_cert``."""
+    auth_throttle_failures: int = 5
+    """Failed station logins (Basic auth) of one identity before it is throttled: each further
+    failure blocks it for 1 s, 2 s, 4 s... (HTTP 429 with ``Retry-After``)."""
+    auth_throttle_address_failures: int = 20
+    """The same per remote address (higher: stations behind one NAT share an address)."""
+    auth_throttle_max_delay: int = 300
+    """Longest block in s of a throttled identity or address; 0 turns throttling off."""
     heartbeat_interval: int = 300
     """Heartbeat interval in s sent in the BootNotification response (OCPP 1.6 4.2, 2.0.1 B01)."""
     boot_status: BootStatus = "Accepted"
@@ -231,6 +238,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "registration": _parse_choice("open", "known", fold=True),
     "tls_cert": _parse_optional_path,
     "tls_key": _parse_optional_path,
+    "auth_throttle_failures": _parse_int_range(1, None),
+    "auth_throttle_address_failures": _parse_int_range(1, None),
+    "auth_throttle_max_delay": _parse_int_range(0, 86400),
     "heartbeat_interval": _parse_int_range(1, None),
     "boot_status": _parse_choice("Accepted", "Pending", "Rejected", fold=True),
     "accept_unknown_id_tokens": _parse_bool,

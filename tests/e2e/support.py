@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-API_KEY = "e2e-test-key-0123456789abcdef"
+API_KEY = "e2e-test-key-0123456789abcdefGHIJ"
 SAFETY = 60.0  # s: a safety net against hangs only, never a performance limit
 KILOWATT = Path(sys.executable).parent / "kilowatt"
 

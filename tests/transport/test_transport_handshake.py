@@ -93,7 +93,7 @@ async def test_identity_is_percent_decoded(server: OcppServer[StationPeer]) -> N
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/ocpp/", 404), ("/ocpp/a%3Ab", 400), ("/ocpp/" + "x" * 49, 400)],
+    [("/ocpp/", 400), ("/", 400), ("/ocpp/a%3Ab", 400), ("/ocpp/" + "x" * 49, 400)],
 )
 async def test_bad_identity_is_rejected_before_the_upgrade(
     server: OcppServer[StationPeer], path: str, status: int

@@ -53,7 +53,10 @@ class StationOut(BaseModel):
     boot_status: str | None = Field(description="Last BootNotification answer")
     last_boot: datetime | None
     last_seen: datetime | None
-    security_profile: int = Field(description="0 none, 1 Basic auth, 2 TLS + Basic auth")
+    security_profile: int = Field(
+        description="0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS: the profile the "
+        "handshake enforces (a station with a password is never below 1)"
+    )
     has_password: bool
     location_id: str | None
     created_at: datetime
@@ -61,11 +64,29 @@ class StationOut(BaseModel):
     evses: list[EvseOut]
 
 
+# A password with profile 0 would never be asked for at the handshake: the service answers
+# 422, and the schema says so, so a schema-valid body is never refused.
+_NO_PASSWORD_WITH_PROFILE_0: dict[str, Any] = {
+    "not": {
+        "required": ["security_profile", "password"],
+        "properties": {"security_profile": {"const": 0}, "password": {"type": "string"}},
+    }
+}
+
+
 class StationCreate(_In):
-    """Body of ``POST /stations``: an identity to register, its security profile, password."""
+    """Body of ``POST /stations``: an identity to register, its security profile, password.
+
+    Without ``security_profile`` a station with a password gets profile 1, one without gets
+    profile 0; profile 0 with a password is refused (422).
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_NO_PASSWORD_WITH_PROFILE_0)
 
     id: str = Field(min_length=1, max_length=48, description="OCPP identity (no ':')")
-    security_profile: Literal[0, 1, 2] = 0
+    security_profile: Literal[0, 1, 2] | None = Field(
+        None, description="Omitted: 1 with a password, else 0. 0 with a password is refused"
+    )
     password: str | None = Field(
         None, min_length=16, max_length=40, description="Basic auth password, profiles 1 and 2"
     )
@@ -73,7 +94,13 @@ class StationCreate(_In):
 
 
 class StationPatch(_In):
-    """Body of ``PATCH /stations/{id}``; omitted fields stay unchanged."""
+    """Body of ``PATCH /stations/{id}``; omitted fields stay unchanged.
+
+    A password on a profile-0 station without ``security_profile`` makes it profile 1;
+    ``security_profile: 0`` alone removes the stored password; 0 with a password is refused.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_NO_PASSWORD_WITH_PROFILE_0)
 
     security_profile: Literal[0, 1, 2] | None = None
     password: str | None = Field(None, min_length=16, max_length=40)

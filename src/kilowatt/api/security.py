@@ -12,7 +12,14 @@ from starlette.requests import HTTPConnection
 
 from kilowatt.config import Settings
 
-__all__ = ["SCHEME_NAME", "BearerAuth", "load_or_create_api_key"]
+__all__ = [
+    "MIN_API_KEY_DISTINCT",
+    "MIN_API_KEY_LENGTH",
+    "SCHEME_NAME",
+    "BearerAuth",
+    "api_key_problem",
+    "load_or_create_api_key",
+]
 
 SCHEME_NAME = "BearerAuth"
 """The name of the HTTP bearer security scheme in the OpenAPI document (``/openapi.json``)."""
@@ -21,6 +28,57 @@ SCHEME_DESCRIPTION = (
     "`KILOWATT_API_KEY`, else the key generated on the first start and stored in "
     "`<data dir>/api_key`."
 )
+
+
+MIN_API_KEY_LENGTH = 32
+"""Shortest accepted configured API key, in characters. 32 random characters from any
+alphabet of 16 or more symbols (hex, base64url) carry at least 128 bits, beyond any online or
+offline guessing; the generated key has 43 (``secrets.token_urlsafe(32)``, 256 bits)."""
+
+MIN_API_KEY_DISTINCT = 10
+"""Fewest distinct characters in a configured key. A random 32-character hex key has about 14;
+``aaaa...`` or ``abab...`` typed to pass the length check has 1 or 2."""
+
+_CLASSES = (str.islower, str.isupper, str.isdigit)
+
+
+def api_key_problem(key: str) -> str | None:
+    """Why a configured API key is too weak, or None when it is acceptable.
+
+    The rule: at least :data:`MIN_API_KEY_LENGTH` characters, visible ASCII only (it travels
+    in an HTTP header; no spaces), at least two character classes of lower case, upper case,
+    digits and symbols (so a hex key or a UUID passes but a long number does not), and at
+    least :data:`MIN_API_KEY_DISTINCT` distinct characters. It catches keys typed by hand
+    (``changeme``, a repeated pattern, a phone number); it cannot prove a key random, so
+    generate keys (``python -c "import secrets; print(secrets.token_urlsafe(32))"``).
+
+    Args:
+        key: the key from ``--api-key``, ``KILOWATT_API_KEY`` or the TOML file.
+
+    Returns:
+        A message for the operator naming what is wrong and the fix, or None.
+    """
+    advice = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    if len(key) < MIN_API_KEY_LENGTH:
+        return (
+            f"the API key has {len(key)} characters, at least {MIN_API_KEY_LENGTH} are "
+            f"needed; {advice}"
+        )
+    if not all("!" <= c <= "~" for c in key):
+        return f"the API key may only contain visible ASCII characters (no spaces); {advice}"
+    classes = sum(any(test(c) for c in key) for test in _CLASSES)
+    classes += any(not c.isalnum() for c in key)
+    if classes < 2:
+        return (
+            "the API key uses only one kind of character (lower case, upper case, digits or "
+            f"symbols), at least two are needed; {advice}"
+        )
+    if len(set(key)) < MIN_API_KEY_DISTINCT:
+        return (
+            f"the API key has only {len(set(key))} distinct characters, at least "
+            f"{MIN_API_KEY_DISTINCT} are needed; {advice}"
+        )
+    return None
 
 
 def load_or_create_api_key(settings: Settings) -> tuple[str, bool]:

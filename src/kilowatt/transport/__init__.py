@@ -14,6 +14,7 @@ from kilowatt.transport.handshake import (
     AuthHook,
     AuthResult,
     HandshakeRequest,
+    Refusal,
     basic_auth_header,
     certificate_common_name,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "OcppServer",
     "OcppVersion",
     "Peer",
+    "Refusal",
     "StationClient",
     "StationPeer",
     "TransportError",

@@ -24,6 +24,7 @@ from kilowatt.ocpp.version import OcppVersion
 __all__ = [
     "AuthHook",
     "HandshakeRequest",
+    "Refusal",
     "basic_auth_header",
     "certificate_common_name",
     "identity_from_path",
@@ -66,7 +67,9 @@ def identity_from_path(path: str) -> str:
 def validate_identity(identity: str, version: OcppVersion | None) -> str | None:
     """Return why ``identity`` is not acceptable, or None when it is.
 
-    Every version needs a non-empty identity. From 2.0.1 on it is at most 48 characters and
+    Every version needs a non-empty identity (a URL such as ``ws://host:9000/`` or
+    ``/ocpp/`` has none: the server answers 400, the request is malformed, not a resource
+    that is missing). From 2.0.1 on it is at most 48 characters and
     contains no ``:`` (OCPP 2.0.1 Part 4 §3.1.1).
     """
     if not identity:
@@ -160,11 +163,39 @@ class HandshakeRequest:
     headers: dict[str, str]
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def remote_host(self) -> str | None:
+        """The peer's IP address without the port (``"192.0.2.7"``, ``"::1"``), or None.
 
-AuthResult = bool | int | HTTPStatus | None
+        This is the socket's peer: behind a reverse proxy it is the proxy's address
+        (``X-Forwarded-For`` is not trusted, any client can send it).
+        """
+        address = self.remote_address
+        if isinstance(address, tuple | list) and address:
+            return str(address[0])
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An auth hook's rejection with more than a status: the ``Retry-After`` of a throttle.
+
+    Attributes:
+        status: the HTTP status of the answer, e.g. 429 Too Many Requests.
+        retry_after: seconds the client should wait, sent as ``Retry-After`` (RFC 9110
+            §10.2.3); None sends no such header.
+        reason: a short text for the response body (one line, no secrets).
+    """
+
+    status: HTTPStatus
+    retry_after: int | None = None
+    reason: str | None = None
+
+
+AuthResult = bool | int | HTTPStatus | Refusal | None
 """What an auth hook returns: ``None``/``True`` accepts; ``False`` means 401; an ``int`` is the
 HTTP status of the rejection (401 adds ``WWW-Authenticate: Basic``; 404 for an unknown
-station)."""
+station); a :class:`Refusal` adds a ``Retry-After`` header and a reason."""
 
 AuthHook = Callable[[HandshakeRequest], Awaitable[AuthResult]]
 """``async def auth(request: HandshakeRequest) -> None | bool | int``."""

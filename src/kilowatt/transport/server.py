@@ -2,12 +2,15 @@
 
 Handshake, in order (before the HTTP upgrade):
 
-1. identity = last path segment, percent-decoded; empty → 404; from 2.0.1 on more than 48
+1. identity = last path segment, percent-decoded; empty (``ws://host:9000/``, ``/ocpp/``)
+   → 400, a malformed request rather than a missing resource; from 2.0.1 on more than 48
    characters or a ``:`` → 400 (OCPP 2.0.1 Part 4 §3.1.1);
 2. an ``Authorization: Basic`` header whose user is not the identity → 401
    (security profiles 1 and 2: user = identity);
 3. the auth hook (if any) decides: accept, or an HTTP status (401 with
-   ``WWW-Authenticate: Basic``, 404 for an unknown station, ...).
+   ``WWW-Authenticate: Basic``, 404 for an unknown station, ...), or a
+   :class:`~kilowatt.transport.handshake.Refusal` (e.g. 429 with ``Retry-After`` while
+   failed logins are throttled).
 
 Subprotocol: the client's first offer that we support (OCPP-J 1.6 §3.1.2). No match: the
 handshake completes without ``Sec-WebSocket-Protocol`` and the server closes at once with
@@ -41,6 +44,7 @@ from kilowatt.transport.connection import InboundHandler, OcppConnection
 from kilowatt.transport.handshake import (
     AuthHook,
     HandshakeRequest,
+    Refusal,
     identity_from_path,
     parse_basic_auth,
     peer_certificate,
@@ -283,8 +287,7 @@ class OcppServer(Generic[H]):
         version = select_version(_offered_subprotocols(request.headers), self.versions)
         problem = validate_identity(identity, version)
         if problem is not None:
-            status = http.HTTPStatus.NOT_FOUND if not identity else http.HTTPStatus.BAD_REQUEST
-            return connection.respond(status, problem + "\n")
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, problem + "\n")
         credentials = parse_basic_auth(request.headers.get("Authorization"))
         if credentials is not None and credentials[0] != identity:
             return self._unauthorized(connection)
@@ -304,6 +307,8 @@ class OcppServer(Generic[H]):
             result = await self.auth(handshake)
             if result is False:
                 return self._unauthorized(connection)
+            if isinstance(result, Refusal):
+                return _refuse(connection, result)
             if result is not None and result is not True:
                 status = http.HTTPStatus(int(result))
                 if status == http.HTTPStatus.UNAUTHORIZED:
@@ -381,6 +386,16 @@ class OcppServer(Generic[H]):
                     logger.exception("%s: on_disconnect failed", identity)
 
 
+def _refuse(connection: ServerConnection, refusal: Refusal) -> Response:
+    reason = (refusal.reason or refusal.status.phrase).replace("\n", " ")
+    response = connection.respond(refusal.status, reason + "\n")
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(max(0, int(refusal.retry_after)))
+    if refusal.status == http.HTTPStatus.UNAUTHORIZED:
+        response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return response
+
+
 async def _fail_keepalive(websocket: ServerConnection) -> None:
     # What websockets' own keepalive does when the pong is late.
     async with websocket.send_context():
@@ -420,7 +435,8 @@ def serve_ocpp(
         versions: OCPP versions accepted; the client's preference decides among them.
         auth: ``async def auth(request: HandshakeRequest) -> None | bool | int`` run before the
             upgrade: None/True accepts, False or 401 answers 401 with ``WWW-Authenticate:
-            Basic``, another int is the HTTP status of the rejection (e.g. 404).
+            Basic``, another int is the HTTP status of the rejection (e.g. 404), a
+            :class:`~kilowatt.transport.handshake.Refusal` adds ``Retry-After``.
         ssl: a server ``SSLContext`` for wss:// (profiles 2 and 3; for mutual TLS set
             ``verify_mode = CERT_REQUIRED`` and load the CA; the hook then gets the certificate).
         max_message_size: largest accepted message, in bytes (None: no limit).
