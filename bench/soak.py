@@ -30,7 +30,7 @@ Examples::
 
     .venv/bin/python -m bench.soak                        # 200 stations, 30 min, sample every 10 s
     .venv/bin/python -m bench.soak --duration 120 --interval 5
-    KILOWATT_SOAK=1 .ci/run                               # the optional CI step (2 min)
+    KILOWATT_SOAK=1 .ci/run                               # the optional CI step (30 min)
 """
 
 from __future__ import annotations
@@ -511,7 +511,12 @@ def print_summary(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; exit code 0 when the run completed without load errors."""
+    """Command-line entry point.
+
+    Returns:
+        0 when the run completed without load errors, the server exited cleanly and every
+        series named by ``--require-plateau`` plateaus; 1 otherwise; 2 for bad arguments.
+    """
     defaults = Params()
     parser = argparse.ArgumentParser(
         prog="python -m bench.soak",
@@ -531,6 +536,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="do not set KILOWATT_TRIAL=1 (the bench id tag is then rejected)",
     )
+    parser.add_argument(
+        "--require-plateau",
+        default="",
+        metavar="SERIES,...",
+        help="exit 1 unless these series plateau (e.g. rss_kb,kilowatt.db-wal)",
+    )
     parser.add_argument("--kilowatt-cmd", default=defaults.kilowatt_cmd)
     parser.add_argument("--start-timeout", type=float, default=defaults.start_timeout)
     parser.add_argument("--out-dir", default=defaults.out_dir)
@@ -539,6 +550,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [v for v in versions if v not in loadgen.VERSIONS]
     if unknown or not versions:
         parser.error(f"--versions: choose from {', '.join(sorted(loadgen.VERSIONS))}")
+    required = [k.strip() for k in args.require_plateau.split(",") if k.strip()]
+    series = ("rss_kb", *DB_FILES, "db_total_bytes")
+    if any(k not in series for k in required):
+        parser.error(f"--require-plateau: choose from {', '.join(series)}")
     if args.stations < len(versions) or args.interval <= 0 or args.duration < 3 * args.interval:
         parser.error("need at least one station per version and duration >= 3 x interval")
     params = Params(
@@ -558,7 +573,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print_summary(report)
     errors = sum(s["errors"] for s in report["samples"])
-    return 0 if errors == 0 and report["server_exit_code"] == 0 else 1
+    growing = [k for k in required if report["verdicts"][k]["verdict"] == "grows"]
+    if growing:
+        print(f"required to plateau but growing: {', '.join(growing)}")
+    return 0 if errors == 0 and report["server_exit_code"] == 0 and not growing else 1
 
 
 if __name__ == "__main__":

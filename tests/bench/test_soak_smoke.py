@@ -85,6 +85,9 @@ def test_bad_arguments_exit_2() -> None:
     with pytest.raises(SystemExit) as exc:
         soak.main(["--duration", "10", "--interval", "5"])
     assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        soak.main(["--require-plateau", "kilowatt.db,heap"])
+    assert exc.value.code == 2
 
 
 def test_short_soak_samples_and_writes_its_report(tmp_path: Path) -> None:
