@@ -274,6 +274,9 @@ class Params:
     kilowatt_cmd: str = str(ROOT / ".venv" / "bin" / "kilowatt")
     start_timeout: float = 60.0
     out_dir: str = str(RESULTS)
+    src: str | None = None
+    """A directory holding the ``kilowatt`` package (e.g. a ``git archive`` of one commit's
+    ``src``) that the server imports instead of the working tree's (via ``PYTHONPATH``)."""
 
 
 def _sample(
@@ -338,6 +341,9 @@ def soak(params: Params) -> dict[str, Any]:
     """
     if params.trial:
         os.environ["KILOWATT_TRIAL"] = "1"  # inherited by the server process only
+    if params.src:
+        # The working tree is shared with engineers mid-change; a soak measures one commit.
+        os.environ["PYTHONPATH"] = str(Path(params.src).resolve())
     loadgen.raise_fd_limit()
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -449,6 +455,7 @@ def soak(params: Params) -> dict[str, Any]:
             f"third, or <= {PLATEAU_NOISE:g} x peak (growth = rise of the running maximum)"
         ),
         "git": run.git_info(),
+        "server_src": str(Path(params.src).resolve()) if params.src else None,
         "machine": machine,
         "server_exit_code": exit_code,
         "server_log_tail": log_tail,
@@ -545,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kilowatt-cmd", default=defaults.kilowatt_cmd)
     parser.add_argument("--start-timeout", type=float, default=defaults.start_timeout)
     parser.add_argument("--out-dir", default=defaults.out_dir)
+    parser.add_argument(
+        "--src",
+        help="directory with the kilowatt package the server imports (default: the working tree)",
+    )
     args = parser.parse_args(argv)
     versions = tuple(v.strip() for v in args.versions.split(",") if v.strip())
     unknown = [v for v in versions if v not in loadgen.VERSIONS]
@@ -565,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         kilowatt_cmd=args.kilowatt_cmd,
         start_timeout=args.start_timeout,
         out_dir=args.out_dir,
+        src=args.src,
     )
     try:
         report = soak(params)
