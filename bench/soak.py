@@ -486,6 +486,39 @@ def _human(key: str, value: float) -> str:
     return f"{value / (1024 * 1024):.1f} MB"
 
 
+MILESTONES_MIN = (1, 5, 10, 20, 30)
+"""Minutes after the load started at which the summary tabulates the samples."""
+
+
+def milestone_table(report: dict[str, Any]) -> list[str]:
+    """Return a Markdown table of RSS, file sizes (MB) and load at ``MILESTONES_MIN``.
+
+    Each row is the sample nearest to the milestone (its real time in the first column);
+    milestones after the end of the run are left out, the last sample is always included.
+
+    Args:
+        report: a soak report (see :func:`soak`).
+
+    Returns:
+        The table's lines.
+    """
+    samples = report["samples"]
+    end = samples[-1]["t_s"]
+    wanted = [m * 60.0 for m in MILESTONES_MIN if m * 60.0 < end - report["params"]["interval"]]
+    rows = [min(samples, key=lambda s, w=w: abs(s["t_s"] - w)) for w in wanted]
+    rows.append(samples[-1])
+    head = "| t (min) | RSS (MB) | " + " | ".join(f"{n} (MB)" for n in DB_FILES)
+    lines = [head + " | calls/s | p99 (ms) |", "|" + "---|" * (len(DB_FILES) + 4)]
+    mb = 1024 * 1024
+    for s in rows:
+        files = " | ".join(f"{s[name] / mb:.1f}" for name in DB_FILES)
+        lines.append(
+            f"| {s['t_s'] / 60:.1f} | {s['rss_kb'] / 1024:.1f} | {files} | "
+            f"{s['calls_per_s'] or 0:.0f} | {s['p99_ms'] or 0:.1f} |"
+        )
+    return lines
+
+
 def print_summary(report: dict[str, Any]) -> None:
     """Print the load figures, each series' verdict with its numbers, and the result paths."""
     samples = report["samples"][1:]
@@ -504,6 +537,7 @@ def print_summary(report: dict[str, Any]) -> None:
             f"  {version}: booted {figures.get('booted')}, alive at end "
             f"{figures.get('alive_at_end')}"
         )
+    print("\n" + "\n".join(milestone_table(report)))
     print(f"\nverdicts ({report['criterion']}):")
     for key, v in report["verdicts"].items():
         print(

@@ -141,6 +141,9 @@ def test_short_soak_samples_and_writes_its_report(tmp_path: Path) -> None:
     # A clean shutdown checkpoints the main database's WAL into the database file.
     assert report["after_shutdown"]["kilowatt.db-wal"] == 0
     assert "verdicts" in completed.stdout
+    table = soak.milestone_table(report)
+    assert len(table) == 3  # header, separator, the last sample (no whole minute in 6 s)
+    assert len({line.count("|") for line in table}) == 1
 
     svg_path = tmp_path / "soak.svg"
     assert plot.main([str(json_path), str(svg_path)]) == 0
