@@ -3,7 +3,8 @@
 The rule (:mod:`kilowatt.csms.secrets`) on its own; then the services on each database: a
 station event carrying a password is stored and published masked, a 1.6 ``AuthorizationKey``
 and a 2.x ``BasicAuthPassword`` are stored masked (other settings untouched), and the logfmt
-formatter redacts credentials in messages and tracebacks.
+formatter redacts credentials in messages and tracebacks. Migration 0005 masks what earlier
+versions stored in clear.
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
+
+from kilowatt.config import Settings
 from kilowatt.csms import Services
 from kilowatt.csms.events import StationEventRecorded
 from kilowatt.csms.model import ConfigurationEntry, VariableReport
 from kilowatt.csms.secrets import MASK, is_secret_setting, mask_json, mask_setting
 from kilowatt.handlers.secrets import MASK as JOURNAL_MASK
 from kilowatt.logs import LogfmtFormatter, redact_credentials
+from kilowatt.storage import Database
+from kilowatt.storage.sql import SqlRepositories
 
 SECRET = "Zm9vYmFyLXNlY3JldC0wMTIz-pw"
 
@@ -125,3 +132,44 @@ def test_log_lines_redact_credentials() -> None:
     assert redact_credentials("Bearer " + SECRET) == "Bearer ********"
     plain = 'HTTP Request: GET http://127.0.0.1/ocpi/versions "HTTP/1.1 200 OK"'
     assert redact_credentials(plain) == plain
+
+
+async def test_upgrade_masks_passwords_stored_by_earlier_versions(
+    database_url: str, settings: Settings
+) -> None:
+    db = Database(database_url)
+    try:
+        await db.migrate("0004_meter_values_key")
+        services = Services.create(SqlRepositories(db), settings)
+        await services.stations.register("OLD-1")
+        now = datetime.now(UTC)
+
+        async def clear_rows(conn: Any) -> None:  # what versions before 0005 stored
+            for key, value in [("AuthorizationKey", SECRET), ("HeartbeatInterval", "60")]:
+                await conn.execute(
+                    text(
+                        "INSERT INTO configuration_keys (station_id, key, value, readonly,"
+                        " updated_at) VALUES ('OLD-1', :key, :value, false, :now)"
+                    ),
+                    {"key": key, "value": value, "now": now},
+                )
+            for variable, value in [("BasicAuthPassword", SECRET), ("SecurityProfile", "1")]:
+                await conn.execute(
+                    text(
+                        "INSERT INTO device_variables (station_id, component,"
+                        " component_instance, evse_id, connector_id, variable,"
+                        " variable_instance, attribute_type, value, updated_at) VALUES"
+                        " ('OLD-1', 'SecurityCtrlr', '', 0, 0, :variable, '', 'Actual',"
+                        " :value, :now)"
+                    ),
+                    {"variable": variable, "value": value, "now": now},
+                )
+
+        await db.write(clear_rows)
+        await db.migrate()
+        stored = {e.key: e.value for e in await services.stations.configuration("OLD-1")}
+        assert stored == {"AuthorizationKey": MASK, "HeartbeatInterval": "60"}
+        variables = {v.variable: v.value for v in await services.stations.variables("OLD-1")}
+        assert variables == {"BasicAuthPassword": MASK, "SecurityProfile": "1"}
+    finally:
+        await db.close()
