@@ -9,12 +9,13 @@ Entry points: :func:`create_api` (a FastAPI app with the API under ``/api/v1`` a
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from kilowatt import __version__
 from kilowatt.api import calls, id_tokens, locations, stations, tariffs, transactions
 from kilowatt.api.context import ApiContext
 from kilowatt.api.docs import install_docs
-from kilowatt.api.responses import install_error_handlers
+from kilowatt.api.responses import BAD_BODY, COMMON_ERRORS, install_error_handlers
 from kilowatt.api.security import BearerAuth, load_or_create_api_key
 from kilowatt.config import Settings
 from kilowatt.csms.gateway import StationGateway
@@ -28,11 +29,23 @@ API_PREFIX = "/api/v1"
 def create_router(
     services: Services, gateway: StationGateway, settings: Settings, *, api_key: str
 ) -> APIRouter:
-    """All ``/api/v1`` routes, each behind ``Authorization: Bearer <api_key>``."""
+    """All ``/api/v1`` routes, each behind ``Authorization: Bearer <api_key>``.
+
+    Every operation documents :data:`~kilowatt.api.responses.COMMON_ERRORS` (401 and 422,
+    bodies :class:`~kilowatt.api.schemas.ErrorOut`) besides its own errors, and every one
+    with a body :data:`~kilowatt.api.responses.BAD_BODY` (400).
+    """
     ctx = ApiContext(services, gateway, settings)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(BearerAuth(api_key))])
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(BearerAuth(api_key))],
+        responses=COMMON_ERRORS,
+    )
     for module in (stations, calls, id_tokens, transactions, locations, tariffs):
         api.include_router(module.router(ctx))
+    for route in api.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            route.responses.setdefault(400, BAD_BODY)
     return api
 
 

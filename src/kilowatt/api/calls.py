@@ -8,6 +8,7 @@ they do not fit). An unknown name answers 422 with the list of known ones.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import msgspec
@@ -15,7 +16,13 @@ from fastapi import APIRouter, Body, Query
 
 from kilowatt.api.context import ApiContext, Limit, Offset
 from kilowatt.api.responses import JsonResponse, page
-from kilowatt.api.schemas import CallErrorOut, ErrorOut, JournalList, command_schemas
+from kilowatt.api.schemas import (
+    CallErrorOut,
+    ErrorOut,
+    JournalList,
+    command_schemas,
+    integer_bounds,
+)
 from kilowatt.csms.commands import COMMANDS, Command, parse_command
 from kilowatt.csms.gateway import InvalidCommand
 
@@ -31,7 +38,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 Timeout = Annotated[
     float | None,
-    Query(gt=0, le=3600, description="s to wait for the answer (default: setting call_timeout)"),
+    Query(
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="s to wait for the answer (default: setting call_timeout)",
+    ),
 ]
 
 Params = Annotated[dict[str, Any], Body(default_factory=dict)]
@@ -71,13 +83,16 @@ def router(ctx: ApiContext) -> APIRouter:
     async def run(station_id: str, name: str, params: dict[str, Any], timeout: float | None) -> Any:
         await stations.get(station_id)
         try:
-            command = parse_command(name, params)
+            command = parse_command(name, _integral_floats(params))
         except KeyError:
             known = ", ".join(COMMANDS)
             raise InvalidCommand(f"unknown command {name!r} (known: {known})") from None
         except ValueError as exc:
             raise InvalidCommand(str(exc)) from None
         canonical = msgspec.to_builtins(command)
+        problem = _out_of_range(canonical)
+        if problem:
+            raise InvalidCommand(f"{name}: {problem}")
         result = await gateway.command(station_id, name, canonical, timeout or default_timeout)
         return JsonResponse(result)
 
@@ -100,6 +115,47 @@ def router(ctx: ApiContext) -> APIRouter:
         return page(await journal.list(station_id, limit=limit, offset=offset, action=action))
 
     return api
+
+
+def _integral_floats(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with top-level ``1.0``-style floats as ints.
+
+    JSON Schema counts ``9236.0`` as an ``integer``; msgspec's strict decoding does not, so a
+    schema-valid body would be refused. Free-form fields are passed through untouched.
+    """
+    return {
+        field: int(value)
+        if isinstance(value, float)
+        and field not in _FREE_FORM
+        and math.isfinite(value)
+        and value.is_integer()
+        else value
+        for field, value in params.items()
+    }
+
+
+_FREE_FORM = frozenset({"data"})
+"""Command fields whose value is passed through as is (DataTransfer ``data``)."""
+
+
+def _out_of_range(params: dict[str, Any]) -> str | None:
+    """Why a decoded command holds a number storage or OCPP cannot carry, or None.
+
+    Integer fields must fit :func:`~kilowatt.api.schemas.integer_bounds` (OCPP ``integer``,
+    32 bit; transaction ids 64 bit) and float fields must be finite (``1e999`` decodes to
+    infinity). Free-form values (DataTransfer ``data``) are the station's business: nested
+    values are not checked, as their schema bounds nothing.
+    """
+    for field, value in params.items():
+        if isinstance(value, bool) or field in _FREE_FORM:
+            continue
+        if isinstance(value, int):
+            low, high = integer_bounds(field)
+            if not low <= value <= high:
+                return f"{field} must be {low} to {high}"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{field} must be a finite number"
+    return None
 
 
 def _command_route(api: APIRouter, command_type: type[Command[Any]], run: Any) -> None:
@@ -127,7 +183,8 @@ def _command_route(api: APIRouter, command_type: type[Command[Any]], run: Any) -
         },
         openapi_extra={
             "requestBody": {
-                "required": False,
+                # Required when the command has required fields: an absent body is then a 422.
+                "required": bool(request_schema.get("required")),
                 "content": {"application/json": {"schema": request_schema}},
             }
         },

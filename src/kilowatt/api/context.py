@@ -9,6 +9,7 @@ from fastapi import Query
 
 from kilowatt.config import Settings
 from kilowatt.csms.gateway import StationGateway
+from kilowatt.csms.limits import MAX_PAGE_OFFSET
 from kilowatt.csms.services import Services
 
 __all__ = ["ApiContext", "Limit", "Offset"]
@@ -30,4 +31,6 @@ class ApiContext:
 
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip")]
+"""Items per page: 1 to 1000."""
+Offset = Annotated[int, Query(ge=0, le=MAX_PAGE_OFFSET, description="Items to skip")]
+"""Items to skip: 0 to 2^31 - 1 (:data:`~kilowatt.csms.limits.MAX_PAGE_OFFSET`; SQL OFFSET)."""

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from kilowatt.api.context import ApiContext, Limit, Offset
-from kilowatt.api.responses import JsonResponse, page
-from kilowatt.api.schemas import ErrorOut, IdTokenList, IdTokenOut, IdTokenPut
+from kilowatt.api.responses import JsonResponse, error, page
+from kilowatt.api.schemas import IdTokenList, IdTokenOut, IdTokenPut
 from kilowatt.csms.model import IdTokenInput, TokenStatus
 
-__all__ = ["router"]
+__all__ = ["IdTokenPath", "router"]
+
+IdTokenPath = Annotated[
+    str, Path(min_length=1, max_length=255, description="1.6 idTag / 2.x IdToken value")
+]
+"""An id token as stored: 1 to 255 characters (the ``id_tokens`` key column)."""
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -24,17 +31,17 @@ def router(ctx: ApiContext) -> APIRouter:
     async def list_tokens(limit: Limit = 50, offset: Offset = 0) -> JsonResponse:
         return page(await auth.list(limit=limit, offset=offset))
 
-    @api.get("/{id_token}", response_model=IdTokenOut, responses={404: {"model": ErrorOut}})
+    @api.get("/{id_token}", response_model=IdTokenOut, responses={404: error("Unknown id token")})
     async def get_token(id_token: str) -> JsonResponse:
         return JsonResponse(await auth.get(id_token))
 
     @api.put(
         "/{id_token}",
         response_model=IdTokenOut,
-        responses={201: {"model": IdTokenOut}},
+        responses={201: {"model": IdTokenOut, "description": "Created"}},
         summary="Create or replace an id token (201 when created, 200 when replaced)",
     )
-    async def put_token(id_token: str, body: IdTokenPut) -> JsonResponse:
+    async def put_token(id_token: IdTokenPath, body: IdTokenPut) -> JsonResponse:
         info, created = await auth.put(
             id_token,
             IdTokenInput(
@@ -50,7 +57,7 @@ def router(ctx: ApiContext) -> APIRouter:
     @api.delete(
         "/{id_token}",
         status_code=status.HTTP_204_NO_CONTENT,
-        responses={404: {"model": ErrorOut}},
+        responses={404: error("Unknown id token")},
     )
     async def delete_token(id_token: str) -> Response:
         await auth.delete(id_token)

@@ -13,15 +13,17 @@ as Locations with EVSEs derived from the stations (``kilowatt.roaming``).
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from kilowatt.api.context import ApiContext, Limit, Offset
-from kilowatt.api.responses import JsonResponse, page
-from kilowatt.api.schemas import ErrorOut
+from kilowatt.api.fields import EvseIdPath, NonNegativeInt32, coordinate, omittable
+from kilowatt.api.responses import JsonResponse, error, page
+from kilowatt.csms.errors import NotFound
 
 __all__ = ["router"]
 
@@ -57,17 +59,42 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Coordinates(_In):
-    """WGS 84 decimal degrees (OCPI GeoLocation, e.g. ``"52.0907"``)."""
+Latitude = Annotated[Decimal, coordinate(90, "WGS 84 latitude in decimal degrees")]
+"""A latitude: -90 to 90 decimal degrees, 6 decimals."""
+Longitude = Annotated[Decimal, coordinate(180, "WGS 84 longitude in decimal degrees")]
+"""A longitude: -180 to 180 decimal degrees, 6 decimals."""
+TIME_ZONES = frozenset(zoneinfo.available_timezones())
+"""The IANA time zone names this machine's time zone database knows."""
 
-    latitude: Decimal = Field(ge=-90, le=90)
-    longitude: Decimal = Field(ge=-180, le=180)
+
+def _known_time_zone(name: str) -> str:
+    if name not in TIME_ZONES:
+        raise ValueError("unknown time zone (use an IANA name, e.g. Europe/Amsterdam)")
+    return name
+
+
+TimeZone = Annotated[
+    str,
+    AfterValidator(_known_time_zone),
+    WithJsonSchema({"type": "string", "enum": sorted(TIME_ZONES)}),
+]
+"""An IANA time zone name (``Europe/Amsterdam``); the schema lists the known ones."""
+
+Country = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 3166-1 alpha-3")]
+"""An ISO 3166-1 alpha-3 country code, e.g. ``NLD``."""
+
+
+class Coordinates(_In):
+    """WGS 84 decimal degrees (OCPI GeoLocation, e.g. ``"52.0907"``), at most 6 decimals."""
+
+    latitude: Latitude
+    longitude: Longitude
 
 
 class RegularHours(_In):
     """OCPI RegularHours: ``weekday`` 1 (Monday)–7 (Sunday), ``HH:MM`` local time."""
 
-    weekday: int = Field(ge=1, le=7)
+    weekday: NonNegativeInt32 = Field(ge=1, le=7)
     period_begin: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     period_end: str = Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
 
@@ -75,7 +102,7 @@ class RegularHours(_In):
 class Hours(_In):
     """OCPI Hours: open 24/7, or the regular hours."""
 
-    twentyfourseven: bool
+    twentyfourseven: StrictBool
     regular_hours: list[RegularHours] | None = None
 
 
@@ -87,27 +114,38 @@ class LocationBody(_In):
     """
 
     name: str | None = Field(None, max_length=255)
-    address: str | None = Field(None, max_length=45)
-    city: str | None = Field(None, max_length=45)
+    address: str = omittable(max_length=45)
+    city: str = omittable(max_length=45)
     postal_code: str | None = Field(None, max_length=10)
     state: str | None = Field(None, max_length=20)
-    country: str | None = Field(None, min_length=3, max_length=3, description="ISO 3166 alpha-3")
-    coordinates: Coordinates | None = None
-    time_zone: str | None = Field(None, description="IANA name, e.g. Europe/Amsterdam")
+    country: Country = omittable()
+    coordinates: Coordinates = omittable()
+    time_zone: TimeZone = omittable(description="IANA name, e.g. Europe/Amsterdam")
     parking_type: ParkingType | None = None
     facilities: list[str] | None = Field(None, description="OCPI Facility values")
     opening_times: Hours | None = None
-    charging_when_closed: bool | None = None
+    charging_when_closed: StrictBool | None = None
     help_phone: str | None = Field(None, max_length=32)
-    publish: bool | None = Field(None, description="Shown to OCPI partners (default true)")
-    tariff_id: str | None = Field(None, description="null: the default tariff applies")
+    publish: StrictBool = omittable(description="Shown to OCPI partners (default true)")
+    tariff_id: str | None = Field(
+        None, max_length=36, description="An existing tariff; null: the default tariff applies"
+    )
 
 
 class LocationCreate(LocationBody):
-    id: str | None = Field(None, min_length=1, max_length=36, description="Generated if absent")
+    """Body of ``POST /locations``: address, city, country, coordinates, time zone required."""
+
+    id: str = omittable(min_length=1, max_length=36, description="Generated if absent")
+    address: str = Field(max_length=45)
+    city: str = Field(max_length=45)
+    country: Country
+    coordinates: Coordinates
+    time_zone: TimeZone = Field(description="IANA name, e.g. Europe/Amsterdam")
 
 
 class EvsePatch(_In):
+    """Body of ``PATCH /stations/{id}/evses/{evse_id}``; omitted fields stay unchanged."""
+
     evse_code: str | None = Field(
         None, max_length=48, description="eMI3 EVSE ID override, e.g. NL*KWT*E1234*1"
     )
@@ -117,14 +155,16 @@ class EvsePatch(_In):
 
 
 class ConnectorPatch(_In):
+    """Body of ``PATCH .../connectors/{connector_id}``; maxima in V, A and W (32-bit)."""
+
     standard: str | None = Field(None, max_length=32, description="OCPI ConnectorType")
     format: Literal["SOCKET", "CABLE"] | None = None
     power_type: (
         Literal["AC_1_PHASE", "AC_2_PHASE", "AC_2_PHASE_SPLIT", "AC_3_PHASE", "DC"] | None
     ) = None
-    max_voltage: int | None = Field(None, ge=0, description="V")
-    max_amperage: int | None = Field(None, ge=0, description="A")
-    max_electric_power: int | None = Field(None, ge=0, description="W")
+    max_voltage: NonNegativeInt32 | None = Field(None, description="V")
+    max_amperage: NonNegativeInt32 | None = Field(None, description="A")
+    max_electric_power: NonNegativeInt32 | None = Field(None, description="W")
     capabilities: (
         list[Literal["ISO_15118_2_PLUG_AND_CHARGE", "ISO_15118_20_PLUG_AND_CHARGE"]] | None
     ) = None
@@ -167,11 +207,26 @@ def router(ctx: ApiContext) -> APIRouter:
     """The ``/locations`` routes and the EVSE/connector metadata routes (see module docstring).
 
     An unknown location, station, EVSE or connector answers 404, a body that does not fit 422
-    (POST names the missing fields), an id that exists 409.
+    (POST names the missing fields), an id that exists or a ``tariff_id`` that names no tariff
+    409.
     """
     locations = ctx.services.locations
+    tariffs = ctx.services.tariffs
     api = APIRouter(tags=["locations"])
-    errors: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+    not_found: dict[int | str, dict[str, Any]] = {404: error("Unknown location")}
+    conflict = error("The id exists already, or `tariff_id` names no tariff")
+
+    async def _tariff_exists(tariff_id: str | None) -> None:
+        # A dangling reference is a conflict with the stored state (409), not a body that
+        # breaks its schema (422): the schema cannot know which tariffs exist.
+        if tariff_id is None:
+            return
+        try:
+            await tariffs.get(tariff_id)
+        except NotFound:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"tariff {tariff_id!r} does not exist"
+            ) from None
 
     @api.get("/locations", summary="List locations (oldest first)")
     async def list_locations(limit: Limit = 50, offset: Offset = 0) -> JsonResponse:
@@ -180,55 +235,50 @@ def router(ctx: ApiContext) -> APIRouter:
     @api.post(
         "/locations",
         status_code=status.HTTP_201_CREATED,
-        responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+        responses={409: conflict},
         summary="Create a location",
     )
     async def create_location(body: LocationCreate) -> JsonResponse:
         values = _values(body)
-        missing = [
-            name
-            for name in ("address", "city", "country", "latitude", "time_zone")
-            if values.get(name) is None
-        ]
-        if missing:
-            names = ", ".join("coordinates" if m == "latitude" else m for m in missing)
-            return JsonResponse({"detail": f"missing: {names}"}, status_code=422)
+        await _tariff_exists(values.get("tariff_id"))
         info = await locations.create(values, location_id=body.id)
         return JsonResponse(_out(info), status_code=status.HTTP_201_CREATED)
 
-    @api.get("/locations/{location_id}", responses=errors)
+    @api.get("/locations/{location_id}", responses=not_found)
     async def get_location(location_id: str) -> JsonResponse:
         return JsonResponse(_out(await locations.get(location_id)))
 
-    @api.patch("/locations/{location_id}", responses=errors)
+    @api.patch("/locations/{location_id}", responses={**not_found, 409: conflict})
     async def patch_location(location_id: str, body: LocationBody) -> JsonResponse:
         """Change the given fields; ``null`` clears optional ones."""
         values = _values(body)
-        for required in ("address", "city", "country", "time_zone", "publish"):
-            if required in values and values[required] is None:
-                return JsonResponse({"detail": f"{required} cannot be null"}, status_code=422)
+        await _tariff_exists(values.get("tariff_id"))
         return JsonResponse(_out(await locations.update(location_id, values)))
 
     @api.delete(
-        "/locations/{location_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors
+        "/locations/{location_id}", status_code=status.HTTP_204_NO_CONTENT, responses=not_found
     )
     async def delete_location(location_id: str) -> None:
         """Delete a location; its stations stay, without a location."""
         await locations.delete(location_id)
 
-    @api.patch("/stations/{station_id}/evses/{evse_id}", responses=errors, tags=["stations"])
-    async def patch_evse(station_id: str, evse_id: int, body: EvsePatch) -> JsonResponse:
+    @api.patch(
+        "/stations/{station_id}/evses/{evse_id}",
+        responses={404: error("Unknown station")},
+        tags=["stations"],
+    )
+    async def patch_evse(station_id: str, evse_id: EvseIdPath, body: EvsePatch) -> JsonResponse:
         """EVSE data OCPP does not report (published over OCPI)."""
         values = body.model_dump(exclude_unset=True, mode="json")
         return JsonResponse(await locations.set_evse_metadata(station_id, evse_id, values))
 
     @api.patch(
         "/stations/{station_id}/evses/{evse_id}/connectors/{connector_id}",
-        responses=errors,
+        responses={404: error("Unknown station")},
         tags=["stations"],
     )
     async def patch_connector(
-        station_id: str, evse_id: int, connector_id: int, body: ConnectorPatch
+        station_id: str, evse_id: EvseIdPath, connector_id: EvseIdPath, body: ConnectorPatch
     ) -> JsonResponse:
         """Connector data OCPP does not report: standard, format, power type, V/A/W maxima."""
         values = body.model_dump(exclude_unset=True, mode="json")

@@ -15,7 +15,9 @@ from typing import Any, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
+from kilowatt.api.fields import NonNegativeInt32
 from kilowatt.csms.commands import Command, answer_type
+from kilowatt.csms.limits import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 
 
 class _In(BaseModel):
@@ -74,23 +76,44 @@ _NO_PASSWORD_WITH_PROFILE_0: dict[str, Any] = {
 }
 
 
+# Profiles 1 and 2 check a password at the handshake: registering one without a password is a
+# 422 from the service, stated here so that the schema predicts it.
+_PASSWORD_FOR_PROFILES_1_2: dict[str, Any] = {
+    "if": {"required": ["security_profile"], "properties": {"security_profile": {"enum": [1, 2]}}},
+    "then": {"required": ["password"], "properties": {"password": {"type": "string"}}},
+}
+
+IDENTITY_PATTERN = r"^(?!\.\.?$)[A-Za-z0-9\-._~*]{1,48}$"
+"""A station identity (:mod:`kilowatt.csms.identity`) as a JSON-schema pattern."""
+
+
 class StationCreate(_In):
     """Body of ``POST /stations``: an identity to register, its security profile, password.
 
     Without ``security_profile`` a station with a password gets profile 1, one without gets
-    profile 0; profile 0 with a password is refused (422).
+    profile 0; profile 0 with a password is refused (422), and so are profiles 1 and 2
+    without one.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_NO_PASSWORD_WITH_PROFILE_0)
+    # python-re: the identity pattern needs a lookahead (no '.' or '..'), which pydantic's
+    # default Rust regex engine lacks.
+    model_config = ConfigDict(
+        extra="forbid",
+        regex_engine="python-re",
+        json_schema_extra={**_NO_PASSWORD_WITH_PROFILE_0, **_PASSWORD_FOR_PROFILES_1_2},
+    )
 
-    id: str = Field(min_length=1, max_length=48, description="OCPP identity (no ':')")
+    id: str = Field(
+        pattern=IDENTITY_PATTERN,
+        description="OCPP identity: 1-48 of A-Z a-z 0-9 - . _ ~ * (not '.' or '..')",
+    )
     security_profile: Literal[0, 1, 2] | None = Field(
         None, description="Omitted: 1 with a password, else 0. 0 with a password is refused"
     )
     password: str | None = Field(
         None, min_length=16, max_length=40, description="Basic auth password, profiles 1 and 2"
     )
-    location_id: str | None = None
+    location_id: str | None = Field(None, max_length=36, description="An existing location")
 
 
 class StationPatch(_In):
@@ -104,7 +127,9 @@ class StationPatch(_In):
 
     security_profile: Literal[0, 1, 2] | None = None
     password: str | None = Field(None, min_length=16, max_length=40)
-    location_id: str | None = Field(None, description="null removes the location")
+    location_id: str | None = Field(
+        None, max_length=36, description="An existing location; null removes the location"
+    )
 
 
 class IdTokenOut(BaseModel):
@@ -124,10 +149,14 @@ class IdTokenPut(_In):
     """Body of ``PUT /id-tokens/{id_token}``: the token's status, type, expiry and limits."""
 
     status: Literal["Accepted", "Blocked", "Expired", "Invalid"] = "Accepted"
-    type: str | None = Field(None, description="2.x IdTokenEnumType; null matches any")
+    type: str | None = Field(
+        None, max_length=32, description="2.x IdTokenEnumType; null matches any"
+    )
     expiry: datetime | None = Field(None, description="RFC 3339 with offset")
-    group_id: str | None = None
-    max_concurrent_transactions: int | None = Field(None, ge=1, description="null: no limit")
+    group_id: str | None = Field(None, max_length=255)
+    max_concurrent_transactions: NonNegativeInt32 | None = Field(
+        None, ge=1, description="null: no limit"
+    )
 
 
 class TransactionOut(BaseModel):
@@ -204,10 +233,32 @@ class CallErrorOut(BaseModel):
     details: dict[str, object]
 
 
-class ErrorOut(BaseModel):
-    """Error body (404, 409, 422, 504...): ``{"detail": "..."}``, a human-readable message."""
+class FieldError(BaseModel):
+    """One invalid part of a request: where (``loc``) and why (``msg``)."""
 
-    detail: str
+    loc: list[str | int] = Field(
+        description='Where: "path", "query", "header" or "body", then names and indexes'
+    )
+    msg: str = Field(description="Why, for a human")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+class ErrorOut(BaseModel):
+    """Every error body of the API (401, 404, 409, 422, 504): a message, maybe field errors.
+
+    ``{"detail": "..."}``; a request that does not fit its schema (422) adds ``errors``, one
+    :class:`FieldError` per problem. ``errors`` is omitted, never ``null``, when absent.
+    """
+
+    detail: str = Field(description="What went wrong, for a human")
+    errors: list[FieldError] = Field(
+        None,  # type: ignore[arg-type]
+        description="422 only: each invalid parameter or body field",
+        json_schema_extra=_no_default,
+    )
 
 
 class StationList(BaseModel):
@@ -261,7 +312,39 @@ def command_schemas(command: type[Command[Any]]) -> tuple[dict[str, Any], dict[s
     (request, answer), definitions = msgspec.json.schema_components(
         [command, answer_type(command)], ref_template="#/$defs/{name}"
     )
-    return _inline(request, definitions), _inline(answer, definitions)
+    return _bound_integers(_inline(request, definitions)), _inline(answer, definitions)
+
+
+INT64_FIELDS = frozenset({"transaction_id"})
+"""Command fields that hold a Kilowatt transaction id (a 64-bit column); other integers are
+OCPP ``integer`` (32 bit, OCPP 2.0.1 Part 2 §2.1)."""
+
+
+def integer_bounds(field: str | None) -> tuple[int, int]:
+    """``(minimum, maximum)`` of an integer command field named ``field`` (None: unnamed)."""
+    if field in INT64_FIELDS:
+        return INT64_MIN, INT64_MAX
+    return INT32_MIN, INT32_MAX
+
+
+def _bound_integers(schema: Any, field: str | None = None) -> Any:
+    # The schema states the bounds the route enforces (calls.py), so a number too large for
+    # storage or for OCPP is a documented 422, never an overflow.
+    if isinstance(schema, list):
+        return [_bound_integers(item, field) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _bound_integers(sub, name) for name, sub in value.items()}
+        else:
+            out[key] = _bound_integers(value, field)
+    if out.get("type") == "integer":
+        low, high = integer_bounds(field)
+        out["minimum"] = max(out.get("minimum", low), low)
+        out["maximum"] = min(out.get("maximum", high), high)
+    return out
 
 
 def _inline(schema: Any, definitions: dict[str, Any]) -> Any:

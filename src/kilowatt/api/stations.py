@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 
 from kilowatt.api.context import ApiContext, Limit, Offset
-from kilowatt.api.responses import JsonResponse, page
+from kilowatt.api.responses import JsonResponse, error, page
 from kilowatt.api.schemas import (
-    ErrorOut,
     StationCreate,
     StationEventList,
     StationList,
@@ -29,7 +28,7 @@ def router(ctx: ApiContext) -> APIRouter:
     """
     stations = ctx.services.stations
     api = APIRouter(prefix="/stations", tags=["stations"])
-    not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+    not_found: dict[int | str, dict[str, Any]] = {404: error("Unknown station")}
 
     @api.get("", response_model=StationList, summary="List stations")
     async def list_stations(
@@ -41,7 +40,7 @@ def router(ctx: ApiContext) -> APIRouter:
         "",
         response_model=StationOut,
         status_code=status.HTTP_201_CREATED,
-        responses={409: {"model": ErrorOut}},
+        responses={409: error("A station with this id exists")},
         summary="Register a station identity (with registration 'known' only these connect)",
     )
     async def create_station(body: StationCreate) -> JsonResponse:
@@ -58,10 +57,22 @@ def router(ctx: ApiContext) -> APIRouter:
         """A station with its EVSEs and connectors (latest status and error code)."""
         return JsonResponse(await stations.get(station_id))
 
-    @api.patch("/{station_id}", response_model=StationOut, responses=not_found)
+    @api.patch(
+        "/{station_id}",
+        response_model=StationOut,
+        responses={**not_found, 409: error("Profile 1 or 2 for a station without a password")},
+    )
     async def patch_station(station_id: str, body: StationPatch) -> JsonResponse:
         """Change security profile, password or location; omitted fields stay unchanged."""
         location = body.location_id if "location_id" in body.model_fields_set else UNSET
+        # Fits the schema; whether it works depends on the stored station: a conflict.
+        needs_stored_password = body.security_profile in (1, 2) and body.password is None
+        if needs_stored_password and not (await stations.get(station_id)).has_password:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"station {station_id!r} has no password: send one with profile "
+                f"{body.security_profile}",
+            )
         info = await stations.update(
             station_id,
             security_profile=body.security_profile,

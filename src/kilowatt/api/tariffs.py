@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from kilowatt.api.context import ApiContext, Limit, Offset
-from kilowatt.api.responses import JsonResponse, page
-from kilowatt.api.schemas import ErrorOut
+from kilowatt.api.fields import NonNegativeInt32, bounded_decimal, omittable
+from kilowatt.api.responses import JsonResponse, error, page
 
 __all__ = ["router"]
 
@@ -33,26 +33,42 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Price = Annotated[Decimal, bounded_decimal(9, 6, "A price in the tariff's currency")]
+"""A price: 0 to below 10^9, 6 decimals (OCPI prices carry 4)."""
+Percent = Annotated[Decimal, bounded_decimal(3, 4, "Percent")]
+"""A VAT rate in percent: 0 to below 1000, 4 decimals."""
+Quantity = Annotated[Decimal, bounded_decimal(9, 6, "kWh, A or kW")]
+"""A restriction's energy (kWh), current (A) or power (kW): 0 to below 10^9, 6 decimals."""
+Count = NonNegativeInt32
+"""A non-negative 32-bit count: Wh or s steps, durations in s."""
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217, e.g. EUR")]
+"""An ISO 4217 currency code."""
+
+
 class PriceComponent(_In):
+    """OCPI PriceComponent: a price per kWh, per hour or per session, with VAT and steps."""
+
     type: Literal["ENERGY", "FLAT", "PARKING_TIME", "TIME"]
-    price: Decimal = Field(ge=0, description="per kWh, per hour, or per session (FLAT)")
-    vat: Decimal | None = Field(None, ge=0, description="percent")
-    step_size: int = Field(1, ge=0, description="Wh (ENERGY) or s (TIME, PARKING_TIME)")
+    price: Price = Field(description="per kWh, per hour, or per session (FLAT)")
+    vat: Percent | None = Field(None, description="percent")
+    step_size: Count = Field(1, description="Wh (ENERGY) or s (TIME, PARKING_TIME)")
 
 
 class Restrictions(_In):
+    """OCPI TariffRestrictions: when an element applies (local times, kWh, A, kW, s)."""
+
     start_time: str | None = Field(None, pattern=_HHMM)
     end_time: str | None = Field(None, pattern=_HHMM)
     start_date: str | None = Field(None, pattern=_DATE)
     end_date: str | None = Field(None, pattern=_DATE)
-    min_kwh: Decimal | None = Field(None, ge=0)
-    max_kwh: Decimal | None = Field(None, ge=0)
-    min_current: Decimal | None = Field(None, ge=0)
-    max_current: Decimal | None = Field(None, ge=0)
-    min_power: Decimal | None = Field(None, ge=0)
-    max_power: Decimal | None = Field(None, ge=0)
-    min_duration: int | None = Field(None, ge=0)
-    max_duration: int | None = Field(None, ge=0)
+    min_kwh: Quantity | None = None
+    max_kwh: Quantity | None = None
+    min_current: Quantity | None = None
+    max_current: Quantity | None = None
+    min_power: Quantity | None = None
+    max_power: Quantity | None = None
+    min_duration: Count | None = Field(None, description="s")
+    max_duration: Count | None = Field(None, description="s")
     day_of_week: (
         list[Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]]
         | None
@@ -61,18 +77,24 @@ class Restrictions(_In):
 
 
 class Element(_In):
+    """OCPI TariffElement: price components and the restrictions under which they apply."""
+
     price_components: list[PriceComponent] = Field(min_length=1)
     restrictions: Restrictions | None = None
 
 
 class DisplayText(_In):
+    """OCPI DisplayText: a text in one language (ISO 639-1)."""
+
     language: str = Field(min_length=2, max_length=2)
     text: str = Field(max_length=512)
 
 
 class PriceLimit(_In):
-    before_taxes: Decimal = Field(ge=0)
-    after_taxes: Decimal | None = Field(None, ge=0)
+    """OCPI 2.3.0 Price: a minimum or maximum session price, before and after taxes."""
+
+    before_taxes: Price
+    after_taxes: Price | None = None
 
 
 TariffType = Literal["AD_HOC_PAYMENT", "PROFILE_CHEAP", "PROFILE_FAST", "PROFILE_GREEN", "REGULAR"]
@@ -81,21 +103,25 @@ TariffType = Literal["AD_HOC_PAYMENT", "PROFILE_CHEAP", "PROFILE_FAST", "PROFILE
 class TariffBody(_In):
     """Fields of a tariff (POST: ``currency`` and ``elements`` required; PATCH: any)."""
 
-    currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217")
+    currency: Currency = omittable()
     type: TariffType | None = None
-    tax_included: Literal["YES", "NO", "N/A"] | None = None
-    elements: list[Element] | None = Field(None, min_length=1)
+    tax_included: Literal["YES", "NO", "N/A"] = omittable()
+    elements: list[Element] = omittable(min_length=1)
     alt_text: list[DisplayText] | None = None
-    alt_url: str | None = None
+    alt_url: str | None = Field(None, max_length=2048)
     min_price: PriceLimit | None = None
     max_price: PriceLimit | None = None
     start_date_time: datetime | None = None
     end_date_time: datetime | None = None
-    is_default: bool | None = Field(None, description="Applies where a location has none")
+    is_default: StrictBool = omittable(description="Applies where a location has none")
 
 
 class TariffCreate(TariffBody):
-    id: str | None = Field(None, min_length=1, max_length=36, description="Generated if absent")
+    """Body of ``POST /tariffs``: ``currency`` and ``elements`` required."""
+
+    id: str = omittable(min_length=1, max_length=36, description="Generated if absent")
+    currency: Currency
+    elements: list[Element] = Field(min_length=1)
 
 
 def _values(body: TariffBody) -> dict[str, Any]:
@@ -123,7 +149,7 @@ def router(ctx: ApiContext) -> APIRouter:
     """
     tariffs = ctx.services.tariffs
     api = APIRouter(prefix="/tariffs", tags=["tariffs"])
-    errors: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+    not_found: dict[int | str, dict[str, Any]] = {404: error("Unknown tariff")}
 
     @api.get("", summary="List tariffs (oldest first)")
     async def list_tariffs(limit: Limit = 50, offset: Offset = 0) -> JsonResponse:
@@ -132,29 +158,24 @@ def router(ctx: ApiContext) -> APIRouter:
     @api.post(
         "",
         status_code=status.HTTP_201_CREATED,
-        responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+        responses={409: error("A tariff with this id exists")},
         summary="Create a tariff",
     )
     async def create_tariff(body: TariffCreate) -> JsonResponse:
-        if body.currency is None or body.elements is None:
-            return JsonResponse({"detail": "currency and elements are required"}, 422)
         info = await tariffs.create(_values(body), tariff_id=body.id)
         return JsonResponse(info, status_code=status.HTTP_201_CREATED)
 
-    @api.get("/{tariff_id}", responses=errors)
+    @api.get("/{tariff_id}", responses=not_found)
     async def get_tariff(tariff_id: str) -> JsonResponse:
         return JsonResponse(await tariffs.get(tariff_id))
 
-    @api.patch("/{tariff_id}", responses=errors)
+    @api.patch("/{tariff_id}", responses=not_found)
     async def patch_tariff(tariff_id: str, body: TariffBody) -> JsonResponse:
         """Change the given fields; the new version is pushed to OCPI partners."""
         values = _values(body)
-        for required in ("currency", "elements", "tax_included", "is_default"):
-            if required in values and values[required] is None:
-                return JsonResponse({"detail": f"{required} cannot be null"}, 422)
         return JsonResponse(await tariffs.update(tariff_id, values))
 
-    @api.delete("/{tariff_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors)
+    @api.delete("/{tariff_id}", status_code=status.HTTP_204_NO_CONTENT, responses=not_found)
     async def delete_tariff(tariff_id: str) -> None:
         """Delete a tariff; locations using it fall back to the default tariff."""
         await tariffs.delete(tariff_id)

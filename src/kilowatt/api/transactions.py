@@ -8,8 +8,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from kilowatt.api.context import ApiContext, Limit, Offset
-from kilowatt.api.responses import JsonResponse, page
-from kilowatt.api.schemas import ErrorOut, MeterValueList, TransactionList, TransactionOut
+from kilowatt.api.fields import TransactionIdPath
+from kilowatt.api.responses import JsonResponse, error, page
+from kilowatt.api.schemas import MeterValueList, TransactionList, TransactionOut
 from kilowatt.csms.model import TransactionInfo
 
 __all__ = ["router", "transaction_json"]
@@ -29,7 +30,7 @@ def router(ctx: ApiContext) -> APIRouter:
     """
     transactions = ctx.services.transactions
     api = APIRouter(prefix="/transactions", tags=["transactions"])
-    not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+    not_found: dict[int | str, dict[str, Any]] = {404: error("Unknown transaction")}
 
     @api.get("", response_model=TransactionList, summary="List transactions, newest first")
     async def list_transactions(
@@ -44,12 +45,12 @@ def router(ctx: ApiContext) -> APIRouter:
         return page(result, transaction_json)
 
     @api.get("/{transaction_id}", response_model=TransactionOut, responses=not_found)
-    async def get_transaction(transaction_id: int) -> JsonResponse:
+    async def get_transaction(transaction_id: TransactionIdPath) -> JsonResponse:
         return JsonResponse(transaction_json(await transactions.get(transaction_id)))
 
     @api.get("/{transaction_id}/meter-values", response_model=MeterValueList, responses=not_found)
     async def meter_values(
-        transaction_id: int, limit: Limit = 100, offset: Offset = 0
+        transaction_id: TransactionIdPath, limit: Limit = 100, offset: Offset = 0
     ) -> JsonResponse:
         """Sampled values by time (measurand, phase, unit, context, location, exact value)."""
         return page(await transactions.meter_values(transaction_id, limit=limit, offset=offset))
