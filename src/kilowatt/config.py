@@ -92,6 +92,16 @@ class Settings:
     """Message journal: frames older than this many s are pruned; 0 keeps them forever."""
     journal_max_messages: int = 1_000_000
     """Message journal: at most this many frames are kept (oldest pruned first); 0 = no limit."""
+    journal_max_frame_bytes: int = 64 * 1024
+    """Message journal: a frame above this many bytes (UTF-8) is stored as a placeholder with
+    its first bytes, its size and its SHA-256, never whole (at least 1024)."""
+    journal_max_bytes_per_station: int = 16 * 1024 * 1024
+    """Message journal: bytes of frames kept per station, oldest pruned first; 0 = no limit."""
+    journal_max_bytes: int = 1024 * 1024 * 1024
+    """Message journal: bytes of frames kept in all, oldest pruned first; 0 = no limit."""
+    journal_page_max_bytes: int = 4 * 1024 * 1024
+    """API ``GET /stations/{id}/messages``: a page holds frames up to this many bytes in all
+    (at least one frame), whatever its ``limit``."""
     call_timeout: float = 30.0
     """Default time in s to wait for a station's answer to a CSMS-initiated CALL."""
     log_level: LogLevel = "INFO"
@@ -247,6 +257,10 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "trial": _parse_bool,
     "journal_retention": _parse_int_range(0, None),
     "journal_max_messages": _parse_int_range(0, None),
+    "journal_max_frame_bytes": _parse_int_range(1024, None),
+    "journal_max_bytes_per_station": _parse_int_range(0, None),
+    "journal_max_bytes": _parse_int_range(0, None),
+    "journal_page_max_bytes": _parse_int_range(1024, None),
     "call_timeout": _parse_positive_float,
     "log_level": _parse_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", fold=True),
     "ocpi_country_code": _parse_country_code,

@@ -109,10 +109,24 @@ def router(ctx: ApiContext) -> APIRouter:
     async def messages(
         station_id: str, action: str | None = None, limit: Limit = 50, offset: Offset = 0
     ) -> JsonResponse:
-        """The message journal: every frame in and out, newest first."""
+        """The message journal: every frame in and out, newest first.
+
+        A page holds at most ``limit`` frames and, whatever the limit, frames of at most
+        ``journal_page_max_bytes`` (setting; 4 MiB by default) in all, at least one: a page
+        shorter than ``limit`` continues at ``offset`` + its length. A frame above
+        ``journal_max_frame_bytes`` was stored as a placeholder: a JSON object with
+        ``truncated``, ``size`` (bytes), ``sha256`` and ``head`` (its first bytes).
+        """
         await stations.get(station_id)
         journal = ctx.services.journal
-        return page(await journal.list(station_id, limit=limit, offset=offset, action=action))
+        result = await journal.list(
+            station_id,
+            limit=limit,
+            offset=offset,
+            action=action,
+            max_bytes=ctx.settings.journal_page_max_bytes,
+        )
+        return page(result)
 
     return api
 

@@ -408,6 +408,22 @@ class JournalRepository(Protocol):
         """
         ...
 
+    async def prune_bytes(
+        self,
+        *,
+        station_bytes: int | None,
+        stations: Sequence[str] | None,
+        total_bytes: int | None,
+    ) -> int:
+        """Delete the oldest written frames beyond byte limits; return how many.
+
+        A frame's size is the UTF-8 length of its ``frame`` text in bytes. Each station of
+        ``stations`` (None: every station) keeps its newest frames that fit in
+        ``station_bytes``; then the journal keeps its newest frames that fit in
+        ``total_bytes`` (None: no such limit). Retry-safe.
+        """
+        ...
+
     async def delete_station(self, station_id: str) -> int:
         """Delete every written frame of a station; return how many. Retry-safe."""
         ...

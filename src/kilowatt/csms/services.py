@@ -67,6 +67,9 @@ class Services:
             repositories.journal,
             retention=settings.journal_retention,
             max_messages=settings.journal_max_messages,
+            max_frame_bytes=settings.journal_max_frame_bytes,
+            max_station_bytes=settings.journal_max_bytes_per_station,
+            max_bytes=settings.journal_max_bytes,
             clock=clock,
         )
         return cls(

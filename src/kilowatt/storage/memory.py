@@ -544,6 +544,35 @@ class MemoryJournalRepository:
             del journal[frame_id]
         return len(doomed)
 
+    async def prune_bytes(
+        self,
+        *,
+        station_bytes: int | None,
+        stations: Sequence[str] | None,
+        total_bytes: int | None,
+    ) -> int:
+        """Delete the oldest frames beyond the byte limits (UTF-8 ``frame``); how many."""
+        journal = self._data.journal
+        doomed: set[int] = set()
+        used: dict[str, int] = {}
+        total = 0
+        wanted = None if stations is None else set(stations)
+        for frame_id in sorted(journal, reverse=True):
+            row = journal[frame_id]
+            size = len(row["frame"].encode("utf-8", "surrogatepass"))
+            station = row["station_id"]
+            if station_bytes is not None and (wanted is None or station in wanted):
+                used[station] = used.get(station, 0) + size
+                if used[station] > station_bytes:
+                    doomed.add(frame_id)
+                    continue
+            total += size
+            if total_bytes is not None and total > total_bytes:
+                doomed.add(frame_id)
+        for frame_id in doomed:
+            del journal[frame_id]
+        return len(doomed)
+
     async def delete_station(self, station_id: str) -> int:
         """Delete the station's frames; how many."""
         journal = self._data.journal

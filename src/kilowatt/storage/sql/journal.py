@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Select
 
 from kilowatt.csms.repositories import JournalRow, Row
 from kilowatt.storage import hotpath
@@ -36,7 +39,7 @@ from kilowatt.storage.journal_file import COLUMNS
 from kilowatt.storage.sql.common import page as _paged
 from kilowatt.storage.tables import journal
 
-__all__ = ["SqlJournalRepository", "delete_station", "page", "prune"]
+__all__ = ["SqlJournalRepository", "delete_station", "page", "prune", "prune_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,75 @@ async def prune(conn: AsyncConnection, *, before: datetime | None, keep: int | N
         if cutoff is not None:
             result = await conn.execute(delete(journal).where(journal.c.id <= cutoff))
             removed += result.rowcount
+    return removed
+
+
+class _frame_bytes(FunctionElement[int]):
+    """The UTF-8 length in bytes of a text column: ``octet_length(x)`` (PostgreSQL), ``length(
+    CAST(x AS BLOB))`` on SQLite (whose ``length`` of text counts characters, and which has
+    ``octet_length`` only from 3.43)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_frame_bytes)
+def _frame_bytes_default(element: _frame_bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"octet_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_frame_bytes, "sqlite")
+def _frame_bytes_sqlite(element: _frame_bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"length(CAST({compiler.process(element.clauses, **kw)} AS BLOB))"
+
+
+_STATIONS_PER_STATEMENT = 500  # bound parameters per IN list (SQLite allows 32,766)
+
+
+def _beyond(limit: int, stations: Sequence[str] | None, *, per_station: bool) -> Select[Any]:
+    """Ids of the frames beyond ``limit`` bytes of newer frames (per station, or in all)."""
+    running: ColumnElement[Any] = func.sum(_frame_bytes(journal.c.frame)).over(
+        partition_by=journal.c.station_id if per_station else None,
+        order_by=journal.c.id.desc(),
+    )
+    sizes = select(journal.c.id, running.label("running"))
+    if stations is not None:
+        sizes = sizes.where(journal.c.station_id.in_(stations))
+    inner = sizes.subquery()
+    return select(inner.c.id).where(inner.c.running > limit)
+
+
+async def prune_bytes(
+    conn: AsyncConnection,
+    *,
+    station_bytes: int | None,
+    stations: Sequence[str] | None,
+    total_bytes: int | None,
+) -> int:
+    """Delete the oldest frames beyond ``station_bytes`` per station (of ``stations``; None:
+    all) and then beyond ``total_bytes`` in all; return how many.
+
+    One window query per limit (a running sum of the frames' UTF-8 bytes, newest first): it
+    reads the frames it sums, i.e. the station's frames, or the whole journal for
+    ``total_bytes``.
+    """
+    removed = 0
+    if station_bytes is not None:
+        if stations is None:
+            groups: list[Sequence[str] | None] = [None]
+        else:
+            groups = [
+                stations[i : i + _STATIONS_PER_STATEMENT]
+                for i in range(0, len(stations), _STATIONS_PER_STATEMENT)
+            ]
+        for group in groups:
+            doomed = _beyond(station_bytes, group, per_station=True)
+            result = await conn.execute(delete(journal).where(journal.c.id.in_(doomed)))
+            removed += result.rowcount
+    if total_bytes is not None:
+        doomed = _beyond(total_bytes, None, per_station=False)
+        result = await conn.execute(delete(journal).where(journal.c.id.in_(doomed)))
+        removed += result.rowcount
     return removed
 
 
@@ -170,6 +242,22 @@ class SqlJournalRepository:
 
         async def op(conn: AsyncConnection) -> int:
             return await prune(conn, before=before, keep=keep)
+
+        return await self._store_write(op)
+
+    async def prune_bytes(
+        self,
+        *,
+        station_bytes: int | None,
+        stations: Sequence[str] | None,
+        total_bytes: int | None,
+    ) -> int:
+        """Delete the oldest frames beyond the byte limits (see the protocol); how many."""
+
+        async def op(conn: AsyncConnection) -> int:
+            return await prune_bytes(
+                conn, station_bytes=station_bytes, stations=stations, total_bytes=total_bytes
+            )
 
         return await self._store_write(op)
 
