@@ -70,6 +70,9 @@ class Database:
         journal_file: on a file-backed SQLite database with the inline driver, keep the
             message journal in a file of its own written by a thread of its own
             (:mod:`.journal_file`, :attr:`journal_file`).
+        wal_max_bytes: SQLite: the checkpoint thread truncates the WAL once it is larger than
+            this many bytes, and SQLite shrinks it back to this size whenever it rewinds it
+            (``PRAGMA journal_size_limit``); see :class:`.inline_sqlite.Checkpointer`.
 
     Call :meth:`migrate` once at start, :meth:`close` at shutdown (commits pending writes).
     """
@@ -84,6 +87,7 @@ class Database:
         inline: bool | None = None,
         checkpoint_interval: float | None = 1.0,
         journal_file: bool = True,
+        wal_max_bytes: int = inline_sqlite.WAL_MAX_BYTES,
     ) -> None:
         parsed = make_url(url)
         self.url = url
@@ -114,6 +118,7 @@ class Database:
                             database,
                             interval=checkpoint_interval,
                             busy_timeout_ms=busy_timeout_ms,
+                            wal_max_bytes=wal_max_bytes,
                         )
                     if journal_file:
                         self.journal_file = open_journal_file(
@@ -129,7 +134,10 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(
-                self.engine, busy_timeout_ms, autocheckpoint=self._checkpointer is None
+                self.engine,
+                busy_timeout_ms,
+                autocheckpoint=self._checkpointer is None,
+                wal_max_bytes=wal_max_bytes,
             )
             if self._checkpointer is not None:
                 self._checkpointer.start()
@@ -182,13 +190,19 @@ def open_journal_file(
     """A :class:`~kilowatt.storage.journal_file.JournalFile` at ``path`` with the
     :class:`Database` it reads and prunes through (no checkpoint thread, no journal file of
     its own)."""
-    reader = Database(f"sqlite+aiosqlite:///{path}", journal_file=False, checkpoint_interval=None)
+    # Not inline: pruning the journal to its byte limits reads every frame it sums (up to
+    # journal_max_bytes), which must not run on the event loop; aiosqlite's thread runs it.
+    reader = Database(
+        f"sqlite+aiosqlite:///{path}", journal_file=False, checkpoint_interval=None, inline=False
+    )
     return JournalFile(
         path, database=reader, write_delay=write_delay, busy_timeout_ms=busy_timeout_ms
     )
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, autocheckpoint: bool) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine, busy_timeout_ms: int, *, autocheckpoint: bool, wal_max_bytes: int
+) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver (it would BEGIN lazily, and only
@@ -209,6 +223,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, autocheckpoi
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # When a writer rewinds the WAL (or a checkpoint empties it), shrink the file to this
+        # size: without it, the WAL keeps its largest size until the last connection closes.
+        cursor.execute(f"PRAGMA journal_size_limit={int(wal_max_bytes)}")
         if not autocheckpoint:
             # The Checkpointer thread does it: a checkpoint fsyncs, and with the inline driver
             # an automatic one would block the event loop inside some COMMIT.

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -301,21 +302,59 @@ def dbapi() -> Any:
     return AsyncAdapt_aiosqlite_dbapi(sys.modules[__name__], sqlite3)
 
 
+WAL_MAX_BYTES = 64 * 1024 * 1024
+"""Past this size (bytes) after a passive checkpoint, :class:`Checkpointer` truncates the WAL."""
+
+TRUNCATE_BUSY_TIMEOUT_MS = 200
+"""How long a truncating checkpoint waits for the writer and readers (ms) before it gives up
+until the next interval; meanwhile it holds up new writers, so it must stay short."""
+
+
 class Checkpointer:
     """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` every ``interval`` s on its own thread and
-    connection, so the event loop never waits for the checkpoint's fsync.
+    connection, so the event loop never waits for the checkpoint's fsync; truncates the WAL
+    when it has grown past ``wal_max_bytes``.
 
     A passive checkpoint never blocks writers or readers; it copies what it can from the WAL
-    into the database file. Stop it with :meth:`stop` (runs a last checkpoint).
+    into the database file. But SQLite only rewinds the WAL to its start when a writer finds
+    it wholly copied, and under sustained load a commit may always land while the checkpoint
+    runs. So when the WAL file is larger than ``wal_max_bytes`` after the passive
+    checkpoint, a ``wal_checkpoint(TRUNCATE)`` follows at once: it copies the few
+    frames committed meanwhile, waits (at most :data:`TRUNCATE_BUSY_TIMEOUT_MS`) until no
+    reader uses the WAL, and truncates it to 0 bytes. Writers wait during that step only (a
+    few ms; a busy writer on the event loop retries with ``asyncio.sleep``). If readers hold
+    on, it is tried again after the next interval. The WAL stays below about
+    ``wal_max_bytes`` plus what one ``interval`` of writes adds.
+
+    Stop it with :meth:`stop` (runs a last checkpoint).
+
+    Args:
+        path: the database file.
+        interval: s between checkpoints.
+        busy_timeout_ms: how long the passive checkpoint waits for a lock (ms).
+        wal_max_bytes: truncate the WAL when it is larger than this (bytes).
     """
 
-    def __init__(self, path: str, *, interval: float = 1.0, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        interval: float = 1.0,
+        busy_timeout_ms: int = 5000,
+        wal_max_bytes: int = WAL_MAX_BYTES,
+    ) -> None:
+        """Prepare the thread (not started: :meth:`start`)."""
         self._path = path
+        self._wal = path + "-wal"
         self._interval = interval
         self._busy_timeout_ms = busy_timeout_ms
+        self._wal_max_bytes = wal_max_bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kw-sqlite-checkpoint", daemon=True)
         self.checkpoints = 0
+        """Checkpoints run so far (for tests)."""
+        self.truncations = 0
+        """Truncating checkpoints that completed (the WAL was emptied) so far."""
 
     def start(self) -> None:
         self._thread.start()
@@ -336,11 +375,36 @@ class Checkpointer:
             while True:
                 stopping = self._stop.wait(self._interval)
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames == -1:
+                        # This connection has not seen the WAL: it was opened before the
+                        # database was switched to WAL mode (a new data directory), and a
+                        # checkpoint alone never reads the file's header again, so every
+                        # checkpoint was a no-op and the WAL grew without end. A read opens
+                        # the WAL for this connection.
+                        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
+                    if self._wal_size() > self._wal_max_bytes:
+                        self._truncate(conn)
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed: %r", exc)
                 if stopping:
                     return
         finally:
             conn.close()
+
+    def _wal_size(self) -> int:
+        try:
+            return os.path.getsize(self._wal)
+        except OSError:  # no WAL (yet): nothing to truncate
+            return 0
+
+    def _truncate(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout={TRUNCATE_BUSY_TIMEOUT_MS}")
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        if not busy:
+            self.truncations += 1

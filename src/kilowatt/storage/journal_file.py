@@ -78,6 +78,9 @@ _SHORTEST_DELAY = 0.001
 
 _INSERT_ONE = f"INSERT INTO journal ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
+_WAL_SIZE_LIMIT = 16 * 1024 * 1024
+"""Bytes the journal file's WAL is truncated to when SQLite rewinds it."""
+
 _LARGEST_CHUNK = 256
 """Rows per INSERT statement at most (× 7 parameters, well under SQLite's 32,766)."""
 
@@ -234,6 +237,10 @@ class JournalFile:
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # The WAL shrinks back to this after an automatic checkpoint rewinds it (a trim of the
+        # journal to its byte limits may write a burst of pages); SQLite's automatic
+        # checkpoint (every 1000 pages, on this thread) keeps it bounded otherwise.
+        conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         dialect = sqlite.dialect()
         conn.execute(str(CreateTable(journal, if_not_exists=True).compile(dialect=dialect)))
         for index in sorted(journal.indexes, key=lambda i: str(i.name)):
