@@ -12,6 +12,13 @@ whose deadline passed and arms a timer for the next one. An answering task runs 
 demand. Only one task runs the loop at a time (``_writing``); a producer that finds it busy
 leaves its frames in the core's outbox and wakes it, so frames keep the core's order.
 
+Inbound limits (:mod:`kilowatt.transport.limits`), checked by the reader before the RPC core sees
+a message: a per-connection token bucket (over the rate, the reader stops reading the socket for
+a while: backpressure, nothing dropped); a binary message closes the connection with 1003
+(OCPP-J frames are UTF-8 JSON text, see :meth:`OcppConnection.run`); a frame nested deeper than
+the limit is refused unread (:mod:`kilowatt.ocpp.depth`); past the protocol-violation budget the
+connection is closed with 1008. Violations are logged in one summary line per interval.
+
 Speed tricks and their figures: docs/benchmarks.md. The one that reaches into websockets'
 internals (the direct frame write, see ``_write``) sits behind :mod:`kilowatt.fastpaths`.
 """
@@ -31,6 +38,7 @@ from websockets.version import version as websockets_version
 
 from kilowatt import fastpaths
 from kilowatt.ocpp.action import Initiator
+from kilowatt.ocpp.depth import refuse_deep_frame
 from kilowatt.ocpp.errors import CallError, CallTimeout, ErrorCode
 from kilowatt.ocpp.rpc import RpcConnection, Side
 from kilowatt.ocpp.rpc_events import (
@@ -47,10 +55,28 @@ from kilowatt.ocpp.version import OcppVersion
 from kilowatt.transport.errors import ConnectionClosed
 from kilowatt.transport.frames import FrameObserver, frame_header
 from kilowatt.transport.handshake import HandshakeRequest
+from kilowatt.transport.limits import DEFAULT_LIMITS, InboundLimits, TokenBucket, Violations
 
-__all__ = ["CallContext", "Flag", "InboundHandler", "OcppConnection"]
+__all__ = [
+    "CLOSE_BINARY",
+    "CLOSE_POLICY",
+    "CallContext",
+    "Flag",
+    "InboundHandler",
+    "OcppConnection",
+]
 
 logger = logging.getLogger("kilowatt.transport")
+
+CLOSE_BINARY = 1003
+"""Close code for a binary message (RFC 6455 §7.4.1, 1003: a type of data the endpoint cannot
+accept, "e.g., an endpoint that understands only text data ... if it receives a binary
+message"). OCPP-J frames are JSON text encoded in UTF-8 (OCPP-J 1.6 §4.1.2; 2.0.1 and 2.1
+Part 4 §4.1.2), i.e. WebSocket text messages."""
+
+CLOSE_POLICY = 1008
+"""Close code once a connection exceeds its protocol-violation budget (RFC 6455 §7.4.1: policy
+violation)."""
 
 
 class Flag:
@@ -181,6 +207,8 @@ class OcppConnection:
         rpc_options: further keyword arguments for :class:`RpcConnection`.
         frame_observer: sees every frame in and out (:mod:`kilowatt.transport.frames`); may
             also be set later through :attr:`frame_observer`, before :meth:`run`.
+        limits: inbound rate, violation budget and nesting depth
+            (:class:`~kilowatt.transport.limits.InboundLimits`); None: the defaults.
 
     Call :meth:`run` (the server and client do) to process messages until the socket closes.
     """
@@ -198,9 +226,11 @@ class OcppConnection:
         lenient: bool = False,
         rpc_options: Mapping[str, Any] | None = None,
         frame_observer: FrameObserver | None = None,
+        limits: InboundLimits | None = None,
     ) -> None:
         """Wrap ``websocket`` in a fresh RPC core; nothing is read until :meth:`run`."""
         self.websocket = websocket
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
         self.frame_observer = frame_observer
         self._direct = _direct_send(websocket)
         self.version = version
@@ -232,6 +262,10 @@ class OcppConnection:
         # so @after hooks run when the peer can already have our answer (a Reset handler that
         # closes the socket must not lose its own CALLRESULT).
         self._flush_waiters: list[asyncio.Future[None]] = []
+        # Made on the first violation / refused frame: most connections never have one.
+        self._violations: Violations | None = None
+        self._refusals: list[str] | None = None  # CALLERRORs of frames the core never saw
+        self._policy_close: str | None = None  # set once the violation budget is exceeded
 
     # -- public API -------------------------------------------------------------------------
 
@@ -320,12 +354,49 @@ class OcppConnection:
 
         Returns normally when the connection closes (whatever the close code); pending calls
         then raise :class:`ConnectionClosed`, running handlers are cancelled.
+
+        Before the RPC core decodes a message (see :attr:`limits`): over the rate, reading
+        pauses until the token bucket allows the message; a binary message closes the
+        connection with :data:`CLOSE_BINARY`; a frame nested too deep is refused unread with
+        the CALLERROR the spec prescribes (:func:`kilowatt.ocpp.depth.refuse_deep_frame`).
+        Each refused frame is a protocol violation; past the budget the connection is closed
+        with :data:`CLOSE_POLICY`. Both closes are reported to the frame observer.
         """
         self._running = True
         self._kick()  # frames queued before run() (e.g. a call) go out now
+        loop = self._loop
+        limits = self.limits
+        bucket = TokenBucket(limits.rate, limits.burst, loop.time()) if limits.rate else None
+        max_depth = limits.max_depth
         try:
             async for message in self.websocket:
-                events = self.rpc.receive(message, self._loop.time())
+                now = loop.time()
+                if bucket is not None:
+                    wait = bucket.delay(now)
+                    if wait:
+                        # Not reading is the backpressure: websockets stops reading the socket
+                        # once its queue is full, and the peer's frames wait in TCP buffers.
+                        await asyncio.sleep(wait)
+                        now = loop.time()
+                if not isinstance(message, str):
+                    await self._refuse_binary(message)
+                    break
+                deep = refuse_deep_frame(message, self.version, max_depth)
+                if deep is not None:
+                    observer = self.frame_observer
+                    if observer is not None:  # no action: nothing downstream decodes it
+                        observer("in", message, deep.message_type, deep.message_id, None)
+                    if deep.answer is not None:
+                        if self._refusals is None:
+                            self._refusals = []
+                        self._refusals.append(deep.answer)
+                        self._kick()
+                    self._violation(deep.description, now)
+                    if self._policy_close is not None:
+                        await self._close_for_policy()
+                        break
+                    continue
+                events = self.rpc.receive(message, now)
                 observer = self.frame_observer
                 # A received CALL queues nothing by itself (its handler answers later); any
                 # other event may have queued a frame (our next queued CALL, a CALLERROR).
@@ -339,9 +410,14 @@ class OcppConnection:
                         observer("in", message, *frame_header(message))
                     self._process(events)
                     self._kick()
+                    if self._policy_close is not None:
+                        await self._close_for_policy()
+                        break
         except WsConnectionClosed:
             pass
         finally:
+            if self._violations is not None:
+                self._violations.flush(loop.time())
             self._shutdown()
             tasks = [*self._tasks]
             if self._writer is not None:
@@ -356,6 +432,42 @@ class OcppConnection:
         return f"<OcppConnection {self.identity!r} {self.version.subprotocol} {state}>"
 
     # -- internals --------------------------------------------------------------------------
+
+    def _violation(self, reason: str, now: float, *, counts: bool = True) -> None:
+        """Log (summarised) and charge one protocol violation; past the budget, mark for 1008."""
+        violations = self._violations
+        if violations is None:
+            violations = self._violations = Violations(self.identity, self.limits, logger)
+        if violations.add(reason, now, counts=counts) and self._policy_close is None:
+            self._policy_close = (
+                f"too many protocol violations ({violations.total}; at most "
+                f"{self.limits.violation_budget} per {self.limits.violation_window:g} s)"
+            )
+
+    async def _refuse_binary(self, message: bytes) -> None:
+        observer = self.frame_observer
+        if observer is not None:
+            observer("in", message, 0, None, None)
+        self._violation("binary message (OCPP-J frames are text)", self._loop.time())
+        await self._close_with(CLOSE_BINARY, "OCPP-J frames are text; binary message refused")
+
+    async def _close_for_policy(self) -> None:
+        assert self._policy_close is not None
+        await self._close_with(CLOSE_POLICY, self._policy_close)
+
+    async def _close_with(self, code: int, reason: str) -> None:
+        """Close from the reader (which then stops) and report the close to the observer.
+
+        The observer gets it as an ``"out"`` entry of message type 0 (not an OCPP-J frame):
+        ``close <code>: <reason>``, so that the journal shows why the connection ended.
+        """
+        logger.warning("%s: closing with code %d: %s", self.identity, code, reason)
+        observer = self.frame_observer
+        if observer is not None:
+            observer("out", f"close {code}: {reason}", 0, None, None)
+        # Answers already queued (e.g. the CALLERROR of the last bad frame) go out first.
+        await self._write_answer()
+        await self.websocket.close(code, reason[:120])
 
     def _shutdown(self) -> None:
         if self._closed.is_set():
@@ -426,20 +538,16 @@ class OcppConnection:
                     error=CallTimeout(event.action, event.message_id, event.timeout),
                 )
             elif isinstance(event, ResultErrorReceived):
-                logger.warning(
-                    "%s: peer rejected our result %s: %s",
-                    self.identity,
-                    event.message_id,
-                    event.error,
+                # Legitimate protocol, but a peer may flood them: logged like violations
+                # (summarised), not charged to the budget.
+                self._violation(
+                    f"peer rejected our result {event.message_id}: {event.error}",
+                    self._loop.time(),
+                    counts=False,
                 )
             elif isinstance(event, ProtocolViolation):
-                logger.warning(
-                    "%s: protocol violation (%s, answered=%s): %s",
-                    self.identity,
-                    event.code,
-                    event.answered,
-                    event.description,
-                )
+                answer = f"answered {event.code}" if event.answered else "not answered"
+                self._violation(f"{event.description} ({answer})", self._loop.time())
 
     async def _answer(self, message_id: str, action: str, request: Any) -> None:
         context = CallContext(message_id, action, self)
@@ -550,6 +658,10 @@ class OcppConnection:
                 self._wake.clear()
                 waiters, self._flush_waiters = self._flush_waiters, []
                 frames = self.rpc.data_to_send()
+                refusals = self._refusals
+                if refusals:
+                    self._refusals = None
+                    frames = refusals + frames
                 observer = self.frame_observer
                 for frame in frames:
                     if observer is not None:

@@ -13,7 +13,12 @@ on the wire (``str``; ``bytes`` for a binary message a peer sent). ``message_typ
 ``message_id`` and ``action`` come from the frame header (:func:`frame_header`): ``action`` only
 for CALL (2) and SEND (6) frames, ``(0, None, None)`` when the frame is not a readable OCPP-J
 array (such frames are reported too). For a received CALL the header comes from the core's
-parse, at no extra cost.
+parse, at no extra cost. A frame refused for its nesting depth (:mod:`kilowatt.ocpp.depth`) is
+reported with its type and id but no action, so that nothing downstream decodes it.
+
+A close the connection initiates for a policy reason (a binary message: 1003; the
+protocol-violation budget exceeded: 1008; see :mod:`kilowatt.transport.limits`) is reported as
+an ``"out"`` entry of message type 0 whose text is ``close <code>: <reason>``.
 
 An observer must not block or raise: keep it to appending to a buffer (the message journal,
 :mod:`kilowatt.handlers.recorder`, does exactly that).
@@ -25,6 +30,9 @@ from collections.abc import Callable
 from typing import Literal
 
 import msgspec
+
+from kilowatt.ocpp.depth import MAX_DEPTH, shallow_header, too_deep
+from kilowatt.ocpp.frames import MAX_MESSAGE_ID_LENGTH
 
 __all__ = ["Direction", "FrameObserver", "frame_header"]
 
@@ -45,8 +53,16 @@ def frame_header(frame: str | bytes) -> tuple[int, str | None, str | None]:
 
     ``action`` is None unless the frame is a CALL (2) or SEND (6); ``message_id`` is None when
     it is not a string. ``(0, None, None)`` when the frame is not a JSON array whose first item
-    is an integer.
+    is an integer. A frame nested deeper than :data:`~kilowatt.ocpp.depth.MAX_DEPTH` is read
+    without decoding it (skipping a nested value recurses), and its action is not reported.
     """
+    if too_deep(frame, MAX_DEPTH):
+        shallow_type, shallow_id, _ = shallow_header(frame)
+        if shallow_type is None:
+            return 0, None, None
+        if shallow_id is not None and len(shallow_id) > MAX_MESSAGE_ID_LENGTH:
+            shallow_id = None
+        return shallow_type, shallow_id, None
     try:
         parts = _header.decode(frame)
         message_type = msgspec.json.decode(parts[0]) if parts else 0

@@ -51,6 +51,7 @@ from kilowatt.transport.handshake import (
     select_version,
     validate_identity,
 )
+from kilowatt.transport.limits import InboundLimits
 from kilowatt.transport.peer import Peer
 
 __all__ = ["DEFAULT_VERSIONS", "HandlerFactory", "OcppServer", "serve_ocpp"]
@@ -116,6 +117,7 @@ class OcppServer(Generic[H]):
         rpc_options: Mapping[str, Any] | None = None,
         server_options: Mapping[str, Any] | None = None,
         backlog: int = DEFAULT_BACKLOG,
+        limits: InboundLimits | None = None,
     ) -> None:
         """Store the settings (arguments as for :func:`serve_ocpp`); nothing listens yet.
 
@@ -139,6 +141,7 @@ class OcppServer(Generic[H]):
         self.call_timeout = call_timeout
         self.lenient = lenient
         self.rpc_options = dict(rpc_options or {})
+        self.limits = limits
         self.peers: dict[str, H] = {}
         self.connections: dict[str, OcppConnection] = {}
         self._requested_port = port
@@ -352,6 +355,7 @@ class OcppServer(Generic[H]):
             call_timeout=self.call_timeout,
             lenient=self.lenient,
             rpc_options=self.rpc_options,
+            limits=self.limits,
         )
         handler = self.handler_factory(connection)
         connection.handler = handler
@@ -424,6 +428,7 @@ def serve_ocpp(
     rpc_options: Mapping[str, Any] | None = None,
     server_options: Mapping[str, Any] | None = None,
     backlog: int = DEFAULT_BACKLOG,
+    limits: InboundLimits | None = None,
 ) -> OcppServer[H]:
     """Create an OCPP-J server; await it or ``async with`` it to start listening.
 
@@ -449,6 +454,8 @@ def serve_ocpp(
         rpc_options: extra keyword arguments for :class:`kilowatt.ocpp.rpc.RpcConnection`.
         server_options: extra keyword arguments for ``websockets.asyncio.server.serve``.
         backlog: listen backlog (connections waiting to be accepted).
+        limits: per-connection inbound rate, protocol-violation budget and nesting depth
+            (:class:`~kilowatt.transport.limits.InboundLimits`); None: the defaults.
 
     Example::
 
@@ -472,4 +479,5 @@ def serve_ocpp(
         rpc_options=rpc_options,
         server_options=server_options,
         backlog=backlog,
+        limits=limits,
     )
