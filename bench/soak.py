@@ -352,6 +352,7 @@ def soak(params: Params) -> dict[str, Any]:
     csv_path = out_dir / f"{stamp}-soak.csv"
     json_path = out_dir / f"{stamp}-soak.json"
     machine = run.machine_info()
+    git = run.git_info()  # at the start: others may commit while a long soak runs
     server = run.start_server("kilowatt", params.kilowatt_cmd, params.start_timeout)
     data_dir = server.workdir / "data"
     pid = server.proc.pid
@@ -454,7 +455,7 @@ def soak(params: Params) -> dict[str, Any]:
             f"plateau: growth of the last third <= {PLATEAU_RATIO:g} x growth of the first "
             f"third, or <= {PLATEAU_NOISE:g} x peak (growth = rise of the running maximum)"
         ),
-        "git": run.git_info(),
+        "git": git,
         "server_src": str(Path(params.src).resolve()) if params.src else None,
         "machine": machine,
         "server_exit_code": exit_code,
