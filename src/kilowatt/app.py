@@ -58,6 +58,7 @@ from kilowatt.transport import (
     certificate_common_name,
     serve_ocpp,
 )
+from kilowatt.transport.limits import InboundLimits
 
 __all__ = ["Kilowatt", "auth_hook", "auth_throttle", "serve", "tls_context"]
 
@@ -225,6 +226,12 @@ class Kilowatt:
             auth=auth_hook(self.services, self.throttle),
             ssl=tls_context(settings),
             call_timeout=settings.call_timeout,
+            limits=InboundLimits(
+                rate=settings.ocpp_inbound_rate,
+                burst=settings.ocpp_inbound_burst,
+                violation_budget=settings.ocpp_violation_budget,
+                violation_window=settings.ocpp_violation_window,
+            ),
         )
         await self.ocpp.start()
         config = uvicorn.Config(

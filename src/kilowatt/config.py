@@ -102,6 +102,16 @@ class Settings:
     journal_page_max_bytes: int = 4 * 1024 * 1024
     """API ``GET /stations/{id}/messages``: a page holds frames up to this many bytes in all
     (at least one frame), whatever its ``limit``."""
+    ocpp_inbound_rate: int = 100
+    """Messages per s one station may send on average; over it, its socket is read slower
+    (backpressure, nothing dropped). 0 = no limit."""
+    ocpp_inbound_burst: int = 200
+    """Messages one station may send at once above ``ocpp_inbound_rate``."""
+    ocpp_violation_budget: int = 100
+    """Protocol violations (refused frames) one station may make per ``ocpp_violation_window``;
+    one more closes its connection with code 1008. 0 = never closed for violations."""
+    ocpp_violation_window: int = 60
+    """The window of ``ocpp_violation_budget``, in s."""
     call_timeout: float = 30.0
     """Default time in s to wait for a station's answer to a CSMS-initiated CALL."""
     log_level: LogLevel = "INFO"
@@ -261,6 +271,10 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "journal_max_bytes_per_station": _parse_int_range(0, None),
     "journal_max_bytes": _parse_int_range(0, None),
     "journal_page_max_bytes": _parse_int_range(1024, None),
+    "ocpp_inbound_rate": _parse_int_range(0, None),
+    "ocpp_inbound_burst": _parse_int_range(1, None),
+    "ocpp_violation_budget": _parse_int_range(0, None),
+    "ocpp_violation_window": _parse_int_range(1, None),
     "call_timeout": _parse_positive_float,
     "log_level": _parse_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", fold=True),
     "ocpi_country_code": _parse_country_code,
