@@ -19,6 +19,8 @@ Naming scheme (checked for collisions; any surprise in the schemas stops the gen
   with the action name;
 - fields: snake_case of the wire name, with the wire name given explicitly
   (``msgspec.field(name="chargePointVendor")``) whenever it differs;
+- integers: :data:`kilowatt.ocpp.codec.Integer` (the 32-bit OCPP ``integer``, OCPP 2.0.1 Part 2
+  §2.1), or ``Annotated[int, msgspec.Meta(ge=..., le=...)]`` where the schema bounds are tighter;
 - enum members: UPPER_SNAKE of the value (``Energy.Active.Import.Register`` ->
   ``ENERGY_ACTIVE_IMPORT_REGISTER``, ``kWh`` -> ``K_WH``).
 
@@ -97,6 +99,11 @@ for _v, _cs, _csms in (
 SEND_ACTIONS = {"v21": {"NotifyPeriodicEventStream"}}
 
 GENERIC_ENUM_FIELDS = {"status", "type", "reason", "errorCode"}
+
+# OCPP 2.0.1 Part 2 §2.1 (primitive datatypes): ``integer`` is 32 bit, one sign bit. The same
+# numbers as kilowatt.csms.limits and kilowatt.ocpp.codec (ocpp/ imports nothing outside itself).
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
 
 
 def schema_dir() -> Path:
@@ -269,10 +276,9 @@ class Builder:
                 raise SystemExit(f"{self.file}: unknown format {fmt}")
             return f"Annotated[str, msgspec.Meta({meta})]" if meta else "str"
         if kind == "integer":
-            meta = self.meta(node, {"minimum": "ge", "maximum": "le"}, integral=True)
             if "multipleOf" in node:
                 raise SystemExit(f"{self.file}: integer multipleOf {prop}")
-            return f"Annotated[int, msgspec.Meta({meta})]" if meta else "int"
+            return self.integer(node, prop)
         if kind == "number":
             checks = {}
             for key, arg in (("minimum", "ge"), ("maximum", "le"), ("multipleOf", "multiple_of")):
@@ -296,6 +302,34 @@ class Builder:
             meta = self.meta(node, {"minItems": "min_length", "maxItems": "max_length"})
             return f"Annotated[list[{inner}], msgspec.Meta({meta})]" if meta else f"list[{inner}]"
         raise SystemExit(f"{self.file}: unknown type {kind} at {prop}")
+
+    def integer(self, node: dict[str, Any], prop: str) -> str:
+        """An integer field bounded to the OCPP ``integer`` type, or tighter where the schema is.
+
+        OCPP 2.0.1 Part 2 §2.1: ``integer`` is 32 bit, one sign bit; Kilowatt applies it to 1.6
+        and 2.1 too (their schemas give no width). A schema minimum/maximum inside that range
+        wins. The bound that is the type's own is written as ``INT32_MIN``/``INT32_MAX`` (from
+        :mod:`kilowatt.ocpp.codec`) so that the codec can tell a type violation from a
+        property one.
+        """
+        low = INT32_MIN
+        high = INT32_MAX
+        if "minimum" in node:
+            low = max(low, self.integral(node["minimum"], "minimum"))
+        if "maximum" in node:
+            high = min(high, self.integral(node["maximum"], "maximum"))
+        if low > high:
+            raise SystemExit(f"{self.file}: {prop} has no 32-bit value")
+        if (low, high) == (INT32_MIN, INT32_MAX):
+            return "Integer"
+        ge = "INT32_MIN" if low == INT32_MIN else repr(low)
+        le = "INT32_MAX" if high == INT32_MAX else repr(high)
+        return f"Annotated[int, msgspec.Meta(ge={ge}, le={le})]"
+
+    def integral(self, value: Any, key: str) -> int:
+        if int(value) != value:
+            raise SystemExit(f"{self.file}: non-integral {key}")
+        return int(value)
 
     def meta(self, node: dict[str, Any], keys: dict[str, str], *, integral: bool = True) -> str:
         parts = []
@@ -490,7 +524,16 @@ def emit_structs(model: Model, module: str, pkg: str) -> str:
     out.append("import msgspec\n" if "msgspec." in body else "")
     codec_names = [
         n
-        for n in ("CustomData", "DateTime", "Number", "Payload", "check_number")
+        for n in (
+            "INT32_MAX",
+            "INT32_MIN",
+            "CustomData",
+            "DateTime",
+            "Integer",
+            "Number",
+            "Payload",
+            "check_number",
+        )
         if re.search(rf"\b{n}\b", body)
     ]
     local = [f"from kilowatt.ocpp.codec import {', '.join(codec_names)}"]

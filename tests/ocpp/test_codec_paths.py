@@ -56,18 +56,21 @@ def test_number_given_an_object_is_a_type_violation() -> None:
     assert "totalCost" in err.description
 
 
-def test_number_beyond_double_range_stays_exact() -> None:
-    # A schema number is a Decimal, so even 1e999 decodes (exactly).
-    req = decode_payload(v201.CostUpdatedRequest, b'{"totalCost":1e999,"transactionId":"t"}')
-    assert req.total_cost == Decimal("1e999")
+def test_number_beyond_double_range_is_a_property_violation() -> None:
+    # 1e999 is a valid JSON number but outside the documented number rule (no finite double):
+    # refused as an invalid value, never decoded into a Decimal a later layer would store.
+    err = failure(v201.CostUpdatedRequest, b'{"totalCost":1e999,"transactionId":"t"}')
+    assert err.code is ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+    assert err.description.startswith("Expected `number` that is 0 or of magnitude")
+    assert "totalCost" in err.description
 
 
-def test_integer_beyond_double_range_falls_back_to_format_violation() -> None:
-    # msgspec reports an integer field given 1e999 with a message outside the codec's table:
-    # the default code, FormatViolation, is sent.
+def test_integer_beyond_double_range_is_a_type_violation() -> None:
+    # An integer field given 1e999: no 32-bit OCPP integer (Part 2 §2.1), so the data type is
+    # violated (OCPP-J 1.6 §4.2.3: TypeConstraintViolation).
     data = b'{"connectorId":1e999,"meterValue":[]}'
     err = failure(v16.MeterValuesRequest, data)
-    assert err.code is ErrorCode.FORMAT_VIOLATION
+    assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
     assert "connectorId" in err.description
 
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = [
+    "MAX_EVSE_ID",
     "AuthStatus",
     "AuthorizationResult",
     "BootInfo",
@@ -42,10 +43,38 @@ __all__ = [
     "TransactionInfo",
     "TransactionStatus",
     "VariableReport",
+    "place_error",
 ]
 
 T = TypeVar("T")
 D = TypeVar("D")
+
+MAX_EVSE_ID = 1000
+"""Largest EVSE id and largest connector id a station may use (1.6 ``connectorId``; 2.x
+``evse.id``, ``evseId``, ``evse.connectorId``, ``connectorId``).
+
+Every id a station names becomes a stored EVSE/connector row, so an unbounded id (``2^62``, or
+2^31 - 1 within the OCPP integer type) would let one station create rows without end. No
+charging station has a thousand EVSEs; a station naming one beyond the bound is answered
+PropertyConstraintViolation (see :func:`place_error`). Ids are never negative (the schemas'
+``minimum: 0``)."""
+
+
+def place_error(evse_id: int | None, connector_id: int | None) -> str | None:
+    """Why an (EVSE id, connector id) a station named cannot be stored, or None when it can.
+
+    Args:
+        evse_id: The EVSE id (1.6: the connectorId), None when the message names none.
+        connector_id: The connector id (within the EVSE), None when the message names none.
+
+    Returns:
+        A message for the CallError description, or None.
+    """
+    for name, value in (("evse id", evse_id), ("connector id", connector_id)):
+        if value is not None and not 0 <= value <= MAX_EVSE_ID:
+            return f"{name} {value} is outside 0..{MAX_EVSE_ID}, the ids this CSMS stores"
+    return None
+
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 """The measurand from which transaction energy is derived (default measurand of a sample)."""

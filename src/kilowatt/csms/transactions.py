@@ -23,7 +23,20 @@ reconnecting, GUIDE §3):
 - Samples are unique by (station, EVSE, connector, timestamp, measurand, phase, location,
   context, value); replays are skipped. The value belongs to the key: two readings stamped
   with the same second are both kept.
-- Ending a completed transaction changes nothing but stores new samples.
+- Ending a completed transaction changes nothing but stores new samples, except one that was
+  superseded (below): the station's own end then replaces the one the CSMS inferred.
+
+One active transaction per EVSE (1.6: per connector, each its own EVSE). A begin that creates a
+transaction on an EVSE (id > 0) that still has an active one ends the older one: a station
+starts a transaction only on a free connector (1.6 §4.8; 2.0.1 E01-E03 start on an EVSE that
+is not occupied), so an older active one is a transaction whose end was lost (a reboot
+without StopTransaction, a discarded offline queue). It gets ``stop_reason``
+:data:`SUPERSEDED`, ``stopped_at`` = the new begin's timestamp and, when the begin states it,
+``meter_stop_wh`` = the new meter start (the same meter, read at that moment); else the last
+register reading. The new transaction is answered normally (refusing it would leave the
+station charging without a transaction id). This is what SteVe does for such a transaction
+("manually" stopped at the next transaction's start, with its start value), and a late
+StopTransaction / TransactionEvent Ended for it still applies.
 
 Every write is one atomic unit of the transaction repository
 (:meth:`~kilowatt.csms.repositories.TransactionRepository.record`), group-committed: the
@@ -63,7 +76,12 @@ from kilowatt.csms.model import (
 )
 from kilowatt.csms.repositories import Changes, Repositories, Row, TransactionStep
 
-__all__ = ["TransactionService", "energy_wh"]
+__all__ = ["SUPERSEDED", "TransactionService", "energy_wh"]
+
+SUPERSEDED = "Superseded"
+"""``stop_reason`` of a transaction the CSMS ended because a newer one began on its EVSE.
+
+Not an OCPP Reason value (those say why the *station* stopped); see the module docstring."""
 
 
 def energy_wh(sample: Sample) -> Decimal | None:
@@ -185,7 +203,9 @@ def _decide(
                 changes["last_seq_no"] = data.seq_no
             if kind == _BEGIN and data.timestamp < row["started_at"]:
                 changes["started_at"] = data.timestamp
-        active = row["status"] == TransactionStatus.ACTIVE
+        # A superseded transaction's end was inferred: the station's own end replaces it.
+        superseded = row["status"] != TransactionStatus.ACTIVE and row["stop_reason"] == SUPERSEDED
+        active = row["status"] == TransactionStatus.ACTIVE or (superseded and ending)
         if active and new:
             changes.update(_energy_changes({**row, **changes}, data.samples))
         if ending and active:
@@ -202,11 +222,9 @@ def _decide(
                 stop = max(readings)[1] if readings else None
                 if stop is None and start is not None and energy is not None:
                     stop = start + energy
-            changes.update(
-                status=TransactionStatus.COMPLETED.value,
-                stopped_at=data.timestamp,
-                stop_reason=data.stopped_reason or "Local",
-            )
+            changes.update(stopped_at=data.timestamp, stop_reason=data.stopped_reason or "Local")
+            if not superseded:
+                changes["status"] = TransactionStatus.COMPLETED.value
             if stop is not None:
                 changes["meter_stop_wh"] = stop
         if changes:
@@ -250,9 +268,10 @@ class TransactionService:
         """A transaction began (1.6 StartTransaction, 2.x TransactionEvent Started).
 
         Finds the transaction by its idempotency key or creates it: a replayed begin returns
-        the same transaction with ``created`` False (answer the same id). The transaction is
-        recorded even when the token is not Accepted: the station decides whether to stop it
-        (1.6 4.8, 2.0.1 E05). ``transaction`` is never None.
+        the same transaction with ``created`` False (answer the same id). A new one ends any
+        other active transaction on its EVSE (:data:`SUPERSEDED`, see the module docstring).
+        The transaction is recorded even when the token is not Accepted: the station decides
+        whether to stop it (1.6 4.8, 2.0.1 E05). ``transaction`` is never None.
         """
         return await self._apply(data, _BEGIN)
 
@@ -337,9 +356,27 @@ class TransactionService:
                         new_samples=outcome.new_samples,
                     )
                 )
+        if kind == _BEGIN and outcome.created and tx is not None and tx.evse_id:
+            await self._supersede(tx, data)
         return TransactionResult(
             tx, authorization, outcome.created, outcome.duplicate, ended, outcome.new_samples
         )
+
+    async def _supersede(self, tx: TransactionInfo, data: TransactionMessage) -> None:
+        """End the other active transactions on ``tx``'s EVSE (see the module docstring)."""
+        for row in await self._transactions.active_on(tx.station_id, tx.evse_id):
+            if row["id"] == tx.id:
+                continue
+            await self._apply(
+                TransactionMessage(
+                    station_id=tx.station_id,
+                    timestamp=data.timestamp,
+                    transaction_id=row["id"],
+                    meter_stop_wh=data.meter_start_wh,
+                    stopped_reason=SUPERSEDED,
+                ),
+                _END,
+            )
 
     # --- queries ----------
 

@@ -23,13 +23,14 @@ from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from kilowatt.csms.commands import Command
 from kilowatt.csms.gateway import InvalidCommand
+from kilowatt.csms.model import place_error
 from kilowatt.csms.services import Services
 from kilowatt.handlers.convert import json_view
 from kilowatt.ocpp.errors import CallError, ErrorCode
 from kilowatt.transport import CallContext, OcppConnection, StationPeer
 from kilowatt.transport.connection import Flag
 
-__all__ = ["HandlerRegistry", "StationHandler", "handles"]
+__all__ = ["HandlerRegistry", "StationHandler", "check_place", "handles"]
 
 log = logging.getLogger("kilowatt.handlers")
 
@@ -57,6 +58,26 @@ def handles(
         return method
 
     return mark
+
+
+def check_place(evse_id: int | None, connector_id: int | None) -> None:
+    """Refuse an EVSE or connector id beyond :data:`kilowatt.csms.model.MAX_EVSE_ID`.
+
+    Called before a message's EVSE/connector reaches storage (StatusNotification,
+    StartTransaction, MeterValues, TransactionEvent). The id is a valid OCPP integer but a value
+    this CSMS will not store: OCPP-J 1.6 §4.2.3 / OCPP 2.0.1 Part 4 §4.3 PropertyConstraintViolation
+    ("at least one field contains an invalid value").
+
+    Args:
+        evse_id: The EVSE id the message names (1.6: its connectorId), or None.
+        connector_id: The connector id, or None.
+
+    Raises:
+        CallError: PropertyConstraintViolation, naming the id and the bound.
+    """
+    problem = place_error(evse_id, connector_id)
+    if problem is not None:
+        raise CallError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, problem)
 
 
 class HandlerRegistry(Protocol):

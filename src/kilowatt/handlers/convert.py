@@ -15,6 +15,8 @@ from typing import Any
 import msgspec
 
 from kilowatt.csms.model import ENERGY_REGISTER, SampledValue
+from kilowatt.ocpp.codec import number_in_range
+from kilowatt.ocpp.errors import CallError, ErrorCode
 
 __all__ = [
     "configuration_text",
@@ -71,11 +73,21 @@ def json_view(payload: Any) -> dict[str, Any]:
 
 
 def _decimal(text: str) -> Decimal | None:
+    """A 1.6 sampled ``value`` as a number, or None when it is none Kilowatt stores.
+
+    OCPP 1.6 §7.43 makes ``value`` a string holding a "Raw" decimal. ``NaN``, ``Infinity``,
+    ``1E+999``, 40-digit mantissas and non-numbers are refused by the same rule as a 2.x
+    schema ``number`` (:func:`kilowatt.ocpp.codec.number_in_range`), but the message is still
+    accepted: refusing a whole StopTransaction for one sample would leave the transaction
+    open while the station retries it. The frame stays in the message journal.
+    """
+    if len(text) > 128:  # no meter writes more; refused before a costly parse of megabytes
+        return None
     try:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    return value if number_in_range(value) else None
 
 
 _WIRE: dict[Any, str] = {}
@@ -101,8 +113,10 @@ def samples_16(meter_values: Any) -> list[SampledValue]:
     """1.6 ``MeterValue`` / ``TransactionData`` lists → sampled values (OCPP 1.6 §7.31-7.32).
 
     A ``SignedData`` value is not a number: it is kept out of the numeric samples (the whole
-    frame stays in the journal). Absent measurand means Energy.Active.Import.Register and
-    absent unit Wh (the spec defaults); the unit is stored as sent.
+    frame stays in the journal); so is a value that is not a decimal within the number rule
+    (``NaN``, ``Infinity``, ``1E+999``: see ``_decimal``). Absent measurand means
+    Energy.Active.Import.Register and absent unit Wh (the spec defaults); the unit is stored as
+    sent.
     """
     out: list[SampledValue] = []
     for meter_value in meter_values or ():
@@ -134,6 +148,11 @@ def samples_2x(meter_values: Any) -> list[SampledValue]:
 
     The multiplier is a power of ten applied here (``value × 10^multiplier``) so the stored
     value is in ``unit``; the unit defaults to Wh as the spec says.
+
+    Raises:
+        CallError: PropertyConstraintViolation when a scaled value leaves the number rule
+            (:func:`kilowatt.ocpp.codec.number_in_range`): ``1`` with multiplier 1000 is
+            ``1E+1000``, which the codec's check of the unscaled value cannot see.
     """
     out: list[SampledValue] = []
     for meter_value in meter_values or ():
@@ -146,6 +165,12 @@ def samples_2x(meter_values: Any) -> list[SampledValue]:
                 unit = unit_of_measure.unit
                 if unit_of_measure.multiplier:
                     value = value.scaleb(unit_of_measure.multiplier)
+                    if not number_in_range(value):
+                        raise CallError(
+                            ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                            f"sampled value × 10^{unit_of_measure.multiplier} is outside the "
+                            "number rule (magnitude below 1e18)",
+                        )
             out.append(
                 SampledValue(
                     value=value,

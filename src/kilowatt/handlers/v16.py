@@ -41,7 +41,7 @@ from kilowatt.csms.model import (
     StatusReport,
     TransactionMessage,
 )
-from kilowatt.handlers.base import StationHandler, handles
+from kilowatt.handlers.base import StationHandler, check_place, handles
 from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_16
 from kilowatt.ocpp import v16
 from kilowatt.transport import on
@@ -113,8 +113,11 @@ class V16Handler(StationHandler):
     ) -> v16.StatusNotificationResponse:
         """StatusNotification (1.6 §4.9): stores the connector's latest status.
 
-        1.6 has no EVSE level: each connector is its own EVSE; connector 0 is the station.
+        1.6 has no EVSE level: each connector is its own EVSE; connector 0 is the station. A
+        connectorId beyond :data:`~kilowatt.csms.model.MAX_EVSE_ID` is answered
+        PropertyConstraintViolation (:func:`~kilowatt.handlers.base.check_place`).
         """
+        check_place(request.connector_id, request.connector_id)
         # 1.6 has no EVSE level: each connector is its own EVSE (kilowatt.csms.model).
         report = StatusReport(
             evse_id=request.connector_id,
@@ -143,8 +146,11 @@ class V16Handler(StationHandler):
         """StartTransaction (1.6 §4.8): begins a transaction with meterStart (Wh).
 
         Answers the transactionId the CSMS assigns and the idTagInfo once the group commit holding
-        it is durable; replays are idempotent (see :mod:`kilowatt.csms.transactions`).
+        it is durable; replays are idempotent (see :mod:`kilowatt.csms.transactions`). A new
+        transaction on a connector that still has an active one ends that one ("Superseded",
+        see :meth:`~kilowatt.csms.transactions.TransactionService.begin`).
         """
+        check_place(request.connector_id, request.connector_id)
         # 1.6: the CSMS assigns the transactionId; each connector is its own EVSE.
         result = await self.services.transactions.begin(
             TransactionMessage(
@@ -166,8 +172,11 @@ class V16Handler(StationHandler):
     async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
         """MeterValues (1.6 §4.7): stores the sampled values (energy in Wh) of the connector.
 
-        Answers once the group commit holding them is durable.
+        Answers once the group commit holding them is durable. A ``value`` that is not a
+        decimal within :func:`kilowatt.ocpp.codec.number_in_range` is not stored (see
+        :func:`~kilowatt.handlers.convert.samples_16`).
         """
+        check_place(request.connector_id, request.connector_id)
         samples = samples_16(request.meter_value)
         await self.services.transactions.update(
             TransactionMessage(

@@ -54,7 +54,7 @@ from kilowatt.csms.model import (
     TransactionMessage,
     VariableReport,
 )
-from kilowatt.handlers.base import StationHandler, handles
+from kilowatt.handlers.base import StationHandler, check_place, handles
 from kilowatt.handlers.convert import configuration_text, format_time, parse_time, samples_2x
 from kilowatt.handlers.variables import VariableKey, parse_key
 from kilowatt.ocpp import v201
@@ -139,7 +139,12 @@ class V201Handler(StationHandler):
 
     @on("StatusNotification")
     async def status_notification(self, request: v201.StatusNotificationRequest) -> Any:
-        """StatusNotification (2.0.1 G01): stores the latest status of (EVSE, connector)."""
+        """StatusNotification (2.0.1 G01): stores the latest status of (EVSE, connector).
+
+        Ids beyond :data:`~kilowatt.csms.model.MAX_EVSE_ID` are answered
+        PropertyConstraintViolation (:func:`~kilowatt.handlers.base.check_place`).
+        """
+        check_place(request.evse_id, request.connector_id)
         report = StatusReport(
             evse_id=request.evse_id,
             connector_id=request.connector_id,
@@ -222,10 +227,16 @@ class V201Handler(StationHandler):
 
         The transaction is named by the station's transactionId and seqNo. Answers once the group
         commit holding it is durable, with idTokenInfo when the service authorized a token.
+        A Started on an EVSE with another active transaction ends that one ("Superseded", see
+        :meth:`~kilowatt.csms.transactions.TransactionService.begin`); EVSE/connector ids
+        beyond :data:`~kilowatt.csms.model.MAX_EVSE_ID` are answered
+        PropertyConstraintViolation.
         """
         info = request.transaction_info
         token = request.id_token
         evse = request.evse
+        if evse is not None:
+            check_place(evse.id, evse.connector_id)
         # Started/Updated/Ended → begin/update/end; the station names the transaction by its
         # own transactionId, and seqNo numbers its messages (E01-E15).
         kind = enum_value(request.event_type)
@@ -269,6 +280,7 @@ class V201Handler(StationHandler):
         """
         # 2.x MeterValues carries no transaction (those samples come in TransactionEvent) and
         # no connector: the samples are stored for the EVSE (connector 0).
+        check_place(request.evse_id, 0)
         samples = samples_2x(request.meter_value)
         await self.services.transactions.update(
             TransactionMessage(

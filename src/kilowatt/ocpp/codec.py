@@ -20,16 +20,35 @@ an array has fewer/more items than minItems/maxItems   OccurrenceConstraintViola
 a field has the wrong JSON type (``"a": 12`` for a     TypeConstraintViolation
 string, a string for a number, ``null`` anywhere but
 in free-form data)
+an integer outside the 32-bit OCPP ``integer``         TypeConstraintViolation ("violates data
+(2^63 for ``transactionId``, ``1e999`` for an integer)  type constraints": the width belongs to
+                                                       the type, OCPP 2.0.1 Part 2 §2.1)
 a value breaks maxLength/minLength, an enum, a         PropertyConstraintViolation ("contains
-minimum/maximum, multipleOf or the date-time pattern   an invalid value")
+schema minimum/maximum, multipleOf or the date-time    an invalid value")
+pattern
+a ``number`` outside :func:`number_in_range`           PropertyConstraintViolation
 =====================================================  ======================================
+
+Which code for an out-of-range integer: OCPP-J 1.6 §4.2.3 and OCPP 2.0.1 Part 4 §4.3 define
+TypeConstraintViolation as "Payload for Action is syntactically correct but at least one of the
+fields violates data type constraints" and PropertyConstraintViolation as "... at least one field
+contains an invalid value". OCPP 2.0.1 Part 2 §2.1 defines the ``integer`` type as 32 bit (31 bit
+resolution, 1 sign bit), so a value beyond it breaks the *type*: TypeConstraintViolation (1.6
+spells it the same). A value inside the type that breaks a schema ``minimum``/``maximum``
+(``connectorId`` -1 where the minimum is 0) breaks a property: PropertyConstraintViolation. When
+both apply (-2^40 where the minimum is 0), msgspec reports the schema bound, hence
+PropertyConstraintViolation.
 
 Wire types:
 
+- Schema ``integer`` is :data:`Integer` (``int`` within :data:`INT32_MIN`..:data:`INT32_MAX`)
+  or, where the schema is tighter, ``Annotated[int, Meta(ge=..., le=...)]``.
 - Schema ``number`` is :class:`decimal.Decimal`, exact both ways (``1.10000000000000000001``
   survives a round trip). msgspec would also decode a JSON *string* into a Decimal, so number
   fields are annotated :data:`Number` (a ``Decimal`` for type checkers, a marker type for msgspec
-  at run time) and checked by a decode hook: only JSON numbers are accepted.
+  at run time) and checked by a decode hook: only JSON numbers are accepted, and only those
+  :func:`number_in_range` accepts (``1E+999`` is a valid JSON number, but no meter measures it
+  and a standard parser reads it back as infinity).
 - ``customData`` (2.x ``CustomDataType``) allows extra properties; it is :data:`CustomData`, a
   plain ``dict`` at run time whose ``vendorId`` (required, string, at most 255 chars) is checked;
   every other property passes through untouched, numbers as exact Decimals.
@@ -57,14 +76,21 @@ from kilowatt.ocpp.errors import ErrorCode
 
 __all__ = [
     "DATE_TIME_PATTERN",
+    "INT32_MAX",
+    "INT32_MIN",
+    "NUMBER_MAX_DIGITS",
+    "NUMBER_MAX_EXPONENT",
+    "NUMBER_MIN_EXPONENT",
     "CustomData",
     "DateTime",
+    "Integer",
     "Number",
     "Payload",
     "PayloadError",
     "check_number",
     "decode_payload",
     "encode_payload",
+    "number_in_range",
 ]
 
 
@@ -97,6 +123,35 @@ DATE_TIME_PATTERN: Final = (
 
 DateTime: TypeAlias = Annotated[str, msgspec.Meta(pattern=DATE_TIME_PATTERN)]
 """A schema ``"format": "date-time"`` string, kept verbatim."""
+
+# The same numbers as kilowatt.csms.limits, written here because ocpp/ imports nothing outside
+# itself. Source: OCPP 2.0.1 Part 2 §2.1, "integer: 32 bit (31 bit resolution, 1 sign bit)".
+INT32_MIN: Final = -(2**31)
+"""Smallest OCPP ``integer`` (-2^31)."""
+
+INT32_MAX: Final = 2**31 - 1
+"""Largest OCPP ``integer`` (2^31 - 1)."""
+
+Integer: TypeAlias = Annotated[int, msgspec.Meta(ge=INT32_MIN, le=INT32_MAX)]
+"""A schema ``integer`` without tighter bounds: the 32-bit OCPP ``integer`` (Part 2 §2.1)."""
+
+NUMBER_MAX_EXPONENT: Final = 17
+"""Largest power of ten a schema ``number`` may reach: magnitudes below 10^18 are accepted.
+
+10^18 Wh is an exawatt-hour, W, A, V and prices are smaller still; the bound keeps every
+accepted value a finite IEEE-754 double for API clients (``1E+999`` is not one)."""
+
+NUMBER_MIN_EXPONENT: Final = -24
+"""Smallest power of ten of a non-zero schema ``number``: magnitudes from 10^-24 up.
+
+Float noise from a station (``2.7755575615628914E-17``) stays well inside; ``1E-999999999``
+does not (and would make exact ``multipleOf`` arithmetic allocate a 10^9-digit fraction)."""
+
+NUMBER_MAX_DIGITS: Final = 34
+"""Most significant digits of a schema ``number`` (trailing zeros not counted).
+
+IEEE 754 decimal128 precision. OCPP 2.0.1 Part 2 §2.1 asks to keep "the full resolution of
+the source data"; no meter resolves 35 digits, so more is refused rather than rounded."""
 
 if TYPE_CHECKING:
     Number: TypeAlias = Decimal
@@ -155,13 +210,54 @@ def check_number(
             )
 
 
+def number_in_range(value: Decimal) -> bool:
+    """Tell whether ``value`` is a number Kilowatt accepts in a schema ``number`` field.
+
+    The documented rule (docs/reference/configuration.md, "Numbers"): finite; zero or a
+    magnitude from 10^:data:`NUMBER_MIN_EXPONENT` to below 10^(:data:`NUMBER_MAX_EXPONENT` + 1);
+    at most :data:`NUMBER_MAX_DIGITS` significant digits. A payload with a number outside it is
+    answered PropertyConstraintViolation (the value is invalid, not its type: OCPP 2.0.1 Part 2
+    §2.1 gives ``decimal`` no width). The 1.6 handlers apply the same rule to the ``value``
+    strings of sampled values.
+
+    Args:
+        value: A decoded number.
+
+    Returns:
+        ``True`` when the value is within the rule.
+    """
+    if not value.is_finite():
+        return False
+    if not value:
+        return True
+    if not NUMBER_MIN_EXPONENT <= value.adjusted() <= NUMBER_MAX_EXPONENT:
+        return False
+    digits = value.as_tuple().digits
+    if len(digits) <= NUMBER_MAX_DIGITS:
+        return True
+    significant = len(digits)
+    while significant and digits[significant - 1] == 0:
+        significant -= 1
+    return significant <= NUMBER_MAX_DIGITS
+
+
+_NUMBER_RULE: Final = (
+    f"Expected `number` that is 0 or of magnitude 1e{NUMBER_MIN_EXPONENT} to "
+    f"<1e{NUMBER_MAX_EXPONENT + 1} with at most {NUMBER_MAX_DIGITS} significant digits"
+)
+
+
 def _dec_hook(type_: type[Any], obj: Any) -> Any:
     if type_ is Number:
         if type(obj) is Decimal:
-            return obj
-        if type(obj) is int:
-            return Decimal(obj)
-        raise TypeError(f"Expected `number`, got `{_json_type(obj)}`")
+            number = obj
+        elif type(obj) is int:
+            number = Decimal(obj)
+        else:
+            raise TypeError(f"Expected `number`, got `{_json_type(obj)}`")
+        if not number_in_range(number):
+            raise ValueError(_NUMBER_RULE)
+        return number
     if type_ is CustomData:
         if type(obj) is not dict:
             raise TypeError(f"Expected `object`, got `{_json_type(obj)}`")
@@ -269,8 +365,14 @@ def _truncate(message: str) -> str:
     return message if len(message) <= 255 else message[:252] + "..."
 
 
+_INT32_BOUNDS: Final = (f"Expected `int` >= {INT32_MIN} - ", f"Expected `int` <= {INT32_MAX} - ")
+"""How msgspec words a breach of :data:`Integer`'s own bounds (the type, not a schema bound)."""
+
+
 def _classify(message: str) -> ErrorCode:
     """Map a msgspec ValidationError message to the OCPP error code (see the module table)."""
+    if message.startswith(_INT32_BOUNDS) or message.startswith("Number out of range"):
+        return ErrorCode.TYPE_CONSTRAINT_VIOLATION
     if message.startswith("Object missing required field"):
         return ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION
     if message.startswith("Object contains unknown field"):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from kilowatt.ocpp.codec import DateTime, Number, Payload, check_number
+from kilowatt.ocpp.codec import DateTime, Integer, Number, Payload, check_number
 from kilowatt.ocpp.v16.enums import (
     ChargingProfileKind,
     ChargingProfilePurpose,
@@ -62,9 +62,9 @@ class CertificateHashData(Payload, kw_only=True):
 class ChargingProfile(Payload, kw_only=True):
     """OCPP 1.6 ``ChargingProfile`` (first defined in schema RemoteStartTransaction.json)."""
 
-    charging_profile_id: int = msgspec.field(name="chargingProfileId")
-    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
-    stack_level: int = msgspec.field(name="stackLevel")
+    charging_profile_id: Integer = msgspec.field(name="chargingProfileId")
+    transaction_id: Integer | None = msgspec.field(default=None, name="transactionId")
+    stack_level: Integer = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
@@ -76,7 +76,7 @@ class ChargingProfile(Payload, kw_only=True):
 class ChargingSchedule(Payload, kw_only=True):
     """OCPP 1.6 ``ChargingSchedule`` (first defined in schema GetCompositeScheduleResponse.json)."""
 
-    duration: int | None = None
+    duration: Integer | None = None
     start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     charging_schedule_period: list[ChargingSchedulePeriod] = msgspec.field(
@@ -94,9 +94,9 @@ class ChargingSchedulePeriod(Payload, kw_only=True):
     GetCompositeScheduleResponse.json).
     """
 
-    start_period: int = msgspec.field(name="startPeriod")
+    start_period: Integer = msgspec.field(name="startPeriod")
     limit: Number
-    number_phases: int | None = msgspec.field(default=None, name="numberPhases")
+    number_phases: Integer | None = msgspec.field(default=None, name="numberPhases")
 
     def __post_init__(self) -> None:
         """Check the schema bounds of the decimal fields."""
@@ -114,9 +114,9 @@ class ConfigurationKey(Payload, kw_only=True):
 class CsChargingProfiles(Payload, kw_only=True):
     """OCPP 1.6 ``CsChargingProfiles`` (first defined in schema SetChargingProfile.json)."""
 
-    charging_profile_id: int = msgspec.field(name="chargingProfileId")
-    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
-    stack_level: int = msgspec.field(name="stackLevel")
+    charging_profile_id: Integer = msgspec.field(name="chargingProfileId")
+    transaction_id: Integer | None = msgspec.field(default=None, name="transactionId")
+    stack_level: Integer = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 
-from kilowatt.ocpp.codec import DateTime, Payload
+from kilowatt.ocpp.codec import DateTime, Integer, Payload
 from kilowatt.ocpp.v16.datatypes import (
     CertificateHashData,
     ChargingProfile,
@@ -193,13 +193,13 @@ class BootNotificationResponse(Payload, kw_only=True):
 
     status: BootNotificationStatus
     current_time: DateTime = msgspec.field(name="currentTime")
-    interval: int
+    interval: Integer
 
 
 class CancelReservationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``CancelReservationRequest`` payload (schema CancelReservation.json)."""
 
-    reservation_id: int = msgspec.field(name="reservationId")
+    reservation_id: Integer = msgspec.field(name="reservationId")
 
 
 class CancelReservationResponse(Payload, kw_only=True):
@@ -225,7 +225,7 @@ class CertificateSignedResponse(Payload, kw_only=True):
 class ChangeAvailabilityRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ChangeAvailabilityRequest`` payload (schema ChangeAvailability.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
+    connector_id: Integer = msgspec.field(name="connectorId")
     type: ChangeAvailabilityType
 
 
@@ -263,12 +263,12 @@ class ClearCacheResponse(Payload, kw_only=True):
 class ClearChargingProfileRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ClearChargingProfileRequest`` payload (schema ClearChargingProfile.json)."""
 
-    id: int | None = None
-    connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    id: Integer | None = None
+    connector_id: Integer | None = msgspec.field(default=None, name="connectorId")
     charging_profile_purpose: ChargingProfilePurpose | None = msgspec.field(
         default=None, name="chargingProfilePurpose"
     )
-    stack_level: int | None = msgspec.field(default=None, name="stackLevel")
+    stack_level: Integer | None = msgspec.field(default=None, name="stackLevel")
 
 
 class ClearChargingProfileResponse(Payload, kw_only=True):
@@ -326,7 +326,7 @@ class ExtendedTriggerMessageRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ExtendedTriggerMessageRequest`` payload (schema ExtendedTriggerMessage.json)."""
 
     requested_message: MessageTrigger = msgspec.field(name="requestedMessage")
-    connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    connector_id: Integer | None = msgspec.field(default=None, name="connectorId")
 
 
 class ExtendedTriggerMessageResponse(Payload, kw_only=True):
@@ -354,8 +354,8 @@ class FirmwareStatusNotificationResponse(Payload, kw_only=True):
 class GetCompositeScheduleRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetCompositeScheduleRequest`` payload (schema GetCompositeSchedule.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
-    duration: int
+    connector_id: Integer = msgspec.field(name="connectorId")
+    duration: Integer
     charging_rate_unit: ChargingRateUnit | None = msgspec.field(
         default=None, name="chargingRateUnit"
     )
@@ -367,7 +367,7 @@ class GetCompositeScheduleResponse(Payload, kw_only=True):
     """
 
     status: GetCompositeScheduleStatus
-    connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    connector_id: Integer | None = msgspec.field(default=None, name="connectorId")
     schedule_start: DateTime | None = msgspec.field(default=None, name="scheduleStart")
     charging_schedule: ChargingSchedule | None = msgspec.field(
         default=None, name="chargingSchedule"
@@ -395,8 +395,8 @@ class GetDiagnosticsRequest(Payload, kw_only=True):
     """OCPP 1.6 ``GetDiagnosticsRequest`` payload (schema GetDiagnostics.json)."""
 
     location: str
-    retries: int | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    retries: Integer | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
     start_time: DateTime | None = msgspec.field(default=None, name="startTime")
     stop_time: DateTime | None = msgspec.field(default=None, name="stopTime")
 
@@ -437,7 +437,7 @@ class GetLocalListVersionResponse(Payload, kw_only=True):
     GetLocalListVersionResponse.json).
     """
 
-    list_version: int = msgspec.field(name="listVersion")
+    list_version: Integer = msgspec.field(name="listVersion")
 
 
 class GetLogRequest(Payload, kw_only=True):
@@ -445,9 +445,9 @@ class GetLogRequest(Payload, kw_only=True):
 
     log: LogParameters
     log_type: Log = msgspec.field(name="logType")
-    request_id: int = msgspec.field(name="requestId")
-    retries: int | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
+    retries: Integer | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
 
 
 class GetLogResponse(Payload, kw_only=True):
@@ -484,7 +484,7 @@ class LogStatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``LogStatusNotificationRequest`` payload (schema LogStatusNotification.json)."""
 
     status: UploadLogStatus
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
 
 
 class LogStatusNotificationResponse(Payload, kw_only=True):
@@ -496,8 +496,8 @@ class LogStatusNotificationResponse(Payload, kw_only=True):
 class MeterValuesRequest(Payload, kw_only=True):
     """OCPP 1.6 ``MeterValuesRequest`` payload (schema MeterValues.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
-    transaction_id: int | None = msgspec.field(default=None, name="transactionId")
+    connector_id: Integer = msgspec.field(name="connectorId")
+    transaction_id: Integer | None = msgspec.field(default=None, name="transactionId")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] = msgspec.field(
         name="meterValue"
     )
@@ -510,7 +510,7 @@ class MeterValuesResponse(Payload, kw_only=True):
 class RemoteStartTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``RemoteStartTransactionRequest`` payload (schema RemoteStartTransaction.json)."""
 
-    connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    connector_id: Integer | None = msgspec.field(default=None, name="connectorId")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
     charging_profile: ChargingProfile | None = msgspec.field(default=None, name="chargingProfile")
 
@@ -526,7 +526,7 @@ class RemoteStartTransactionResponse(Payload, kw_only=True):
 class RemoteStopTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``RemoteStopTransactionRequest`` payload (schema RemoteStopTransaction.json)."""
 
-    transaction_id: int = msgspec.field(name="transactionId")
+    transaction_id: Integer = msgspec.field(name="transactionId")
 
 
 class RemoteStopTransactionResponse(Payload, kw_only=True):
@@ -540,13 +540,13 @@ class RemoteStopTransactionResponse(Payload, kw_only=True):
 class ReserveNowRequest(Payload, kw_only=True):
     """OCPP 1.6 ``ReserveNowRequest`` payload (schema ReserveNow.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
+    connector_id: Integer = msgspec.field(name="connectorId")
     expiry_date: DateTime = msgspec.field(name="expiryDate")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
     parent_id_tag: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="parentIdTag"
     )
-    reservation_id: int = msgspec.field(name="reservationId")
+    reservation_id: Integer = msgspec.field(name="reservationId")
 
 
 class ReserveNowResponse(Payload, kw_only=True):
@@ -588,7 +588,7 @@ class SecurityEventNotificationResponse(Payload, kw_only=True):
 class SendLocalListRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SendLocalListRequest`` payload (schema SendLocalList.json)."""
 
-    list_version: int = msgspec.field(name="listVersion")
+    list_version: Integer = msgspec.field(name="listVersion")
     local_authorization_list: list[LocalAuthorizationList] | None = msgspec.field(
         default=None, name="localAuthorizationList"
     )
@@ -604,7 +604,7 @@ class SendLocalListResponse(Payload, kw_only=True):
 class SetChargingProfileRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SetChargingProfileRequest`` payload (schema SetChargingProfile.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
+    connector_id: Integer = msgspec.field(name="connectorId")
     cs_charging_profiles: CsChargingProfiles = msgspec.field(name="csChargingProfiles")
 
 
@@ -632,7 +632,7 @@ class SignedFirmwareStatusNotificationRequest(Payload, kw_only=True):
     """
 
     status: FirmwareStatus
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
 
 
 class SignedFirmwareStatusNotificationResponse(Payload, kw_only=True):
@@ -644,9 +644,9 @@ class SignedFirmwareStatusNotificationResponse(Payload, kw_only=True):
 class SignedUpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 1.6 ``SignedUpdateFirmwareRequest`` payload (schema SignedUpdateFirmware.json)."""
 
-    retries: int | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
-    request_id: int = msgspec.field(name="requestId")
+    retries: Integer | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
     firmware: Firmware
 
 
@@ -661,10 +661,10 @@ class SignedUpdateFirmwareResponse(Payload, kw_only=True):
 class StartTransactionRequest(Payload, kw_only=True):
     """OCPP 1.6 ``StartTransactionRequest`` payload (schema StartTransaction.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
+    connector_id: Integer = msgspec.field(name="connectorId")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
-    meter_start: int = msgspec.field(name="meterStart")
-    reservation_id: int | None = msgspec.field(default=None, name="reservationId")
+    meter_start: Integer = msgspec.field(name="meterStart")
+    reservation_id: Integer | None = msgspec.field(default=None, name="reservationId")
     timestamp: DateTime
 
 
@@ -672,13 +672,13 @@ class StartTransactionResponse(Payload, kw_only=True):
     """OCPP 1.6 ``StartTransactionResponse`` payload (schema StartTransactionResponse.json)."""
 
     id_tag_info: IdTagInfo = msgspec.field(name="idTagInfo")
-    transaction_id: int = msgspec.field(name="transactionId")
+    transaction_id: Integer = msgspec.field(name="transactionId")
 
 
 class StatusNotificationRequest(Payload, kw_only=True):
     """OCPP 1.6 ``StatusNotificationRequest`` payload (schema StatusNotification.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
+    connector_id: Integer = msgspec.field(name="connectorId")
     error_code: StatusNotificationErrorCode = msgspec.field(name="errorCode")
     info: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     status: StatusNotificationStatus
@@ -701,9 +701,9 @@ class StopTransactionRequest(Payload, kw_only=True):
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="idTag"
     )
-    meter_stop: int = msgspec.field(name="meterStop")
+    meter_stop: Integer = msgspec.field(name="meterStop")
     timestamp: DateTime
-    transaction_id: int = msgspec.field(name="transactionId")
+    transaction_id: Integer = msgspec.field(name="transactionId")
     reason: StopTransactionReason | None = None
     transaction_data: list[TransactionData] | None = msgspec.field(
         default=None, name="transactionData"
@@ -720,7 +720,7 @@ class TriggerMessageRequest(Payload, kw_only=True):
     """OCPP 1.6 ``TriggerMessageRequest`` payload (schema TriggerMessage.json)."""
 
     requested_message: RequestedMessage = msgspec.field(name="requestedMessage")
-    connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    connector_id: Integer | None = msgspec.field(default=None, name="connectorId")
 
 
 class TriggerMessageResponse(Payload, kw_only=True):
@@ -732,7 +732,7 @@ class TriggerMessageResponse(Payload, kw_only=True):
 class UnlockConnectorRequest(Payload, kw_only=True):
     """OCPP 1.6 ``UnlockConnectorRequest`` payload (schema UnlockConnector.json)."""
 
-    connector_id: int = msgspec.field(name="connectorId")
+    connector_id: Integer = msgspec.field(name="connectorId")
 
 
 class UnlockConnectorResponse(Payload, kw_only=True):
@@ -745,9 +745,9 @@ class UpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 1.6 ``UpdateFirmwareRequest`` payload (schema UpdateFirmware.json)."""
 
     location: str
-    retries: int | None = None
+    retries: Integer | None = None
     retrieve_date: DateTime = msgspec.field(name="retrieveDate")
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
 
 
 class UpdateFirmwareResponse(Payload, kw_only=True):

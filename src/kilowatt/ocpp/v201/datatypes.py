@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 
-from kilowatt.ocpp.codec import CustomData, DateTime, Number, Payload
+from kilowatt.ocpp.codec import INT32_MAX, CustomData, DateTime, Integer, Number, Payload
 from kilowatt.ocpp.v201.enums import (
     APNAuthentication,
     Attribute,
@@ -113,10 +113,10 @@ class ACChargingParameters(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    energy_amount: int = msgspec.field(name="energyAmount")
-    ev_min_current: int = msgspec.field(name="evMinCurrent")
-    ev_max_current: int = msgspec.field(name="evMaxCurrent")
-    ev_max_voltage: int = msgspec.field(name="evMaxVoltage")
+    energy_amount: Integer = msgspec.field(name="energyAmount")
+    ev_min_current: Integer = msgspec.field(name="evMinCurrent")
+    ev_max_current: Integer = msgspec.field(name="evMaxCurrent")
+    ev_max_voltage: Integer = msgspec.field(name="evMaxVoltage")
 
 
 class APN(Payload, kw_only=True):
@@ -130,7 +130,7 @@ class APN(Payload, kw_only=True):
     apn_password: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="apnPassword"
     )
-    sim_pin: int | None = msgspec.field(default=None, name="simPin")
+    sim_pin: Integer | None = msgspec.field(default=None, name="simPin")
     preferred_network: Annotated[str, msgspec.Meta(max_length=6)] | None = msgspec.field(
         default=None, name="preferredNetwork"
     )
@@ -215,8 +215,8 @@ class ChargingProfile(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
-    stack_level: int = msgspec.field(name="stackLevel")
+    id: Integer
+    stack_level: Integer = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
@@ -239,9 +239,9 @@ class ChargingProfileCriterion(Payload, kw_only=True):
     charging_profile_purpose: ChargingProfilePurpose | None = msgspec.field(
         default=None, name="chargingProfilePurpose"
     )
-    stack_level: int | None = msgspec.field(default=None, name="stackLevel")
-    charging_profile_id: Annotated[list[int], msgspec.Meta(min_length=1)] | None = msgspec.field(
-        default=None, name="chargingProfileId"
+    stack_level: Integer | None = msgspec.field(default=None, name="stackLevel")
+    charging_profile_id: Annotated[list[Integer], msgspec.Meta(min_length=1)] | None = (
+        msgspec.field(default=None, name="chargingProfileId")
     )
     charging_limit_source: (
         Annotated[list[ChargingLimitSource], msgspec.Meta(min_length=1, max_length=4)] | None
@@ -252,9 +252,9 @@ class ChargingSchedule(Payload, kw_only=True):
     """OCPP 2.0.1 ``ChargingSchedule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
+    id: Integer
     start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
-    duration: int | None = None
+    duration: Integer | None = None
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     charging_schedule_period: Annotated[
         list[ChargingSchedulePeriod], msgspec.Meta(min_length=1, max_length=1024)
@@ -269,10 +269,10 @@ class ChargingSchedulePeriod(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    start_period: int = msgspec.field(name="startPeriod")
+    start_period: Integer = msgspec.field(name="startPeriod")
     limit: Number
-    number_phases: int | None = msgspec.field(default=None, name="numberPhases")
-    phase_to_use: int | None = msgspec.field(default=None, name="phaseToUse")
+    number_phases: Integer | None = msgspec.field(default=None, name="numberPhases")
+    phase_to_use: Integer | None = msgspec.field(default=None, name="phaseToUse")
 
 
 class ChargingStation(Payload, kw_only=True):
@@ -296,11 +296,11 @@ class ClearChargingProfile(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
     charging_profile_purpose: ChargingProfilePurpose | None = msgspec.field(
         default=None, name="chargingProfilePurpose"
     )
-    stack_level: int | None = msgspec.field(default=None, name="stackLevel")
+    stack_level: Integer | None = msgspec.field(default=None, name="stackLevel")
 
 
 class ClearMonitoringResult(Payload, kw_only=True):
@@ -310,7 +310,7 @@ class ClearMonitoringResult(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     status: ClearMonitoringStatus
-    id: int
+    id: Integer
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
 
@@ -342,8 +342,8 @@ class CompositeSchedule(Payload, kw_only=True):
     charging_schedule_period: Annotated[
         list[ChargingSchedulePeriod], msgspec.Meta(min_length=1)
     ] = msgspec.field(name="chargingSchedulePeriod")
-    evse_id: int = msgspec.field(name="evseId")
-    duration: int
+    evse_id: Integer = msgspec.field(name="evseId")
+    duration: Integer
     schedule_start: DateTime = msgspec.field(name="scheduleStart")
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
 
@@ -361,8 +361,8 @@ class Cost(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     cost_kind: CostKind = msgspec.field(name="costKind")
-    amount: int
-    amount_multiplier: int | None = msgspec.field(default=None, name="amountMultiplier")
+    amount: Integer
+    amount_multiplier: Integer | None = msgspec.field(default=None, name="amountMultiplier")
 
 
 class DCChargingParameters(Payload, kw_only=True):
@@ -371,14 +371,14 @@ class DCChargingParameters(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    ev_max_current: int = msgspec.field(name="evMaxCurrent")
-    ev_max_voltage: int = msgspec.field(name="evMaxVoltage")
-    energy_amount: int | None = msgspec.field(default=None, name="energyAmount")
-    ev_max_power: int | None = msgspec.field(default=None, name="evMaxPower")
+    ev_max_current: Integer = msgspec.field(name="evMaxCurrent")
+    ev_max_voltage: Integer = msgspec.field(name="evMaxVoltage")
+    energy_amount: Integer | None = msgspec.field(default=None, name="energyAmount")
+    ev_max_power: Integer | None = msgspec.field(default=None, name="evMaxPower")
     state_of_charge: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
         default=None, name="stateOfCharge"
     )
-    ev_energy_capacity: int | None = msgspec.field(default=None, name="evEnergyCapacity")
+    ev_energy_capacity: Integer | None = msgspec.field(default=None, name="evEnergyCapacity")
     full_so_c: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
         default=None, name="fullSoC"
     )
@@ -391,18 +391,18 @@ class EVSE(Payload, kw_only=True):
     """OCPP 2.0.1 ``EVSE`` (first defined in schema ChangeAvailabilityRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
-    connector_id: int | None = msgspec.field(default=None, name="connectorId")
+    id: Integer
+    connector_id: Integer | None = msgspec.field(default=None, name="connectorId")
 
 
 class EventData(Payload, kw_only=True):
     """OCPP 2.0.1 ``EventData`` (first defined in schema NotifyEventRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    event_id: int = msgspec.field(name="eventId")
+    event_id: Integer = msgspec.field(name="eventId")
     timestamp: DateTime
     trigger: EventTrigger
-    cause: int | None = None
+    cause: Integer | None = None
     actual_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="actualValue")
     tech_code: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="techCode"
@@ -415,7 +415,9 @@ class EventData(Payload, kw_only=True):
         default=None, name="transactionId"
     )
     component: Component
-    variable_monitoring_id: int | None = msgspec.field(default=None, name="variableMonitoringId")
+    variable_monitoring_id: Integer | None = msgspec.field(
+        default=None, name="variableMonitoringId"
+    )
     event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
     variable: Variable
 
@@ -477,9 +479,9 @@ class IdTokenInfo(Payload, kw_only=True):
     cache_expiry_date_time: DateTime | None = msgspec.field(
         default=None, name="cacheExpiryDateTime"
     )
-    charging_priority: int | None = msgspec.field(default=None, name="chargingPriority")
+    charging_priority: Integer | None = msgspec.field(default=None, name="chargingPriority")
     language1: Annotated[str, msgspec.Meta(max_length=8)] | None = None
-    evse_id: Annotated[list[int], msgspec.Meta(min_length=1)] | None = msgspec.field(
+    evse_id: Annotated[list[Integer], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="evseId"
     )
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
@@ -512,7 +514,7 @@ class MessageInfo(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     display: Component | None = None
-    id: int
+    id: Integer
     priority: MessagePriority
     state: MessageState | None = None
     start_date_time: DateTime | None = msgspec.field(default=None, name="startDateTime")
@@ -564,8 +566,8 @@ class NetworkConnectionProfile(Payload, kw_only=True):
     ocpp_version: OCPPVersion = msgspec.field(name="ocppVersion")
     ocpp_transport: OCPPTransport = msgspec.field(name="ocppTransport")
     ocpp_csms_url: Annotated[str, msgspec.Meta(max_length=512)] = msgspec.field(name="ocppCsmsUrl")
-    message_timeout: int = msgspec.field(name="messageTimeout")
-    security_profile: int = msgspec.field(name="securityProfile")
+    message_timeout: Integer = msgspec.field(name="messageTimeout")
+    security_profile: Integer = msgspec.field(name="securityProfile")
     ocpp_interface: OCPPInterface = msgspec.field(name="ocppInterface")
     vpn: VPN | None = None
 
@@ -591,8 +593,8 @@ class RelativeTimeInterval(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    start: int
-    duration: int | None = None
+    start: Integer
+    duration: Integer | None = None
 
 
 class ReportData(Payload, kw_only=True):
@@ -613,11 +615,11 @@ class SalesTariff(Payload, kw_only=True):
     """OCPP 2.0.1 ``SalesTariff`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
+    id: Integer
     sales_tariff_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="salesTariffDescription"
     )
-    num_e_price_levels: int | None = msgspec.field(default=None, name="numEPriceLevels")
+    num_e_price_levels: Integer | None = msgspec.field(default=None, name="numEPriceLevels")
     sales_tariff_entry: Annotated[
         list[SalesTariffEntry], msgspec.Meta(min_length=1, max_length=1024)
     ] = msgspec.field(name="salesTariffEntry")
@@ -628,7 +630,7 @@ class SalesTariffEntry(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     relative_time_interval: RelativeTimeInterval = msgspec.field(name="relativeTimeInterval")
-    e_price_level: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    e_price_level: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="ePriceLevel"
     )
     consumption_cost: (
@@ -657,11 +659,11 @@ class SetMonitoringData(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int | None = None
+    id: Integer | None = None
     transaction: bool | None = None
     value: Number
     type: Monitor
-    severity: int
+    severity: Integer
     component: Component
     variable: Variable
 
@@ -672,13 +674,13 @@ class SetMonitoringResult(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int | None = None
+    id: Integer | None = None
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     status: SetMonitoringStatus
     type: Monitor
     component: Component
     variable: Variable
-    severity: int
+    severity: Integer
 
 
 class SetVariableData(Payload, kw_only=True):
@@ -740,9 +742,9 @@ class Transaction(Payload, kw_only=True):
         name="transactionId"
     )
     charging_state: ChargingState | None = msgspec.field(default=None, name="chargingState")
-    time_spent_charging: int | None = msgspec.field(default=None, name="timeSpentCharging")
+    time_spent_charging: Integer | None = msgspec.field(default=None, name="timeSpentCharging")
     stopped_reason: Reason | None = msgspec.field(default=None, name="stoppedReason")
-    remote_start_id: int | None = msgspec.field(default=None, name="remoteStartId")
+    remote_start_id: Integer | None = msgspec.field(default=None, name="remoteStartId")
 
 
 class UnitOfMeasure(Payload, kw_only=True):
@@ -750,7 +752,7 @@ class UnitOfMeasure(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     unit: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    multiplier: int | None = None
+    multiplier: Integer | None = None
 
 
 class VPN(Payload, kw_only=True):
@@ -804,8 +806,8 @@ class VariableMonitoring(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
+    id: Integer
     transaction: bool
     value: Number
     type: Monitor
-    severity: int
+    severity: Integer

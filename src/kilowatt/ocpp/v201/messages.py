@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from kilowatt.ocpp.codec import CustomData, DateTime, Number, Payload
+from kilowatt.ocpp.codec import CustomData, DateTime, Integer, Number, Payload
 from kilowatt.ocpp.v201.datatypes import (
     EVSE,
     AuthorizationData,
@@ -274,7 +274,7 @@ class BootNotificationResponse(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     current_time: DateTime = msgspec.field(name="currentTime")
-    interval: int
+    interval: Integer
     status: RegistrationStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
 
@@ -283,7 +283,7 @@ class CancelReservationRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``CancelReservationRequest`` payload (schema CancelReservationRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    reservation_id: int = msgspec.field(name="reservationId")
+    reservation_id: Integer = msgspec.field(name="reservationId")
 
 
 class CancelReservationResponse(Payload, kw_only=True):
@@ -352,7 +352,7 @@ class ClearChargingProfileRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    charging_profile_id: int | None = msgspec.field(default=None, name="chargingProfileId")
+    charging_profile_id: Integer | None = msgspec.field(default=None, name="chargingProfileId")
     charging_profile_criteria: ClearChargingProfile | None = msgspec.field(
         default=None, name="chargingProfileCriteria"
     )
@@ -374,7 +374,7 @@ class ClearDisplayMessageRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
+    id: Integer
 
 
 class ClearDisplayMessageResponse(Payload, kw_only=True):
@@ -393,7 +393,7 @@ class ClearVariableMonitoringRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: Annotated[list[int], msgspec.Meta(min_length=1)]
+    id: Annotated[list[Integer], msgspec.Meta(min_length=1)]
 
 
 class ClearVariableMonitoringResponse(Payload, kw_only=True):
@@ -414,7 +414,7 @@ class ClearedChargingLimitRequest(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
 
 
 class ClearedChargingLimitResponse(Payload, kw_only=True):
@@ -451,7 +451,7 @@ class CustomerInformationRequest(Payload, kw_only=True):
         default=None, name="customerCertificate"
     )
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     report: bool
     clear: bool
     customer_identifier: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
@@ -511,7 +511,7 @@ class FirmwareStatusNotificationRequest(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     status: FirmwareStatus
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
 
 
 class FirmwareStatusNotificationResponse(Payload, kw_only=True):
@@ -550,7 +550,7 @@ class GetBaseReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetBaseReportRequest`` payload (schema GetBaseReportRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     report_base: ReportBase = msgspec.field(name="reportBase")
 
 
@@ -590,8 +590,8 @@ class GetChargingProfilesRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    request_id: int = msgspec.field(name="requestId")
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    request_id: Integer = msgspec.field(name="requestId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
     charging_profile: ChargingProfileCriterion = msgspec.field(name="chargingProfile")
 
 
@@ -611,11 +611,11 @@ class GetCompositeScheduleRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    duration: int
+    duration: Integer
     charging_rate_unit: ChargingRateUnit | None = msgspec.field(
         default=None, name="chargingRateUnit"
     )
-    evse_id: int = msgspec.field(name="evseId")
+    evse_id: Integer = msgspec.field(name="evseId")
 
 
 class GetCompositeScheduleResponse(Payload, kw_only=True):
@@ -633,8 +633,8 @@ class GetDisplayMessagesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``GetDisplayMessagesRequest`` payload (schema GetDisplayMessagesRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: Annotated[list[int], msgspec.Meta(min_length=1)] | None = None
-    request_id: int = msgspec.field(name="requestId")
+    id: Annotated[list[Integer], msgspec.Meta(min_length=1)] | None = None
+    request_id: Integer = msgspec.field(name="requestId")
     priority: MessagePriority | None = None
     state: MessageState | None = None
 
@@ -687,7 +687,7 @@ class GetLocalListVersionResponse(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    version_number: int = msgspec.field(name="versionNumber")
+    version_number: Integer = msgspec.field(name="versionNumber")
 
 
 class GetLogRequest(Payload, kw_only=True):
@@ -696,9 +696,9 @@ class GetLogRequest(Payload, kw_only=True):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     log: LogParameters
     log_type: Log = msgspec.field(name="logType")
-    request_id: int = msgspec.field(name="requestId")
-    retries: int | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
+    retries: Integer | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
 
 
 class GetLogResponse(Payload, kw_only=True):
@@ -719,7 +719,7 @@ class GetMonitoringReportRequest(Payload, kw_only=True):
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     monitoring_criteria: (
         Annotated[list[MonitoringCriterion], msgspec.Meta(min_length=1, max_length=3)] | None
     ) = msgspec.field(default=None, name="monitoringCriteria")
@@ -742,7 +742,7 @@ class GetReportRequest(Payload, kw_only=True):
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     component_criteria: (
         Annotated[list[ComponentCriterion], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="componentCriteria")
@@ -833,7 +833,7 @@ class LogStatusNotificationRequest(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     status: UploadLogStatus
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
 
 
 class LogStatusNotificationResponse(Payload, kw_only=True):
@@ -848,7 +848,7 @@ class MeterValuesRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``MeterValuesRequest`` payload (schema MeterValuesRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    evse_id: int = msgspec.field(name="evseId")
+    evse_id: Integer = msgspec.field(name="evseId")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] = msgspec.field(
         name="meterValue"
     )
@@ -869,7 +869,7 @@ class NotifyChargingLimitRequest(Payload, kw_only=True):
     charging_schedule: Annotated[list[ChargingSchedule], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="chargingSchedule")
     )
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
     charging_limit: ChargingLimit = msgspec.field(name="chargingLimit")
 
 
@@ -889,9 +889,9 @@ class NotifyCustomerInformationRequest(Payload, kw_only=True):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     data: Annotated[str, msgspec.Meta(max_length=512)]
     tbc: bool | None = None
-    seq_no: int = msgspec.field(name="seqNo")
+    seq_no: Integer = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
 
 
 class NotifyCustomerInformationResponse(Payload, kw_only=True):
@@ -911,7 +911,7 @@ class NotifyDisplayMessagesRequest(Payload, kw_only=True):
     message_info: Annotated[list[MessageInfo], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="messageInfo"
     )
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     tbc: bool | None = None
 
 
@@ -929,9 +929,9 @@ class NotifyEVChargingNeedsRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    max_schedule_tuples: int | None = msgspec.field(default=None, name="maxScheduleTuples")
+    max_schedule_tuples: Integer | None = msgspec.field(default=None, name="maxScheduleTuples")
     charging_needs: ChargingNeeds = msgspec.field(name="chargingNeeds")
-    evse_id: int = msgspec.field(name="evseId")
+    evse_id: Integer = msgspec.field(name="evseId")
 
 
 class NotifyEVChargingNeedsResponse(Payload, kw_only=True):
@@ -952,7 +952,7 @@ class NotifyEVChargingScheduleRequest(Payload, kw_only=True):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     time_base: DateTime = msgspec.field(name="timeBase")
     charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
-    evse_id: int = msgspec.field(name="evseId")
+    evse_id: Integer = msgspec.field(name="evseId")
 
 
 class NotifyEVChargingScheduleResponse(Payload, kw_only=True):
@@ -971,7 +971,7 @@ class NotifyEventRequest(Payload, kw_only=True):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     generated_at: DateTime = msgspec.field(name="generatedAt")
     tbc: bool | None = None
-    seq_no: int = msgspec.field(name="seqNo")
+    seq_no: Integer = msgspec.field(name="seqNo")
     event_data: Annotated[list[EventData], msgspec.Meta(min_length=1)] = msgspec.field(
         name="eventData"
     )
@@ -990,9 +990,9 @@ class NotifyMonitoringReportRequest(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     monitor: Annotated[list[MonitoringData], msgspec.Meta(min_length=1)] | None = None
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     tbc: bool | None = None
-    seq_no: int = msgspec.field(name="seqNo")
+    seq_no: Integer = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
 
 
@@ -1008,13 +1008,13 @@ class NotifyReportRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``NotifyReportRequest`` payload (schema NotifyReportRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     generated_at: DateTime = msgspec.field(name="generatedAt")
     report_data: Annotated[list[ReportData], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="reportData"
     )
     tbc: bool | None = None
-    seq_no: int = msgspec.field(name="seqNo")
+    seq_no: Integer = msgspec.field(name="seqNo")
 
 
 class NotifyReportResponse(Payload, kw_only=True):
@@ -1028,10 +1028,10 @@ class PublishFirmwareRequest(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     location: Annotated[str, msgspec.Meta(max_length=512)]
-    retries: int | None = None
+    retries: Integer | None = None
     checksum: Annotated[str, msgspec.Meta(max_length=32)]
-    request_id: int = msgspec.field(name="requestId")
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
 
 
 class PublishFirmwareResponse(Payload, kw_only=True):
@@ -1053,7 +1053,7 @@ class PublishFirmwareStatusNotificationRequest(Payload, kw_only=True):
         Annotated[list[Annotated[str, msgspec.Meta(max_length=512)]], msgspec.Meta(min_length=1)]
         | None
     ) = None
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
 
 
 class PublishFirmwareStatusNotificationResponse(Payload, kw_only=True):
@@ -1070,13 +1070,13 @@ class ReportChargingProfilesRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     charging_limit_source: ChargingLimitSource = msgspec.field(name="chargingLimitSource")
     charging_profile: Annotated[list[ChargingProfile], msgspec.Meta(min_length=1)] = msgspec.field(
         name="chargingProfile"
     )
     tbc: bool | None = None
-    evse_id: int = msgspec.field(name="evseId")
+    evse_id: Integer = msgspec.field(name="evseId")
 
 
 class ReportChargingProfilesResponse(Payload, kw_only=True):
@@ -1093,10 +1093,10 @@ class RequestStartTransactionRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
     id_token: IdToken = msgspec.field(name="idToken")
-    remote_start_id: int = msgspec.field(name="remoteStartId")
+    remote_start_id: Integer = msgspec.field(name="remoteStartId")
     charging_profile: ChargingProfile | None = msgspec.field(default=None, name="chargingProfile")
 
 
@@ -1140,7 +1140,7 @@ class ReservationStatusUpdateRequest(Payload, kw_only=True):
     """
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    reservation_id: int = msgspec.field(name="reservationId")
+    reservation_id: Integer = msgspec.field(name="reservationId")
     reservation_update_status: ReservationUpdateStatus = msgspec.field(
         name="reservationUpdateStatus"
     )
@@ -1158,11 +1158,11 @@ class ReserveNowRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``ReserveNowRequest`` payload (schema ReserveNowRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    id: int
+    id: Integer
     expiry_date_time: DateTime = msgspec.field(name="expiryDateTime")
     connector_type: Connector | None = msgspec.field(default=None, name="connectorType")
     id_token: IdToken = msgspec.field(name="idToken")
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
 
 
@@ -1179,7 +1179,7 @@ class ResetRequest(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     type: Reset
-    evse_id: int | None = msgspec.field(default=None, name="evseId")
+    evse_id: Integer | None = msgspec.field(default=None, name="evseId")
 
 
 class ResetResponse(Payload, kw_only=True):
@@ -1218,7 +1218,7 @@ class SendLocalListRequest(Payload, kw_only=True):
     local_authorization_list: (
         Annotated[list[AuthorizationData], msgspec.Meta(min_length=1)] | None
     ) = msgspec.field(default=None, name="localAuthorizationList")
-    version_number: int = msgspec.field(name="versionNumber")
+    version_number: Integer = msgspec.field(name="versionNumber")
     update_type: Update = msgspec.field(name="updateType")
 
 
@@ -1234,7 +1234,7 @@ class SetChargingProfileRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetChargingProfileRequest`` payload (schema SetChargingProfileRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    evse_id: int = msgspec.field(name="evseId")
+    evse_id: Integer = msgspec.field(name="evseId")
     charging_profile: ChargingProfile = msgspec.field(name="chargingProfile")
 
 
@@ -1282,7 +1282,7 @@ class SetMonitoringLevelRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetMonitoringLevelRequest`` payload (schema SetMonitoringLevelRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    severity: int
+    severity: Integer
 
 
 class SetMonitoringLevelResponse(Payload, kw_only=True):
@@ -1299,7 +1299,7 @@ class SetNetworkProfileRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``SetNetworkProfileRequest`` payload (schema SetNetworkProfileRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    configuration_slot: int = msgspec.field(name="configurationSlot")
+    configuration_slot: Integer = msgspec.field(name="configurationSlot")
     connection_data: NetworkConnectionProfile = msgspec.field(name="connectionData")
 
 
@@ -1375,8 +1375,8 @@ class StatusNotificationRequest(Payload, kw_only=True):
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     timestamp: DateTime
     connector_status: ConnectorStatus = msgspec.field(name="connectorStatus")
-    evse_id: int = msgspec.field(name="evseId")
-    connector_id: int = msgspec.field(name="connectorId")
+    evse_id: Integer = msgspec.field(name="evseId")
+    connector_id: Integer = msgspec.field(name="connectorId")
 
 
 class StatusNotificationResponse(Payload, kw_only=True):
@@ -1397,11 +1397,11 @@ class TransactionEventRequest(Payload, kw_only=True):
     )
     timestamp: DateTime
     trigger_reason: TriggerReason = msgspec.field(name="triggerReason")
-    seq_no: int = msgspec.field(name="seqNo")
+    seq_no: Integer = msgspec.field(name="seqNo")
     offline: bool | None = None
-    number_of_phases_used: int | None = msgspec.field(default=None, name="numberOfPhasesUsed")
-    cable_max_current: int | None = msgspec.field(default=None, name="cableMaxCurrent")
-    reservation_id: int | None = msgspec.field(default=None, name="reservationId")
+    number_of_phases_used: Integer | None = msgspec.field(default=None, name="numberOfPhasesUsed")
+    cable_max_current: Integer | None = msgspec.field(default=None, name="cableMaxCurrent")
+    reservation_id: Integer | None = msgspec.field(default=None, name="reservationId")
     transaction_info: Transaction = msgspec.field(name="transactionInfo")
     evse: EVSE | None = None
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
@@ -1412,7 +1412,7 @@ class TransactionEventResponse(Payload, kw_only=True):
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
     total_cost: Number | None = msgspec.field(default=None, name="totalCost")
-    charging_priority: int | None = msgspec.field(default=None, name="chargingPriority")
+    charging_priority: Integer | None = msgspec.field(default=None, name="chargingPriority")
     id_token_info: IdTokenInfo | None = msgspec.field(default=None, name="idTokenInfo")
     updated_personal_message: MessageContent | None = msgspec.field(
         default=None, name="updatedPersonalMessage"
@@ -1439,8 +1439,8 @@ class UnlockConnectorRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``UnlockConnectorRequest`` payload (schema UnlockConnectorRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    evse_id: int = msgspec.field(name="evseId")
-    connector_id: int = msgspec.field(name="connectorId")
+    evse_id: Integer = msgspec.field(name="evseId")
+    connector_id: Integer = msgspec.field(name="connectorId")
 
 
 class UnlockConnectorResponse(Payload, kw_only=True):
@@ -1469,9 +1469,9 @@ class UpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.0.1 ``UpdateFirmwareRequest`` payload (schema UpdateFirmwareRequest.json)."""
 
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
-    retries: int | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
-    request_id: int = msgspec.field(name="requestId")
+    retries: Integer | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
     firmware: Firmware
 
 

@@ -11,7 +11,15 @@ from typing import Annotated
 
 import msgspec
 
-from kilowatt.ocpp.codec import CustomData, DateTime, Number, Payload, check_number
+from kilowatt.ocpp.codec import (
+    INT32_MAX,
+    CustomData,
+    DateTime,
+    Integer,
+    Number,
+    Payload,
+    check_number,
+)
 from kilowatt.ocpp.v21.enums import (
     APNAuthentication,
     Attribute,
@@ -210,7 +218,7 @@ class APN(Payload, kw_only=True):
     apn_password: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
         default=None, name="apnPassword"
     )
-    sim_pin: int | None = msgspec.field(default=None, name="simPin")
+    sim_pin: Integer | None = msgspec.field(default=None, name="simPin")
     preferred_network: Annotated[str, msgspec.Meta(max_length=6)] | None = msgspec.field(
         default=None, name="preferredNetwork"
     )
@@ -227,7 +235,9 @@ class AbsolutePriceSchedule(Payload, kw_only=True):
     """
 
     time_anchor: DateTime = msgspec.field(name="timeAnchor")
-    price_schedule_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="priceScheduleID")
+    price_schedule_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="priceScheduleID"
+    )
     price_schedule_description: Annotated[str, msgspec.Meta(max_length=160)] | None = msgspec.field(
         default=None, name="priceScheduleDescription"
     )
@@ -298,7 +308,7 @@ class AuthorizationData(Payload, kw_only=True):
 class BatteryData(Payload, kw_only=True):
     """OCPP 2.1 ``BatteryData`` (first defined in schema BatterySwapRequest.json)."""
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     serial_number: Annotated[str, msgspec.Meta(max_length=50)] = msgspec.field(name="serialNumber")
     so_c: Number = msgspec.field(name="soC")
     so_h: Number = msgspec.field(name="soH")
@@ -422,8 +432,8 @@ class ChargingPeriod(Payload, kw_only=True):
 class ChargingProfile(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingProfile`` (first defined in schema ReportChargingProfilesRequest.json)."""
 
-    id: int
-    stack_level: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="stackLevel")
+    id: Integer
+    stack_level: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="stackLevel")
     charging_profile_purpose: ChargingProfilePurpose = msgspec.field(name="chargingProfilePurpose")
     charging_profile_kind: ChargingProfileKind = msgspec.field(name="chargingProfileKind")
     recurrency_kind: RecurrencyKind | None = msgspec.field(default=None, name="recurrencyKind")
@@ -432,14 +442,14 @@ class ChargingProfile(Payload, kw_only=True):
     transaction_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
         default=None, name="transactionId"
     )
-    max_offline_duration: int | None = msgspec.field(default=None, name="maxOfflineDuration")
+    max_offline_duration: Integer | None = msgspec.field(default=None, name="maxOfflineDuration")
     charging_schedule: Annotated[
         list[ChargingSchedule], msgspec.Meta(min_length=1, max_length=3)
     ] = msgspec.field(name="chargingSchedule")
     invalid_after_offline_duration: bool | None = msgspec.field(
         default=None, name="invalidAfterOfflineDuration"
     )
-    dyn_update_interval: int | None = msgspec.field(default=None, name="dynUpdateInterval")
+    dyn_update_interval: Integer | None = msgspec.field(default=None, name="dynUpdateInterval")
     dyn_update_time: DateTime | None = msgspec.field(default=None, name="dynUpdateTime")
     price_schedule_signature: Annotated[str, msgspec.Meta(max_length=256)] | None = msgspec.field(
         default=None, name="priceScheduleSignature"
@@ -455,11 +465,11 @@ class ChargingProfileCriterion(Payload, kw_only=True):
     charging_profile_purpose: ChargingProfilePurpose | None = msgspec.field(
         default=None, name="chargingProfilePurpose"
     )
-    stack_level: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    stack_level: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="stackLevel"
     )
-    charging_profile_id: Annotated[list[int], msgspec.Meta(min_length=1)] | None = msgspec.field(
-        default=None, name="chargingProfileId"
+    charging_profile_id: Annotated[list[Integer], msgspec.Meta(min_length=1)] | None = (
+        msgspec.field(default=None, name="chargingProfileId")
     )
     charging_limit_source: (
         Annotated[
@@ -474,14 +484,14 @@ class ChargingProfileCriterion(Payload, kw_only=True):
 class ChargingSchedule(Payload, kw_only=True):
     """OCPP 2.1 ``ChargingSchedule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    id: int
+    id: Integer
     limit_at_so_c: LimitAtSoC | None = msgspec.field(default=None, name="limitAtSoC")
     start_schedule: DateTime | None = msgspec.field(default=None, name="startSchedule")
-    duration: int | None = None
+    duration: Integer | None = None
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     min_charging_rate: Number | None = msgspec.field(default=None, name="minChargingRate")
     power_tolerance: Number | None = msgspec.field(default=None, name="powerTolerance")
-    signature_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    signature_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="signatureId"
     )
     digest_value: Annotated[str, msgspec.Meta(max_length=88)] | None = msgspec.field(
@@ -491,7 +501,7 @@ class ChargingSchedule(Payload, kw_only=True):
     charging_schedule_period: Annotated[
         list[ChargingSchedulePeriod], msgspec.Meta(min_length=1, max_length=1024)
     ] = msgspec.field(name="chargingSchedulePeriod")
-    randomized_delay: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    randomized_delay: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="randomizedDelay"
     )
     sales_tariff: SalesTariff | None = msgspec.field(default=None, name="salesTariff")
@@ -509,7 +519,7 @@ class ChargingSchedulePeriod(Payload, kw_only=True):
     GetCompositeScheduleResponse.json).
     """
 
-    start_period: int = msgspec.field(name="startPeriod")
+    start_period: Integer = msgspec.field(name="startPeriod")
     limit: Number | None = None
     limit_l2: Number | None = msgspec.field(default=None, name="limit_L2")
     limit_l3: Number | None = msgspec.field(default=None, name="limit_L3")
@@ -595,11 +605,13 @@ class ClearChargingProfile(Payload, kw_only=True):
     ClearChargingProfileRequest.json).
     """
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     charging_profile_purpose: ChargingProfilePurpose | None = msgspec.field(
         default=None, name="chargingProfilePurpose"
     )
-    stack_level: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    stack_level: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="stackLevel"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -611,7 +623,7 @@ class ClearMonitoringResult(Payload, kw_only=True):
     """
 
     status: ClearMonitoringStatus
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -649,8 +661,8 @@ class CompositeSchedule(Payload, kw_only=True):
     GetCompositeScheduleResponse.json).
     """
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
-    duration: int
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
+    duration: Integer
     schedule_start: DateTime = msgspec.field(name="scheduleStart")
     charging_rate_unit: ChargingRateUnit = msgspec.field(name="chargingRateUnit")
     charging_schedule_period: Annotated[
@@ -664,9 +676,9 @@ class ConstantStreamData(Payload, kw_only=True):
     GetPeriodicEventStreamResponse.json).
     """
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     params: PeriodicEventStreamParams
-    variable_monitoring_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(
+    variable_monitoring_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
         name="variableMonitoringId"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -684,8 +696,8 @@ class Cost(Payload, kw_only=True):
     """OCPP 2.1 ``Cost`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     cost_kind: CostKind = msgspec.field(name="costKind")
-    amount: int
-    amount_multiplier: int | None = msgspec.field(default=None, name="amountMultiplier")
+    amount: Integer
+    amount_multiplier: Integer | None = msgspec.field(default=None, name="amountMultiplier")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -860,7 +872,7 @@ class DERCurve(Payload, kw_only=True):
         msgspec.field(name="curveData")
     )
     hysteresis: Hysteresis | None = None
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     reactive_power_params: ReactivePowerParams | None = msgspec.field(
         default=None, name="reactivePowerParams"
     )
@@ -912,7 +924,7 @@ class EVAbsolutePriceScheduleEntry(Payload, kw_only=True):
     NotifyEVChargingNeedsRequest.json).
     """
 
-    duration: int
+    duration: Integer
     ev_price_rule: Annotated[list[EVPriceRule], msgspec.Meta(min_length=1, max_length=8)] = (
         msgspec.field(name="evPriceRule")
     )
@@ -944,7 +956,7 @@ class EVPowerScheduleEntry(Payload, kw_only=True):
     NotifyEVChargingNeedsRequest.json).
     """
 
-    duration: int
+    duration: Integer
     power: Number
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -960,8 +972,8 @@ class EVPriceRule(Payload, kw_only=True):
 class EVSE(Payload, kw_only=True):
     """OCPP 2.1 ``EVSE`` (first defined in schema ChangeAvailabilityRequest.json)."""
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
-    connector_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
+    connector_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="connectorId"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -970,7 +982,7 @@ class EVSE(Payload, kw_only=True):
 class EnterService(Payload, kw_only=True):
     """OCPP 2.1 ``EnterService`` (first defined in schema ReportDERControlRequest.json)."""
 
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     high_voltage: Number = msgspec.field(name="highVoltage")
     low_voltage: Number = msgspec.field(name="lowVoltage")
     high_freq: Number = msgspec.field(name="highFreq")
@@ -992,10 +1004,10 @@ class EnterServiceGet(Payload, kw_only=True):
 class EventData(Payload, kw_only=True):
     """OCPP 2.1 ``EventData`` (first defined in schema NotifyEventRequest.json)."""
 
-    event_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="eventId")
+    event_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="eventId")
     timestamp: DateTime
     trigger: EventTrigger
-    cause: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    cause: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     actual_value: Annotated[str, msgspec.Meta(max_length=2500)] = msgspec.field(name="actualValue")
     tech_code: Annotated[str, msgspec.Meta(max_length=50)] | None = msgspec.field(
         default=None, name="techCode"
@@ -1008,12 +1020,12 @@ class EventData(Payload, kw_only=True):
         default=None, name="transactionId"
     )
     component: Component
-    variable_monitoring_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    variable_monitoring_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="variableMonitoringId"
     )
     event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
     variable: Variable
-    severity: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    severity: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1033,7 +1045,7 @@ class Firmware(Payload, kw_only=True):
 class FixedPF(Payload, kw_only=True):
     """OCPP 2.1 ``FixedPF`` (first defined in schema ReportDERControlRequest.json)."""
 
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     displacement: Number
     excitation: bool
     start_time: DateTime | None = msgspec.field(default=None, name="startTime")
@@ -1054,7 +1066,7 @@ class FixedPFGet(Payload, kw_only=True):
 class FixedVar(Payload, kw_only=True):
     """OCPP 2.1 ``FixedVar`` (first defined in schema ReportDERControlRequest.json)."""
 
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     setpoint: Number
     unit: DERUnit
     start_time: DateTime | None = msgspec.field(default=None, name="startTime")
@@ -1075,7 +1087,7 @@ class FixedVarGet(Payload, kw_only=True):
 class FreqDroop(Payload, kw_only=True):
     """OCPP 2.1 ``FreqDroop`` (first defined in schema ReportDERControlRequest.json)."""
 
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     over_freq: Number = msgspec.field(name="overFreq")
     under_freq: Number = msgspec.field(name="underFreq")
     over_droop: Number = msgspec.field(name="overDroop")
@@ -1124,7 +1136,7 @@ class GetVariableResult(Payload, kw_only=True):
 class Gradient(Payload, kw_only=True):
     """OCPP 2.1 ``Gradient`` (first defined in schema ReportDERControlRequest.json)."""
 
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     gradient: Number
     soft_gradient: Number = msgspec.field(name="softGradient")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -1166,12 +1178,15 @@ class IdTokenInfo(Payload, kw_only=True):
     cache_expiry_date_time: DateTime | None = msgspec.field(
         default=None, name="cacheExpiryDateTime"
     )
-    charging_priority: int | None = msgspec.field(default=None, name="chargingPriority")
+    charging_priority: Integer | None = msgspec.field(default=None, name="chargingPriority")
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
     language1: Annotated[str, msgspec.Meta(max_length=8)] | None = None
     language2: Annotated[str, msgspec.Meta(max_length=8)] | None = None
     evse_id: (
-        Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=1)] | None
+        Annotated[
+            list[Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]], msgspec.Meta(min_length=1)
+        ]
+        | None
     ) = msgspec.field(default=None, name="evseId")
     personal_message: MessageContent | None = msgspec.field(default=None, name="personalMessage")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -1188,7 +1203,7 @@ class LimitAtSoC(Payload, kw_only=True):
 class LimitMaxDischarge(Payload, kw_only=True):
     """OCPP 2.1 ``LimitMaxDischarge`` (first defined in schema ReportDERControlRequest.json)."""
 
-    priority: Annotated[int, msgspec.Meta(ge=0)]
+    priority: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     pct_max_discharge_power: Number | None = msgspec.field(
         default=None, name="pctMaxDischargePower"
     )
@@ -1234,7 +1249,7 @@ class MessageInfo(Payload, kw_only=True):
     """OCPP 2.1 ``MessageInfo`` (first defined in schema NotifyDisplayMessagesRequest.json)."""
 
     display: Component | None = None
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     priority: MessagePriority
     state: MessageState | None = None
     start_date_time: DateTime | None = msgspec.field(default=None, name="startDateTime")
@@ -1287,9 +1302,11 @@ class NetworkConnectionProfile(Payload, kw_only=True):
     ocpp_version: OCPPVersion | None = msgspec.field(default=None, name="ocppVersion")
     ocpp_interface: OCPPInterface = msgspec.field(name="ocppInterface")
     ocpp_transport: OCPPTransport = msgspec.field(name="ocppTransport")
-    message_timeout: int = msgspec.field(name="messageTimeout")
+    message_timeout: Integer = msgspec.field(name="messageTimeout")
     ocpp_csms_url: Annotated[str, msgspec.Meta(max_length=2000)] = msgspec.field(name="ocppCsmsUrl")
-    security_profile: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="securityProfile")
+    security_profile: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="securityProfile"
+    )
     identity: Annotated[str, msgspec.Meta(max_length=48)] | None = None
     basic_auth_password: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
         default=None, name="basicAuthPassword"
@@ -1322,8 +1339,8 @@ class OverstayRule(Payload, kw_only=True):
     overstay_rule_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="overstayRuleDescription"
     )
-    start_time: int = msgspec.field(name="startTime")
-    overstay_fee_period: int = msgspec.field(name="overstayFeePeriod")
+    start_time: Integer = msgspec.field(name="startTime")
+    overstay_fee_period: Integer = msgspec.field(name="overstayFeePeriod")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1336,7 +1353,9 @@ class OverstayRuleList(Payload, kw_only=True):
     overstay_rule: Annotated[list[OverstayRule], msgspec.Meta(min_length=1, max_length=5)] = (
         msgspec.field(name="overstayRule")
     )
-    overstay_time_threshold: int | None = msgspec.field(default=None, name="overstayTimeThreshold")
+    overstay_time_threshold: Integer | None = msgspec.field(
+        default=None, name="overstayTimeThreshold"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1345,8 +1364,8 @@ class PeriodicEventStreamParams(Payload, kw_only=True):
     AdjustPeriodicEventStreamRequest.json).
     """
 
-    interval: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    values: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    interval: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
+    values: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1368,11 +1387,13 @@ class PriceLevelSchedule(Payload, kw_only=True):
         list[PriceLevelScheduleEntry], msgspec.Meta(min_length=1, max_length=100)
     ] = msgspec.field(name="priceLevelScheduleEntries")
     time_anchor: DateTime = msgspec.field(name="timeAnchor")
-    price_schedule_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="priceScheduleId")
+    price_schedule_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="priceScheduleId"
+    )
     price_schedule_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="priceScheduleDescription"
     )
-    number_of_price_levels: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(
+    number_of_price_levels: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
         name="numberOfPriceLevels"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -1383,17 +1404,17 @@ class PriceLevelScheduleEntry(Payload, kw_only=True):
     NotifyChargingLimitRequest.json).
     """
 
-    duration: int
-    price_level: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="priceLevel")
+    duration: Integer
+    price_level: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="priceLevel")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
 class PriceRule(Payload, kw_only=True):
     """OCPP 2.1 ``PriceRule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    parking_fee_period: int | None = msgspec.field(default=None, name="parkingFeePeriod")
-    carbon_dioxide_emission: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
-        default=None, name="carbonDioxideEmission"
+    parking_fee_period: Integer | None = msgspec.field(default=None, name="parkingFeePeriod")
+    carbon_dioxide_emission: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = (
+        msgspec.field(default=None, name="carbonDioxideEmission")
     )
     renewable_generation_percentage: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = (
         msgspec.field(default=None, name="renewableGenerationPercentage")
@@ -1407,7 +1428,7 @@ class PriceRule(Payload, kw_only=True):
 class PriceRuleStack(Payload, kw_only=True):
     """OCPP 2.1 ``PriceRuleStack`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    duration: int
+    duration: Integer
     price_rule: Annotated[list[PriceRule], msgspec.Meta(min_length=1, max_length=8)] = (
         msgspec.field(name="priceRule")
     )
@@ -1417,8 +1438,8 @@ class PriceRuleStack(Payload, kw_only=True):
 class RationalNumber(Payload, kw_only=True):
     """OCPP 2.1 ``RationalNumber`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    exponent: int
-    value: int
+    exponent: Integer
+    value: Integer
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1438,8 +1459,8 @@ class RelativeTimeInterval(Payload, kw_only=True):
     NotifyChargingLimitRequest.json).
     """
 
-    start: int
-    duration: int | None = None
+    start: Integer
+    duration: Integer | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1460,11 +1481,11 @@ class ReportData(Payload, kw_only=True):
 class SalesTariff(Payload, kw_only=True):
     """OCPP 2.1 ``SalesTariff`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     sales_tariff_description: Annotated[str, msgspec.Meta(max_length=32)] | None = msgspec.field(
         default=None, name="salesTariffDescription"
     )
-    num_e_price_levels: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    num_e_price_levels: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="numEPriceLevels"
     )
     sales_tariff_entry: Annotated[
@@ -1477,7 +1498,7 @@ class SalesTariffEntry(Payload, kw_only=True):
     """OCPP 2.1 ``SalesTariffEntry`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
     relative_time_interval: RelativeTimeInterval = msgspec.field(name="relativeTimeInterval")
-    e_price_level: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    e_price_level: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="ePriceLevel"
     )
     consumption_cost: (
@@ -1506,14 +1527,14 @@ class SetMonitoringData(Payload, kw_only=True):
     SetVariableMonitoringRequest.json).
     """
 
-    id: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     periodic_event_stream: PeriodicEventStreamParams | None = msgspec.field(
         default=None, name="periodicEventStream"
     )
     transaction: bool | None = None
     value: Number
     type: Monitor
-    severity: Annotated[int, msgspec.Meta(ge=0)]
+    severity: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     component: Component
     variable: Variable
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -1524,13 +1545,13 @@ class SetMonitoringResult(Payload, kw_only=True):
     SetVariableMonitoringResponse.json).
     """
 
-    id: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     status: SetMonitoringStatus
     type: Monitor
     component: Component
     variable: Variable
-    severity: Annotated[int, msgspec.Meta(ge=0)]
+    severity: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1622,7 +1643,10 @@ class TariffAssignment(Payload, kw_only=True):
     tariff_kind: TariffKind = msgspec.field(name="tariffKind")
     valid_from: DateTime | None = msgspec.field(default=None, name="validFrom")
     evse_ids: (
-        Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=1)] | None
+        Annotated[
+            list[Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]], msgspec.Meta(min_length=1)
+        ]
+        | None
     ) = msgspec.field(default=None, name="evseIds")
     id_tokens: (
         Annotated[list[Annotated[str, msgspec.Meta(max_length=255)]], msgspec.Meta(min_length=1)]
@@ -1648,12 +1672,12 @@ class TariffConditions(Payload, kw_only=True):
     max_current: Number | None = msgspec.field(default=None, name="maxCurrent")
     min_power: Number | None = msgspec.field(default=None, name="minPower")
     max_power: Number | None = msgspec.field(default=None, name="maxPower")
-    min_time: int | None = msgspec.field(default=None, name="minTime")
-    max_time: int | None = msgspec.field(default=None, name="maxTime")
-    min_charging_time: int | None = msgspec.field(default=None, name="minChargingTime")
-    max_charging_time: int | None = msgspec.field(default=None, name="maxChargingTime")
-    min_idle_time: int | None = msgspec.field(default=None, name="minIdleTime")
-    max_idle_time: int | None = msgspec.field(default=None, name="maxIdleTime")
+    min_time: Integer | None = msgspec.field(default=None, name="minTime")
+    max_time: Integer | None = msgspec.field(default=None, name="maxTime")
+    min_charging_time: Integer | None = msgspec.field(default=None, name="minChargingTime")
+    max_charging_time: Integer | None = msgspec.field(default=None, name="maxChargingTime")
+    min_idle_time: Integer | None = msgspec.field(default=None, name="minIdleTime")
+    max_idle_time: Integer | None = msgspec.field(default=None, name="maxIdleTime")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1736,14 +1760,14 @@ class TaxRate(Payload, kw_only=True):
 
     type: Annotated[str, msgspec.Meta(max_length=20)]
     tax: Number
-    stack: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    stack: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
 class TaxRule(Payload, kw_only=True):
     """OCPP 2.1 ``TaxRule`` (first defined in schema NotifyChargingLimitRequest.json)."""
 
-    tax_rule_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="taxRuleID")
+    tax_rule_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="taxRuleID")
     tax_rule_name: Annotated[str, msgspec.Meta(max_length=100)] | None = msgspec.field(
         default=None, name="taxRuleName"
     )
@@ -1783,9 +1807,9 @@ class TotalUsage(Payload, kw_only=True):
     """OCPP 2.1 ``TotalUsage`` (first defined in schema TransactionEventRequest.json)."""
 
     energy: Number
-    charging_time: int = msgspec.field(name="chargingTime")
-    idle_time: int = msgspec.field(name="idleTime")
-    reservation_time: int | None = msgspec.field(default=None, name="reservationTime")
+    charging_time: Integer = msgspec.field(name="chargingTime")
+    idle_time: Integer = msgspec.field(name="idleTime")
+    reservation_time: Integer | None = msgspec.field(default=None, name="reservationTime")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1796,9 +1820,9 @@ class Transaction(Payload, kw_only=True):
         name="transactionId"
     )
     charging_state: ChargingState | None = msgspec.field(default=None, name="chargingState")
-    time_spent_charging: int | None = msgspec.field(default=None, name="timeSpentCharging")
+    time_spent_charging: Integer | None = msgspec.field(default=None, name="timeSpentCharging")
     stopped_reason: Reason | None = msgspec.field(default=None, name="stoppedReason")
-    remote_start_id: int | None = msgspec.field(default=None, name="remoteStartId")
+    remote_start_id: Integer | None = msgspec.field(default=None, name="remoteStartId")
     operation_mode: OperationMode | None = msgspec.field(default=None, name="operationMode")
     tariff_id: Annotated[str, msgspec.Meta(max_length=60)] | None = msgspec.field(
         default=None, name="tariffId"
@@ -1814,7 +1838,7 @@ class TransactionLimit(Payload, kw_only=True):
 
     max_cost: Number | None = msgspec.field(default=None, name="maxCost")
     max_energy: Number | None = msgspec.field(default=None, name="maxEnergy")
-    max_time: int | None = msgspec.field(default=None, name="maxTime")
+    max_time: Integer | None = msgspec.field(default=None, name="maxTime")
     max_so_c: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = msgspec.field(
         default=None, name="maxSoC"
     )
@@ -1825,7 +1849,7 @@ class UnitOfMeasure(Payload, kw_only=True):
     """OCPP 2.1 ``UnitOfMeasure`` (first defined in schema MeterValuesRequest.json)."""
 
     unit: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    multiplier: int | None = None
+    multiplier: Integer | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1882,7 +1906,7 @@ class V2XSignalWattPoint(Payload, kw_only=True):
     GetCompositeScheduleResponse.json).
     """
 
-    signal: int
+    signal: Integer
     power: Number
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1925,7 +1949,7 @@ class VariableCharacteristics(Payload, kw_only=True):
     data_type: Data = msgspec.field(name="dataType")
     min_limit: Number | None = msgspec.field(default=None, name="minLimit")
     max_limit: Number | None = msgspec.field(default=None, name="maxLimit")
-    max_elements: Annotated[int, msgspec.Meta(ge=1)] | None = msgspec.field(
+    max_elements: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="maxElements"
     )
     values_list: Annotated[str, msgspec.Meta(max_length=1000)] | None = msgspec.field(
@@ -1940,11 +1964,11 @@ class VariableMonitoring(Payload, kw_only=True):
     NotifyMonitoringReportRequest.json).
     """
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     transaction: bool
     value: Number
     type: Monitor
-    severity: Annotated[int, msgspec.Meta(ge=0)]
+    severity: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     event_notification_type: EventNotification = msgspec.field(name="eventNotificationType")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from kilowatt.ocpp.codec import CustomData, DateTime, Number, Payload
+from kilowatt.ocpp.codec import INT32_MAX, CustomData, DateTime, Integer, Number, Payload
 from kilowatt.ocpp.v21.datatypes import (
     EVSE,
     Address,
@@ -334,7 +334,7 @@ class AFRRSignalRequest(Payload, kw_only=True):
     """OCPP 2.1 ``AFRRSignalRequest`` payload (schema AFRRSignalRequest.json)."""
 
     timestamp: DateTime
-    signal: int
+    signal: Integer
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -351,7 +351,7 @@ class AdjustPeriodicEventStreamRequest(Payload, kw_only=True):
     AdjustPeriodicEventStreamRequest.json).
     """
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     params: PeriodicEventStreamParams
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -399,7 +399,7 @@ class BatterySwapRequest(Payload, kw_only=True):
     )
     event_type: BatterySwapEvent = msgspec.field(name="eventType")
     id_token: IdToken = msgspec.field(name="idToken")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -421,7 +421,7 @@ class BootNotificationResponse(Payload, kw_only=True):
     """OCPP 2.1 ``BootNotificationResponse`` payload (schema BootNotificationResponse.json)."""
 
     current_time: DateTime = msgspec.field(name="currentTime")
-    interval: int
+    interval: Integer
     status: RegistrationStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -430,7 +430,9 @@ class BootNotificationResponse(Payload, kw_only=True):
 class CancelReservationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``CancelReservationRequest`` payload (schema CancelReservationRequest.json)."""
 
-    reservation_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="reservationId")
+    reservation_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="reservationId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -451,7 +453,7 @@ class CertificateSignedRequest(Payload, kw_only=True):
     certificate_type: CertificateSigningUse | None = msgspec.field(
         default=None, name="certificateType"
     )
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -520,7 +522,7 @@ class ClearChargingProfileRequest(Payload, kw_only=True):
     ClearChargingProfileRequest.json).
     """
 
-    charging_profile_id: int | None = msgspec.field(default=None, name="chargingProfileId")
+    charging_profile_id: Integer | None = msgspec.field(default=None, name="chargingProfileId")
     charging_profile_criteria: ClearChargingProfile | None = msgspec.field(
         default=None, name="chargingProfileCriteria"
     )
@@ -559,7 +561,7 @@ class ClearDERControlResponse(Payload, kw_only=True):
 class ClearDisplayMessageRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ClearDisplayMessageRequest`` payload (schema ClearDisplayMessageRequest.json)."""
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -580,7 +582,9 @@ class ClearTariffsRequest(Payload, kw_only=True):
         Annotated[list[Annotated[str, msgspec.Meta(max_length=60)]], msgspec.Meta(min_length=1)]
         | None
     ) = msgspec.field(default=None, name="tariffIds")
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -598,7 +602,9 @@ class ClearVariableMonitoringRequest(Payload, kw_only=True):
     ClearVariableMonitoringRequest.json).
     """
 
-    id: Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=1)]
+    id: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]], msgspec.Meta(min_length=1)
+    ]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -621,7 +627,9 @@ class ClearedChargingLimitRequest(Payload, kw_only=True):
     charging_limit_source: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(
         name="chargingLimitSource"
     )
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -638,7 +646,7 @@ class ClosePeriodicEventStreamRequest(Payload, kw_only=True):
     ClosePeriodicEventStreamRequest.json).
     """
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -673,7 +681,7 @@ class CustomerInformationRequest(Payload, kw_only=True):
         default=None, name="customerCertificate"
     )
     id_token: IdToken | None = msgspec.field(default=None, name="idToken")
-    request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
+    request_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="requestId")
     report: bool
     clear: bool
     customer_identifier: Annotated[str, msgspec.Meta(max_length=64)] | None = msgspec.field(
@@ -733,7 +741,7 @@ class FirmwareStatusNotificationRequest(Payload, kw_only=True):
     """
 
     status: FirmwareStatus
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -756,8 +764,8 @@ class Get15118EVCertificateRequest(Payload, kw_only=True):
     )
     action: CertificateAction
     exi_request: Annotated[str, msgspec.Meta(max_length=11000)] = msgspec.field(name="exiRequest")
-    maximum_contract_certificate_chains: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
-        default=None, name="maximumContractCertificateChains"
+    maximum_contract_certificate_chains: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = (
+        msgspec.field(default=None, name="maximumContractCertificateChains")
     )
     prioritized_emai_ds: (
         Annotated[
@@ -777,7 +785,7 @@ class Get15118EVCertificateResponse(Payload, kw_only=True):
     status: Iso15118EVCertificateStatus
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     exi_response: Annotated[str, msgspec.Meta(max_length=17000)] = msgspec.field(name="exiResponse")
-    remaining_contracts: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    remaining_contracts: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="remainingContracts"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -786,7 +794,7 @@ class Get15118EVCertificateResponse(Payload, kw_only=True):
 class GetBaseReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetBaseReportRequest`` payload (schema GetBaseReportRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     report_base: ReportBase = msgspec.field(name="reportBase")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -846,8 +854,10 @@ class GetCertificateStatusResponse(Payload, kw_only=True):
 class GetChargingProfilesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetChargingProfilesRequest`` payload (schema GetChargingProfilesRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    request_id: Integer = msgspec.field(name="requestId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     charging_profile: ChargingProfileCriterion = msgspec.field(name="chargingProfile")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -867,11 +877,11 @@ class GetCompositeScheduleRequest(Payload, kw_only=True):
     GetCompositeScheduleRequest.json).
     """
 
-    duration: int
+    duration: Integer
     charging_rate_unit: ChargingRateUnit | None = msgspec.field(
         default=None, name="chargingRateUnit"
     )
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -889,7 +899,7 @@ class GetCompositeScheduleResponse(Payload, kw_only=True):
 class GetDERControlRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetDERControlRequest`` payload (schema GetDERControlRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     is_default: bool | None = msgspec.field(default=None, name="isDefault")
     control_type: DERControl | None = msgspec.field(default=None, name="controlType")
     control_id: Annotated[str, msgspec.Meta(max_length=36)] | None = msgspec.field(
@@ -909,10 +919,13 @@ class GetDERControlResponse(Payload, kw_only=True):
 class GetDisplayMessagesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetDisplayMessagesRequest`` payload (schema GetDisplayMessagesRequest.json)."""
 
-    id: Annotated[list[Annotated[int, msgspec.Meta(ge=0)]], msgspec.Meta(min_length=1)] | None = (
-        None
-    )
-    request_id: int = msgspec.field(name="requestId")
+    id: (
+        Annotated[
+            list[Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]], msgspec.Meta(min_length=1)
+        ]
+        | None
+    ) = None
+    request_id: Integer = msgspec.field(name="requestId")
     priority: MessagePriority | None = None
     state: MessageState | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -961,7 +974,7 @@ class GetLocalListVersionResponse(Payload, kw_only=True):
     GetLocalListVersionResponse.json).
     """
 
-    version_number: int = msgspec.field(name="versionNumber")
+    version_number: Integer = msgspec.field(name="versionNumber")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -970,9 +983,9 @@ class GetLogRequest(Payload, kw_only=True):
 
     log: LogParameters
     log_type: Log = msgspec.field(name="logType")
-    request_id: int = msgspec.field(name="requestId")
-    retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
+    retries: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -991,7 +1004,7 @@ class GetMonitoringReportRequest(Payload, kw_only=True):
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     monitoring_criteria: (
         Annotated[list[MonitoringCriterion], msgspec.Meta(min_length=1, max_length=3)] | None
     ) = msgspec.field(default=None, name="monitoringCriteria")
@@ -1033,7 +1046,7 @@ class GetReportRequest(Payload, kw_only=True):
     component_variable: Annotated[list[ComponentVariable], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="componentVariable")
     )
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     component_criteria: (
         Annotated[list[ComponentCriterion], msgspec.Meta(min_length=1, max_length=4)] | None
     ) = msgspec.field(default=None, name="componentCriteria")
@@ -1051,7 +1064,7 @@ class GetReportResponse(Payload, kw_only=True):
 class GetTariffsRequest(Payload, kw_only=True):
     """OCPP 2.1 ``GetTariffsRequest`` payload (schema GetTariffsRequest.json)."""
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1140,7 +1153,7 @@ class LogStatusNotificationRequest(Payload, kw_only=True):
     """
 
     status: UploadLogStatus
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1156,7 +1169,7 @@ class LogStatusNotificationResponse(Payload, kw_only=True):
 class MeterValuesRequest(Payload, kw_only=True):
     """OCPP 2.1 ``MeterValuesRequest`` payload (schema MeterValuesRequest.json)."""
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     meter_value: Annotated[list[MeterValue], msgspec.Meta(min_length=1)] = msgspec.field(
         name="meterValue"
     )
@@ -1199,7 +1212,9 @@ class NotifyChargingLimitRequest(Payload, kw_only=True):
     charging_schedule: Annotated[list[ChargingSchedule], msgspec.Meta(min_length=1)] | None = (
         msgspec.field(default=None, name="chargingSchedule")
     )
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     charging_limit: ChargingLimit = msgspec.field(name="chargingLimit")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1219,9 +1234,9 @@ class NotifyCustomerInformationRequest(Payload, kw_only=True):
 
     data: Annotated[str, msgspec.Meta(max_length=512)]
     tbc: bool | None = None
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
+    seq_no: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
-    request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
+    request_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1282,7 +1297,7 @@ class NotifyDisplayMessagesRequest(Payload, kw_only=True):
     message_info: Annotated[list[MessageInfo], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="messageInfo"
     )
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1300,8 +1315,8 @@ class NotifyEVChargingNeedsRequest(Payload, kw_only=True):
     NotifyEVChargingNeedsRequest.json).
     """
 
-    evse_id: Annotated[int, msgspec.Meta(ge=1)] = msgspec.field(name="evseId")
-    max_schedule_tuples: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    evse_id: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] = msgspec.field(name="evseId")
+    max_schedule_tuples: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="maxScheduleTuples"
     )
     charging_needs: ChargingNeeds = msgspec.field(name="chargingNeeds")
@@ -1326,9 +1341,9 @@ class NotifyEVChargingScheduleRequest(Payload, kw_only=True):
 
     time_base: DateTime = msgspec.field(name="timeBase")
     charging_schedule: ChargingSchedule = msgspec.field(name="chargingSchedule")
-    evse_id: Annotated[int, msgspec.Meta(ge=1)] = msgspec.field(name="evseId")
-    selected_charging_schedule_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
-        default=None, name="selectedChargingScheduleId"
+    evse_id: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] = msgspec.field(name="evseId")
+    selected_charging_schedule_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = (
+        msgspec.field(default=None, name="selectedChargingScheduleId")
     )
     power_tolerance_acceptance: bool | None = msgspec.field(
         default=None, name="powerToleranceAcceptance"
@@ -1351,7 +1366,7 @@ class NotifyEventRequest(Payload, kw_only=True):
 
     generated_at: DateTime = msgspec.field(name="generatedAt")
     tbc: bool | None = None
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
+    seq_no: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="seqNo")
     event_data: Annotated[list[EventData], msgspec.Meta(min_length=1)] = msgspec.field(
         name="eventData"
     )
@@ -1370,9 +1385,9 @@ class NotifyMonitoringReportRequest(Payload, kw_only=True):
     """
 
     monitor: Annotated[list[MonitoringData], msgspec.Meta(min_length=1)] | None = None
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     tbc: bool | None = None
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
+    seq_no: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="seqNo")
     generated_at: DateTime = msgspec.field(name="generatedAt")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1391,8 +1406,8 @@ class NotifyPeriodicEventStreamRequest(Payload, kw_only=True):
     """
 
     data: Annotated[list[StreamDataElement], msgspec.Meta(min_length=1)]
-    id: Annotated[int, msgspec.Meta(ge=0)]
-    pending: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
+    pending: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     basetime: DateTime
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1420,13 +1435,13 @@ class NotifyPriorityChargingResponse(Payload, kw_only=True):
 class NotifyReportRequest(Payload, kw_only=True):
     """OCPP 2.1 ``NotifyReportRequest`` payload (schema NotifyReportRequest.json)."""
 
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     generated_at: DateTime = msgspec.field(name="generatedAt")
     report_data: Annotated[list[ReportData], msgspec.Meta(min_length=1)] | None = msgspec.field(
         default=None, name="reportData"
     )
     tbc: bool | None = None
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
+    seq_no: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="seqNo")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1479,8 +1494,8 @@ class NotifyWebPaymentStartedRequest(Payload, kw_only=True):
     NotifyWebPaymentStartedRequest.json).
     """
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
-    timeout: int
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
+    timeout: Integer
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1515,10 +1530,10 @@ class PublishFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.1 ``PublishFirmwareRequest`` payload (schema PublishFirmwareRequest.json)."""
 
     location: Annotated[str, msgspec.Meta(max_length=2000)]
-    retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    retries: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
     checksum: Annotated[str, msgspec.Meta(max_length=32)]
-    request_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="requestId")
-    retry_interval: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    request_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="requestId")
+    retry_interval: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="retryInterval"
     )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
@@ -1542,7 +1557,7 @@ class PublishFirmwareStatusNotificationRequest(Payload, kw_only=True):
         Annotated[list[Annotated[str, msgspec.Meta(max_length=2000)]], msgspec.Meta(min_length=1)]
         | None
     ) = None
-    request_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    request_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="requestId"
     )
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
@@ -1562,7 +1577,7 @@ class PullDynamicScheduleUpdateRequest(Payload, kw_only=True):
     PullDynamicScheduleUpdateRequest.json).
     """
 
-    charging_profile_id: int = msgspec.field(name="chargingProfileId")
+    charging_profile_id: Integer = msgspec.field(name="chargingProfileId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1584,7 +1599,7 @@ class ReportChargingProfilesRequest(Payload, kw_only=True):
     ReportChargingProfilesRequest.json).
     """
 
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     charging_limit_source: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(
         name="chargingLimitSource"
     )
@@ -1592,7 +1607,7 @@ class ReportChargingProfilesRequest(Payload, kw_only=True):
         name="chargingProfile"
     )
     tbc: bool | None = None
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1627,7 +1642,7 @@ class ReportDERControlRequest(Payload, kw_only=True):
     limit_max_discharge: (
         Annotated[list[LimitMaxDischargeGet], msgspec.Meta(min_length=1, max_length=24)] | None
     ) = msgspec.field(default=None, name="limitMaxDischarge")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     tbc: bool | None = None
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1642,7 +1657,7 @@ class RequestBatterySwapRequest(Payload, kw_only=True):
     """OCPP 2.1 ``RequestBatterySwapRequest`` payload (schema RequestBatterySwapRequest.json)."""
 
     id_token: IdToken = msgspec.field(name="idToken")
-    request_id: int = msgspec.field(name="requestId")
+    request_id: Integer = msgspec.field(name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1659,10 +1674,12 @@ class RequestStartTransactionRequest(Payload, kw_only=True):
     RequestStartTransactionRequest.json).
     """
 
-    evse_id: Annotated[int, msgspec.Meta(ge=1)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
     id_token: IdToken = msgspec.field(name="idToken")
-    remote_start_id: int = msgspec.field(name="remoteStartId")
+    remote_start_id: Integer = msgspec.field(name="remoteStartId")
     charging_profile: ChargingProfile | None = msgspec.field(default=None, name="chargingProfile")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1706,7 +1723,9 @@ class ReservationStatusUpdateRequest(Payload, kw_only=True):
     ReservationStatusUpdateRequest.json).
     """
 
-    reservation_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="reservationId")
+    reservation_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="reservationId"
+    )
     reservation_update_status: ReservationUpdateStatus = msgspec.field(
         name="reservationUpdateStatus"
     )
@@ -1724,13 +1743,15 @@ class ReservationStatusUpdateResponse(Payload, kw_only=True):
 class ReserveNowRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ReserveNowRequest`` payload (schema ReserveNowRequest.json)."""
 
-    id: Annotated[int, msgspec.Meta(ge=0)]
+    id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     expiry_date_time: DateTime = msgspec.field(name="expiryDateTime")
     connector_type: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="connectorType"
     )
     id_token: IdToken = msgspec.field(name="idToken")
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     group_id_token: IdToken | None = msgspec.field(default=None, name="groupIdToken")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1747,7 +1768,9 @@ class ResetRequest(Payload, kw_only=True):
     """OCPP 2.1 ``ResetRequest`` payload (schema ResetRequest.json)."""
 
     type: Reset
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1786,7 +1809,7 @@ class SendLocalListRequest(Payload, kw_only=True):
     local_authorization_list: (
         Annotated[list[AuthorizationData], msgspec.Meta(min_length=1)] | None
     ) = msgspec.field(default=None, name="localAuthorizationList")
-    version_number: int = msgspec.field(name="versionNumber")
+    version_number: Integer = msgspec.field(name="versionNumber")
     update_type: Update = msgspec.field(name="updateType")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1802,7 +1825,7 @@ class SendLocalListResponse(Payload, kw_only=True):
 class SetChargingProfileRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetChargingProfileRequest`` payload (schema SetChargingProfileRequest.json)."""
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     charging_profile: ChargingProfile = msgspec.field(name="chargingProfile")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1852,7 +1875,7 @@ class SetDERControlResponse(Payload, kw_only=True):
 class SetDefaultTariffRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetDefaultTariffRequest`` payload (schema SetDefaultTariffRequest.json)."""
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
     tariff: Tariff
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1898,7 +1921,7 @@ class SetMonitoringBaseResponse(Payload, kw_only=True):
 class SetMonitoringLevelRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetMonitoringLevelRequest`` payload (schema SetMonitoringLevelRequest.json)."""
 
-    severity: Annotated[int, msgspec.Meta(ge=0)]
+    severity: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1913,7 +1936,7 @@ class SetMonitoringLevelResponse(Payload, kw_only=True):
 class SetNetworkProfileRequest(Payload, kw_only=True):
     """OCPP 2.1 ``SetNetworkProfileRequest`` payload (schema SetNetworkProfileRequest.json)."""
 
-    configuration_slot: int = msgspec.field(name="configurationSlot")
+    configuration_slot: Integer = msgspec.field(name="configurationSlot")
     connection_data: NetworkConnectionProfile = msgspec.field(name="connectionData")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -1976,7 +1999,7 @@ class SignCertificateRequest(Payload, kw_only=True):
     hash_root_certificate: CertificateHashData | None = msgspec.field(
         default=None, name="hashRootCertificate"
     )
-    request_id: int | None = msgspec.field(default=None, name="requestId")
+    request_id: Integer | None = msgspec.field(default=None, name="requestId")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -1993,8 +2016,10 @@ class StatusNotificationRequest(Payload, kw_only=True):
 
     timestamp: DateTime
     connector_status: ConnectorStatus = msgspec.field(name="connectorStatus")
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
-    connector_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="connectorId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
+    connector_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="connectorId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -2014,13 +2039,13 @@ class TransactionEventRequest(Payload, kw_only=True):
     )
     timestamp: DateTime
     trigger_reason: TriggerReason = msgspec.field(name="triggerReason")
-    seq_no: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="seqNo")
+    seq_no: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="seqNo")
     offline: bool | None = None
     number_of_phases_used: Annotated[int, msgspec.Meta(ge=0, le=3)] | None = msgspec.field(
         default=None, name="numberOfPhasesUsed"
     )
-    cable_max_current: int | None = msgspec.field(default=None, name="cableMaxCurrent")
-    reservation_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(
+    cable_max_current: Integer | None = msgspec.field(default=None, name="cableMaxCurrent")
+    reservation_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
         default=None, name="reservationId"
     )
     preconditioning_status: PreconditioningStatus | None = msgspec.field(
@@ -2037,7 +2062,7 @@ class TransactionEventResponse(Payload, kw_only=True):
     """OCPP 2.1 ``TransactionEventResponse`` payload (schema TransactionEventResponse.json)."""
 
     total_cost: Number | None = msgspec.field(default=None, name="totalCost")
-    charging_priority: int | None = msgspec.field(default=None, name="chargingPriority")
+    charging_priority: Integer | None = msgspec.field(default=None, name="chargingPriority")
     id_token_info: IdTokenInfo | None = msgspec.field(default=None, name="idTokenInfo")
     transaction_limit: TransactionLimit | None = msgspec.field(
         default=None, name="transactionLimit"
@@ -2073,8 +2098,10 @@ class TriggerMessageResponse(Payload, kw_only=True):
 class UnlockConnectorRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UnlockConnectorRequest`` payload (schema UnlockConnectorRequest.json)."""
 
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="evseId")
-    connector_id: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(name="connectorId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(name="evseId")
+    connector_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] = msgspec.field(
+        name="connectorId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -2105,7 +2132,7 @@ class UpdateDynamicScheduleRequest(Payload, kw_only=True):
     UpdateDynamicScheduleRequest.json).
     """
 
-    charging_profile_id: int = msgspec.field(name="chargingProfileId")
+    charging_profile_id: Integer = msgspec.field(name="chargingProfileId")
     schedule_update: ChargingScheduleUpdate = msgspec.field(name="scheduleUpdate")
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -2123,9 +2150,9 @@ class UpdateDynamicScheduleResponse(Payload, kw_only=True):
 class UpdateFirmwareRequest(Payload, kw_only=True):
     """OCPP 2.1 ``UpdateFirmwareRequest`` payload (schema UpdateFirmwareRequest.json)."""
 
-    retries: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    retry_interval: int | None = msgspec.field(default=None, name="retryInterval")
-    request_id: int = msgspec.field(name="requestId")
+    retries: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = None
+    retry_interval: Integer | None = msgspec.field(default=None, name="retryInterval")
+    request_id: Integer = msgspec.field(name="requestId")
     firmware: Firmware
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
@@ -2162,7 +2189,9 @@ class VatNumberValidationRequest(Payload, kw_only=True):
     """OCPP 2.1 ``VatNumberValidationRequest`` payload (schema VatNumberValidationRequest.json)."""
 
     vat_number: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="vatNumber")
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
 
 
@@ -2174,6 +2203,8 @@ class VatNumberValidationResponse(Payload, kw_only=True):
     company: Address | None = None
     status_info: StatusInfo | None = msgspec.field(default=None, name="statusInfo")
     vat_number: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="vatNumber")
-    evse_id: Annotated[int, msgspec.Meta(ge=0)] | None = msgspec.field(default=None, name="evseId")
+    evse_id: Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)] | None = msgspec.field(
+        default=None, name="evseId"
+    )
     status: GenericStatus
     custom_data: CustomData | None = msgspec.field(default=None, name="customData")
