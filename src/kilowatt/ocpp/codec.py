@@ -213,7 +213,7 @@ def check_number(
 def number_in_range(value: Decimal) -> bool:
     """Tell whether ``value`` is a number Kilowatt accepts in a schema ``number`` field.
 
-    The documented rule (docs/reference/configuration.md, "Numbers"): finite; zero or a
+    The documented rule (docs/howto/security.md, "Numbers a station sends"): finite; zero or a
     magnitude from 10^:data:`NUMBER_MIN_EXPONENT` to below 10^(:data:`NUMBER_MAX_EXPONENT` + 1);
     at most :data:`NUMBER_MAX_DIGITS` significant digits. A payload with a number outside it is
     answered PropertyConstraintViolation (the value is invalid, not its type: OCPP 2.0.1 Part 2
