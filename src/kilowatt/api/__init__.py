@@ -42,10 +42,12 @@ def create_router(
         responses=COMMON_ERRORS,
     )
     for module in (stations, calls, id_tokens, transactions, locations, tariffs):
-        api.include_router(module.router(ctx))
-    for route in api.routes:
-        if isinstance(route, APIRoute) and route.body_field is not None:
-            route.responses.setdefault(400, BAD_BODY)
+        resource = module.router(ctx)
+        for route in resource.routes:
+            # Before include_router: it builds the final routes (and their response models).
+            if isinstance(route, APIRoute) and route.body_field is not None:
+                route.responses.setdefault(400, BAD_BODY)
+        api.include_router(resource)
     return api
 
 

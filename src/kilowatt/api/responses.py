@@ -6,6 +6,7 @@ numbers with every digit kept (``1000.25``, never a rounded float), datetimes RF
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,6 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 from kilowatt.api.schemas import ErrorOut
 from kilowatt.csms.errors import AlreadyExists, NotFound, ValidationError
@@ -79,11 +79,12 @@ def _detail(status_code: int, message: str, **extra: Any) -> JsonResponse:
 
 
 def _allowed_methods(request: Request) -> list[str]:
+    # The methods the OpenAPI document lists for this path: what a client was told it may use.
+    path = request.url.path
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods.update(method.upper() for method in operations)
     return sorted(methods)
 
 
