@@ -19,6 +19,7 @@ from kilowatt.csms.model import (
     TransactionResult,
     TransactionStatus,
 )
+from kilowatt.csms.transactions import SUPERSEDED
 
 T0 = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
 
@@ -55,6 +56,43 @@ def _start(**kw: object) -> TransactionMessage:
     return TransactionMessage(**values)  # type: ignore[arg-type]
 
 
+async def test_new_begin_supersedes_the_active_transaction_on_its_evse(
+    services: Services,
+) -> None:
+    """One active transaction per EVSE: the older one ends ``Superseded`` at the new start
+    with the new meter start as its meter stop; the station's late end still applies."""
+    await _station(services)
+    first = _tx(await services.transactions.begin(_start()))
+    later = T0 + timedelta(hours=1)
+    second = _tx(
+        await services.transactions.begin(_start(timestamp=later, meter_start_wh=Decimal(1500)))
+    )
+    elsewhere = _tx(await services.transactions.begin(_start(connector_id=2)))
+    old = await services.transactions.get(first.id)
+    assert (old.status, old.stop_reason, old.stopped_at) == (
+        TransactionStatus.COMPLETED,
+        SUPERSEDED,
+        later,
+    )
+    assert (old.meter_stop_wh, old.energy_wh) == (Decimal(1500), Decimal("499.5"))
+    active = {t.id for t in await services.transactions.active("CP1")}
+    assert active == {second.id, elsewhere.id}
+
+    late_end = TransactionMessage(
+        "CP1", T0 + timedelta(minutes=50), transaction_id=first.id, meter_stop_wh=Decimal(1400)
+    )
+    result = await services.transactions.end(late_end)
+    assert not result.ended  # it was already completed; its end is corrected
+    old = await services.transactions.get(first.id)
+    assert (old.stop_reason, old.meter_stop_wh, old.stopped_at) == (
+        "Local",
+        Decimal(1400),
+        T0 + timedelta(minutes=50),
+    )
+    again = await services.transactions.end(late_end)
+    assert again.transaction == old  # a second end changes nothing
+
+
 async def test_v16_session_with_replays(services: Services) -> None:
     await _station(services)
     await services.authorization.put("TAG1", IdTokenInput())
@@ -65,7 +103,11 @@ async def test_v16_session_with_replays(services: Services) -> None:
     replay = await services.transactions.begin(_start())
     assert not replay.created and _tx(replay).id == _tx(first).id
     assert _auth(replay).status is AuthStatus.ACCEPTED  # not ConcurrentTx with itself
-    other = await services.transactions.begin(_start(timestamp=T0 + timedelta(hours=1)))
+    # Another start (another time) is another transaction; on another connector, since a new
+    # one on a busy connector would supersede the first (test_new_begin_supersedes_...).
+    other = await services.transactions.begin(
+        _start(timestamp=T0 + timedelta(hours=1), connector_id=2)
+    )
     assert _tx(other).id != _tx(first).id
 
     tx_id = _tx(first).id

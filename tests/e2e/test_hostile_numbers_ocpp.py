@@ -96,9 +96,7 @@ async def test_1_6_integers_beyond_the_ocpp_type_are_type_violations(
             "PropertyConstraintViolation"
         )
         start = {"connectorId": 2**31 - 1, "idTag": "T", "meterStart": 0, "timestamp": now_iso()}
-        assert code_of(await st.call("StartTransaction", start)) == (
-            "PropertyConstraintViolation"
-        )
+        assert code_of(await st.call("StartTransaction", start)) == ("PropertyConstraintViolation")
         status["connectorId"] = 1
         assert await st.result("StatusNotification", status) == {}
         await assert_alive(st)
@@ -108,9 +106,7 @@ async def test_1_6_integers_beyond_the_ocpp_type_are_type_violations(
     assert await api.transactions(station_id=identity) == []
 
 
-async def test_1_6_non_finite_meter_values_are_not_stored(
-    server: KilowattServer, api: Api
-) -> None:
+async def test_1_6_non_finite_meter_values_are_not_stored(server: KilowattServer, api: Api) -> None:
     identity = unique("HNMV")
     async with raw_station(server, identity, "ocpp1.6") as st:
         await boot_raw(st, "ocpp1.6")
@@ -181,9 +177,7 @@ async def test_2x_hostile_numbers_are_refused(
         )
         scaled = event(3, "Updated", 1)
         scaled["meterValue"][0]["sampledValue"][0]["unitOfMeasure"] = {"multiplier": 1000}
-        assert code_of(await st.call("TransactionEvent", scaled)) == (
-            "PropertyConstraintViolation"
-        )
+        assert code_of(await st.call("TransactionEvent", scaled)) == ("PropertyConstraintViolation")
         status = {
             "timestamp": now_iso(),
             "connectorStatus": "Available",
@@ -256,9 +250,7 @@ async def test_2x_second_started_on_a_busy_evse_supersedes_the_first(
             assert await st.result("TransactionEvent", started) == {}
         await assert_alive(st)
 
-    by_station_id = {
-        t["station_tx_id"]: t for t in await api.transactions(station_id=identity)
-    }
+    by_station_id = {t["station_tx_id"]: t for t in await api.transactions(station_id=identity)}
     assert by_station_id["TX-A"]["status"] == "completed"
     assert by_station_id["TX-A"]["stop_reason"] == "Superseded"
     assert by_station_id["TX-B"]["status"] == "active"
