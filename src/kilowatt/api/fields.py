@@ -40,10 +40,10 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Int32 = Annotated[int, BeforeValidator(_not_bool), Field(ge=INT32_MIN, le=INT32_MAX)]
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX), BeforeValidator(_not_bool)]
 """A body integer of OCPP ``integer`` / 32-bit column range (``1.0`` counts, ``true`` not)."""
 
-NonNegativeInt32 = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=INT32_MAX)]
+NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_not_bool)]
 """A body integer from 0 to 2^31 - 1 (V, A, W maxima, s durations, Wh steps)."""
 
 EvseIdPath = Annotated[int, Path(ge=1, le=INT32_MAX, description="EVSE or connector id, from 1")]
