@@ -45,6 +45,7 @@ class MemoryGateway:
         self.connected: set[str] = set()
         self.answers: dict[tuple[str, str], Any] = {}
         self.sent: list[tuple[str, str, dict[str, Any], float]] = []
+        self.commands: list[tuple[str, str, dict[str, Any]]] = []
 
     def is_connected(self, station_id: str) -> bool:
         return station_id in self.connected
@@ -72,6 +73,7 @@ class MemoryGateway:
     ) -> dict[str, Any]:
         if name not in COMMANDS:
             raise InvalidCommand(f"unknown command {name!r}")
+        self.commands.append((station_id, name, params))
         if name == "reset":
             kind = params.get("type", "soft")
             if kind not in ("hard", "soft"):

@@ -90,6 +90,39 @@ async def test_integral_float_is_an_integer(client: httpx.AsyncClient, gateway: 
     assert r.status_code == 200
 
 
+async def test_huge_whole_float_stays_a_number(client: httpx.AsyncClient, gateway: Any) -> None:
+    """``3.46e287`` is schema-valid for SetConfiguration ``value`` (any JSON value): accepted."""
+    await client.post("/api/v1/stations", json={"id": "CP1"})
+    gateway.connected.add("CP1")
+    r = await client.post(
+        "/api/v1/stations/CP1/commands/set-configuration",
+        json={"key": "HeartbeatInterval", "value": 3.46e287},
+    )
+    # The API accepted the body and handed it on (this test gateway then declines the command).
+    assert gateway.commands and gateway.commands[-1][1] == "set-configuration", r.text
+    assert gateway.commands[-1][2]["value"] == 3.46e287
+    r = await client.post("/api/v1/stations/CP1/commands/reset", json={"evse_id": 1e20})
+    assert r.status_code == 422 and _error_body(r)
+
+
+@pytest.mark.parametrize("value", [0, 1733220000, "1733220000", 1.5, True])
+async def test_date_times_are_strings_not_unix_seconds(
+    client: httpx.AsyncClient, value: Any
+) -> None:
+    """JSON Schema's ``date-time`` is a string; pydantic would read a number as Unix seconds."""
+    r = await client.put("/api/v1/id-tokens/TAG1", json={"expiry": value})
+    assert r.status_code == 422 and _error_body(r)["errors"]
+    tariff = {
+        "currency": "EUR",
+        "elements": [{"price_components": [{"type": "FLAT", "price": "1"}]}],
+        "start_date_time": value,
+    }
+    r = await client.post("/api/v1/tariffs", json=tariff)
+    assert r.status_code == 422 and _error_body(r)["errors"]
+    ok = await client.put("/api/v1/id-tokens/TAG1", json={"expiry": "2027-01-01T00:00:00Z"})
+    assert ok.status_code in (200, 201), ok.text
+
+
 async def test_decimals_bounded(client: httpx.AsyncClient) -> None:
     long = {**LOCATION, "coordinates": {"latitude": "52.1234567", "longitude": "5"}}
     assert (await client.post("/api/v1/locations", json=long)).status_code == 422

@@ -25,6 +25,7 @@ from kilowatt.api.schemas import (
 )
 from kilowatt.csms.commands import COMMANDS, Command, parse_command
 from kilowatt.csms.gateway import InvalidCommand
+from kilowatt.csms.limits import INT64_MAX, INT64_MIN
 
 __all__ = ["router"]
 
@@ -135,7 +136,9 @@ def _integral_floats(params: dict[str, Any]) -> dict[str, Any]:
     """``params`` with top-level ``1.0``-style floats as ints.
 
     JSON Schema counts ``9236.0`` as an ``integer``; msgspec's strict decoding does not, so a
-    schema-valid body would be refused. Free-form fields are passed through untouched.
+    schema-valid body would be refused. A whole float beyond 64 bits stays a float: a field
+    that takes any number (SetConfiguration ``value``) keeps it, and an integer field refuses
+    it with its own message. Free-form fields are passed through untouched.
     """
     return {
         field: int(value)
@@ -143,6 +146,7 @@ def _integral_floats(params: dict[str, Any]) -> dict[str, Any]:
         and field not in _FREE_FORM
         and math.isfinite(value)
         and value.is_integer()
+        and INT64_MIN <= value <= INT64_MAX
         else value
         for field, value in params.items()
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "EvseIdPath",
     "Int32",
     "NonNegativeInt32",
+    "Timestamp",
     "TransactionIdPath",
     "bounded_decimal",
     "coordinate",
@@ -45,6 +47,22 @@ Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX), BeforeValidator(_not_b
 
 NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_not_bool)]
 """A body integer from 0 to 2^31 - 1 (V, A, W maxima, s durations, Wh steps)."""
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # JSON Schema's date-time is a string; pydantic's lax mode would read a number (or a string
+    # of digits) as Unix seconds, accepting requests the published schema says are invalid.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _DIGITS.fullmatch(value.strip()) is not None:
+        raise ValueError("expected an RFC 3339 date-time string, e.g. 2026-12-03T10:00:00Z")
+    return value
+
+
+_DIGITS = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text)]
+"""A body date-time: an RFC 3339 string only (``2026-12-03T10:00:00Z``); numbers are refused."""
 
 EvseIdPath = Annotated[int, Path(ge=1, le=INT32_MAX, description="EVSE or connector id, from 1")]
 """An EVSE or connector id in a path: 1 to 2^31 - 1 (OCPP ``integer``, a 32-bit column)."""

@@ -12,7 +12,6 @@ Which tariff applies: the location's ``tariff_id``, else the tariff with ``is_de
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -20,7 +19,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from kilowatt.api.context import ApiContext, Limit, Offset
-from kilowatt.api.fields import NonNegativeInt32, bounded_decimal, omittable
+from kilowatt.api.fields import NonNegativeInt32, Timestamp, bounded_decimal, omittable
 from kilowatt.api.responses import JsonResponse, error, page
 
 __all__ = ["router"]
@@ -111,8 +110,8 @@ class TariffBody(_In):
     alt_url: str | None = Field(None, max_length=2048)
     min_price: PriceLimit | None = None
     max_price: PriceLimit | None = None
-    start_date_time: datetime | None = None
-    end_date_time: datetime | None = None
+    start_date_time: Timestamp | None = None
+    end_date_time: Timestamp | None = None
     is_default: StrictBool = omittable(description="Applies where a location has none")
 
 
