@@ -98,15 +98,20 @@ def test_wire_names_are_explicit_and_round_trip() -> None:
 def test_decimal_exactness() -> None:
     data = (
         b'{"evseId":1,"meterValue":[{"sampledValue":[{"value":1.10000000000000000001},'
-        b'{"value":-0.0000000000000000000010},{"value":12345678901234567890.5},{"value":1E+400},'
+        b'{"value":-0.0000000000000000000010},{"value":123456789012345678.5},{"value":1E+17},'
         b'{"value":7}],"timestamp":"2024-01-01T00:00:00.123456+05:30"}]}'
     )
-    # Decimal keeps the value and its digits; exponent spelling may change (-1.0E-21)
+    # Decimal keeps the value and its digits (within the number rule: below 1e18, 34 digits);
+    # exponent spelling may change (-1.0E-21)
     out = encode_payload(decode_payload(v201.MeterValuesRequest, data))
     assert out.replace(b"-1.0E-21", b"-0.0000000000000000000010") == data
     decoded = decode_payload(v201.MeterValuesRequest, data)
     assert decoded.meter_value[0].sampled_value[0].value == Decimal("1.10000000000000000001")
     round_trip(v201.MeterValuesRequest, data)
+    # Beyond the rule (issue 12 item 4): refused, not kept exactly.
+    for big in (b"12345678901234567890.5", b"1E+400"):
+        beyond = data.replace(b"1E+17", big)
+        assert code_of(v201.MeterValuesRequest, beyond) is ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
 
 
 def test_number_rejects_strings_and_booleans() -> None:
