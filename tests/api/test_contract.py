@@ -101,8 +101,24 @@ async def test_huge_whole_float_stays_a_number(client: httpx.AsyncClient, gatewa
     # The API accepted the body and handed it on (this test gateway then declines the command).
     assert gateway.commands and gateway.commands[-1][1] == "set-configuration", r.text
     assert gateway.commands[-1][2]["value"] == 3.46e287
+    for value in (6.6734473914215976e16, 2**40):
+        # A number beyond 32 bits is still a JSON-schema ``number``: the value is any number.
+        await client.post(
+            "/api/v1/stations/CP1/commands/set-configuration",
+            json={"key": "HeartbeatInterval", "value": value},
+        )
+        assert gateway.commands[-1][2]["value"] == value
     r = await client.post("/api/v1/stations/CP1/commands/reset", json={"evse_id": 1e20})
     assert r.status_code == 422 and _error_body(r)
+
+
+async def test_positive_counts_say_so_in_the_schema(client: httpx.AsyncClient) -> None:
+    """``max_concurrent_transactions`` 0 is refused, and the schema's minimum says 1."""
+    r = await client.put("/api/v1/id-tokens/TAG1", json={"max_concurrent_transactions": 0})
+    assert r.status_code == 422 and _error_body(r)["errors"]
+    spec = (await client.get("/openapi.json")).json()
+    text = json.dumps(spec["components"]["schemas"]["IdTokenPut"])
+    assert '"minimum": 1' in text and '"minimum": 0' not in text
 
 
 @pytest.mark.parametrize("value", [0, 1733220000, "1733220000", 1.5, True])

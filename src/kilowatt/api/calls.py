@@ -8,6 +8,7 @@ they do not fit). An unknown name answers 422 with the list of known ones.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Any
 
@@ -84,14 +85,14 @@ def router(ctx: ApiContext) -> APIRouter:
     async def run(station_id: str, name: str, params: dict[str, Any], timeout: float | None) -> Any:
         await stations.get(station_id)
         try:
-            command = parse_command(name, _integral_floats(params))
+            command = parse_command(name, _integral_floats(params, _any_number_fields(name)))
         except KeyError:
             known = ", ".join(COMMANDS)
             raise InvalidCommand(f"unknown command {name!r} (known: {known})") from None
         except ValueError as exc:
             raise InvalidCommand(str(exc)) from None
         canonical = msgspec.to_builtins(command)
-        problem = _out_of_range(canonical)
+        problem = _out_of_range(canonical, _any_number_fields(name))
         if problem:
             raise InvalidCommand(f"{name}: {problem}")
         result = await gateway.command(station_id, name, canonical, timeout or default_timeout)
@@ -132,18 +133,20 @@ def router(ctx: ApiContext) -> APIRouter:
     return api
 
 
-def _integral_floats(params: dict[str, Any]) -> dict[str, Any]:
+def _integral_floats(params: dict[str, Any], any_number: frozenset[str]) -> dict[str, Any]:
     """``params`` with top-level ``1.0``-style floats as ints.
 
     JSON Schema counts ``9236.0`` as an ``integer``; msgspec's strict decoding does not, so a
     schema-valid body would be refused. A whole float beyond 64 bits stays a float: a field
     that takes any number (SetConfiguration ``value``) keeps it, and an integer field refuses
-    it with its own message. Free-form fields are passed through untouched.
+    it with its own message. Free-form fields, and fields that take any number, are passed
+    through untouched.
     """
     return {
         field: int(value)
         if isinstance(value, float)
         and field not in _FREE_FORM
+        and field not in any_number
         and math.isfinite(value)
         and value.is_integer()
         and INT64_MIN <= value <= INT64_MAX
@@ -156,7 +159,31 @@ _FREE_FORM = frozenset({"data"})
 """Command fields whose value is passed through as is (DataTransfer ``data``)."""
 
 
-def _out_of_range(params: dict[str, Any]) -> str | None:
+@functools.cache
+def _any_number_fields(name: str) -> frozenset[str]:
+    """Top-level fields of command ``name`` whose type takes a float (any JSON number).
+
+    Their schema admits every finite number (an integer beyond 32 bits included: JSON Schema's
+    ``number`` contains the integers), so only finiteness is checked for them.
+    """
+    command_type = COMMANDS.get(name)
+    if command_type is None:
+        return frozenset()
+    info = msgspec.inspect.type_info(command_type)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return frozenset()
+    return frozenset(field.encode_name for field in info.fields if _takes_float(field.type))
+
+
+def _takes_float(kind: msgspec.inspect.Type) -> bool:
+    if isinstance(kind, msgspec.inspect.FloatType):
+        return True
+    if isinstance(kind, msgspec.inspect.UnionType):
+        return any(_takes_float(member) for member in kind.types)
+    return False
+
+
+def _out_of_range(params: dict[str, Any], any_number: frozenset[str]) -> str | None:
     """Why a decoded command holds a number storage or OCPP cannot carry, or None.
 
     Integer fields must fit :func:`~kilowatt.api.schemas.integer_bounds` (OCPP ``integer``,
@@ -167,7 +194,7 @@ def _out_of_range(params: dict[str, Any]) -> str | None:
     for field, value in params.items():
         if isinstance(value, bool) or field in _FREE_FORM:
             continue
-        if isinstance(value, int):
+        if isinstance(value, int) and field not in any_number:
             low, high = integer_bounds(field)
             if not low <= value <= high:
                 return f"{field} must be {low} to {high}"

@@ -27,6 +27,7 @@ __all__ = [
     "EvseIdPath",
     "Int32",
     "NonNegativeInt32",
+    "PositiveInt32",
     "Timestamp",
     "TransactionIdPath",
     "bounded_decimal",
@@ -63,6 +64,9 @@ _DIGITS = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
 
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text)]
 """A body date-time: an RFC 3339 string only (``2026-12-03T10:00:00Z``); numbers are refused."""
+
+PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX), BeforeValidator(_not_bool)]
+"""A body integer from 1 to 2^31 - 1 (counts that must be at least one)."""
 
 EvseIdPath = Annotated[int, Path(ge=1, le=INT32_MAX, description="EVSE or connector id, from 1")]
 """An EVSE or connector id in a path: 1 to 2^31 - 1 (OCPP ``integer``, a 32-bit column)."""

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
-from kilowatt.api.fields import NonNegativeInt32, Timestamp
+from kilowatt.api.fields import PositiveInt32, Timestamp
 from kilowatt.csms.commands import Command, answer_type
 from kilowatt.csms.limits import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 
@@ -154,9 +154,7 @@ class IdTokenPut(_In):
     )
     expiry: Timestamp | None = Field(None, description="RFC 3339 with offset")
     group_id: str | None = Field(None, max_length=255)
-    max_concurrent_transactions: NonNegativeInt32 | None = Field(
-        None, ge=1, description="null: no limit"
-    )
+    max_concurrent_transactions: PositiveInt32 | None = Field(None, description="null: no limit")
 
 
 class TransactionOut(BaseModel):
