@@ -244,9 +244,28 @@ def file_sizes(data_dir: Path) -> dict[str, int]:
     return sizes
 
 
+def rss_split_kb(pid: int) -> tuple[int | None, int | None]:
+    """Return ``(RssAnon, RssFile)`` of ``pid`` in KB, from ``/proc/<pid>/status``.
+
+    Anonymous memory is the heap (Python objects, SQLite's page cache); file-backed memory is
+    mapped code and files. A growing RSS whose growth is anonymous points at the process's own
+    data, not at memory-mapped database files. ``(None, None)`` when unreadable.
+    """
+    anon = file = None
+    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("RssAnon:"):
+                anon = int(line.split()[1])
+            elif line.startswith("RssFile:"):
+                file = int(line.split()[1])
+    return anon, file
+
+
 CSV_FIELDS = (
     "t_s",
     "rss_kb",
+    "rss_anon_kb",
+    "rss_file_kb",
     "server_cores",
     "calls",
     "calls_per_s",
@@ -293,9 +312,12 @@ def _sample(
     pct = loadgen.percentiles(latency)
     calls = sum(i.calls for i in intervals)
     sizes = file_sizes(data_dir)
+    anon, file = rss_split_kb(pid)
     return {
         "t_s": round(t, 1),
         "rss_kb": loadgen.server_rss_kb(pid),
+        "rss_anon_kb": anon,
+        "rss_file_kb": file,
         "server_cores": round((cpu[1] - cpu[0]) / span, 3) if span > 0 else None,
         "calls": calls,
         "calls_per_s": round(calls / span, 1) if span > 0 else None,
