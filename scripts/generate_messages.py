@@ -105,6 +105,11 @@ GENERIC_ENUM_FIELDS = {"status", "type", "reason", "errorCode"}
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
+# 1.6 energy registers (Wh): the 1.6 schemas give no width, a station's lifetime register passes
+# 2^31 Wh (2.1 GWh) within a few years on a busy fast charger, and Kilowatt stores the value as
+# exact decimal text. Refusing them would refuse the station's transactions, so they get 64 bits.
+WIDE_INTEGERS = {("StartTransaction", "meterStart"), ("StopTransaction", "meterStop")}
+
 
 def schema_dir() -> Path:
     """Locate the ``ocpp`` package's schemas without importing it (it imports jsonschema)."""
@@ -312,6 +317,8 @@ class Builder:
         :mod:`kilowatt.ocpp.codec`) so that the codec can tell a type violation from a
         property one.
         """
+        if (self.action, prop) in WIDE_INTEGERS and not {"minimum", "maximum"} & set(node):
+            return "Integer64"
         low = INT32_MIN
         high = INT32_MAX
         if "minimum" in node:
@@ -530,6 +537,7 @@ def emit_structs(model: Model, module: str, pkg: str) -> str:
             "CustomData",
             "DateTime",
             "Integer",
+            "Integer64",
             "Number",
             "Payload",
             "check_number",

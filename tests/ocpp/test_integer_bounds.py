@@ -19,6 +19,8 @@ from kilowatt.ocpp import v16, v21, v201
 from kilowatt.ocpp.codec import (
     INT32_MAX,
     INT32_MIN,
+    INT64_MAX,
+    INT64_MIN,
     PayloadError,
     decode_payload,
     number_in_range,
@@ -35,6 +37,7 @@ def failure(type_: type[object], data: bytes) -> PayloadError:
 def test_codec_bounds_are_the_domain_bounds() -> None:
     # ocpp/ cannot import csms.limits; the two copies must agree.
     assert (INT32_MIN, INT32_MAX) == (limits.INT32_MIN, limits.INT32_MAX)
+    assert (INT64_MIN, INT64_MAX) == (limits.INT64_MIN, limits.INT64_MAX)
 
 
 def _integer_bounds(tp: typing.Any) -> list[tuple[int, int]]:
@@ -64,9 +67,26 @@ def test_every_generated_integer_is_within_32_bits(module: typing.Any) -> None:
         for field in msgspec.structs.fields(cls):
             for ge, le in _integer_bounds(hints[field.name]):
                 assert ge is not None and le is not None, (name, field.name)
-                assert INT32_MIN <= ge <= le <= INT32_MAX, (name, field.name, ge, le)
+                if (name, field.encode_name) in WIDE:
+                    assert (ge, le) == (INT64_MIN, INT64_MAX)
+                else:
+                    assert INT32_MIN <= ge <= le <= INT32_MAX, (name, field.name, ge, le)
                 checked += 1
     assert checked > 30
+
+
+WIDE = {("StartTransactionRequest", "meterStart"), ("StopTransactionRequest", "meterStop")}
+"""1.6 energy registers (Wh): 64 bits, a busy charger's lifetime register passes 2^31 Wh."""
+
+
+def test_1_6_energy_register_beyond_32_bits_is_accepted() -> None:
+    # 3 GWh: a 350 kW charger at 30 % utilisation reaches it in about three years.
+    data = b'{"transactionId":1,"meterStop":3000000000,"timestamp":"2026-12-03T12:00:00Z"}'
+    assert decode_payload(v16.StopTransactionRequest, data).meter_stop == 3_000_000_000
+    data = b'{"transactionId":1,"meterStop":9223372036854775808,"timestamp":"2026-12-03T12:00:00Z"}'
+    err = failure(v16.StopTransactionRequest, data)
+    assert err.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
+    assert "meterStop" in err.description
 
 
 @pytest.mark.parametrize("value", [2**31, 2**63, 2**64 + 1, -(2**31) - 1, -(2**63)])

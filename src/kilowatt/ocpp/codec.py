@@ -78,12 +78,15 @@ __all__ = [
     "DATE_TIME_PATTERN",
     "INT32_MAX",
     "INT32_MIN",
+    "INT64_MAX",
+    "INT64_MIN",
     "NUMBER_MAX_DIGITS",
     "NUMBER_MAX_EXPONENT",
     "NUMBER_MIN_EXPONENT",
     "CustomData",
     "DateTime",
     "Integer",
+    "Integer64",
     "Number",
     "Payload",
     "PayloadError",
@@ -134,6 +137,19 @@ INT32_MAX: Final = 2**31 - 1
 
 Integer: TypeAlias = Annotated[int, msgspec.Meta(ge=INT32_MIN, le=INT32_MAX)]
 """A schema ``integer`` without tighter bounds: the 32-bit OCPP ``integer`` (Part 2 §2.1)."""
+
+INT64_MIN: Final = -(2**63)
+"""Smallest :data:`Integer64` (-2^63)."""
+
+INT64_MAX: Final = 2**63 - 1
+"""Largest :data:`Integer64` (2^63 - 1)."""
+
+Integer64: TypeAlias = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+"""A 1.6 energy register in Wh (StartTransaction ``meterStart``, StopTransaction ``meterStop``).
+
+The 1.6 schemas give ``integer`` no width, and a busy fast charger's lifetime register passes
+2^31 Wh (2.1 GWh) within a few years: these two fields take 64 bits, as storage does.
+"""
 
 NUMBER_MAX_EXPONENT: Final = 17
 """Largest power of ten a schema ``number`` may reach: magnitudes below 10^18 are accepted.
@@ -369,8 +385,14 @@ def _truncate(message: str) -> str:
     return message if len(message) <= 255 else message[:252] + "..."
 
 
-_INT32_BOUNDS: Final = (f"Expected `int` >= {INT32_MIN} - ", f"Expected `int` <= {INT32_MAX} - ")
-"""How msgspec words a breach of :data:`Integer`'s own bounds (the type, not a schema bound)."""
+_INT32_BOUNDS: Final = (
+    f"Expected `int` >= {INT32_MIN} - ",
+    f"Expected `int` <= {INT32_MAX} - ",
+    f"Expected `int` >= {INT64_MIN} - ",
+    f"Expected `int` <= {INT64_MAX} - ",
+)
+"""How msgspec words a breach of :data:`Integer`'s or :data:`Integer64`'s own bounds (the type,
+not a schema bound)."""
 
 
 def _classify(message: str) -> ErrorCode:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 
-from kilowatt.ocpp.codec import DateTime, Integer, Payload
+from kilowatt.ocpp.codec import DateTime, Integer, Integer64, Payload
 from kilowatt.ocpp.v16.datatypes import (
     CertificateHashData,
     ChargingProfile,
@@ -663,7 +663,7 @@ class StartTransactionRequest(Payload, kw_only=True):
 
     connector_id: Integer = msgspec.field(name="connectorId")
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] = msgspec.field(name="idTag")
-    meter_start: Integer = msgspec.field(name="meterStart")
+    meter_start: Integer64 = msgspec.field(name="meterStart")
     reservation_id: Integer | None = msgspec.field(default=None, name="reservationId")
     timestamp: DateTime
 
@@ -701,7 +701,7 @@ class StopTransactionRequest(Payload, kw_only=True):
     id_tag: Annotated[str, msgspec.Meta(max_length=20)] | None = msgspec.field(
         default=None, name="idTag"
     )
-    meter_stop: Integer = msgspec.field(name="meterStop")
+    meter_stop: Integer64 = msgspec.field(name="meterStop")
     timestamp: DateTime
     transaction_id: Integer = msgspec.field(name="transactionId")
     reason: StopTransactionReason | None = None
