@@ -513,6 +513,14 @@ MILESTONES_MIN = (1, 5, 10, 20, 30)
 """Minutes after the load started at which the summary tabulates the samples."""
 
 
+def _nearest(samples: list[dict[str, Any]], t: float) -> dict[str, Any]:
+    best = samples[0]
+    for sample in samples:
+        if abs(sample["t_s"] - t) < abs(best["t_s"] - t):
+            best = sample
+    return best
+
+
 def milestone_table(report: dict[str, Any]) -> list[str]:
     """Return a Markdown table of RSS, file sizes (MB) and load at ``MILESTONES_MIN``.
 
@@ -528,7 +536,7 @@ def milestone_table(report: dict[str, Any]) -> list[str]:
     samples = report["samples"]
     end = samples[-1]["t_s"]
     wanted = [m * 60.0 for m in MILESTONES_MIN if m * 60.0 < end - report["params"]["interval"]]
-    rows = [min(samples, key=lambda s, w=w: abs(s["t_s"] - w)) for w in wanted]
+    rows = [_nearest(samples, w) for w in wanted]
     rows.append(samples[-1])
     head = "| t (min) | RSS (MB) | " + " | ".join(f"{n} (MB)" for n in DB_FILES)
     lines = [head + " | calls/s | p99 (ms) |", "|" + "---|" * (len(DB_FILES) + 4)]
