@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from datetime import timedelta
 from typing import Any as Clock  # the settable clock fixture of conftest.py
 
@@ -19,6 +21,7 @@ from kilowatt.csms.model import (
     StatusReport,
     VariableReport,
 )
+from kilowatt.csms.stations import MAX_EVENT_DATA_BYTES
 from kilowatt.storage import Database
 from kilowatt.storage.sql import SqlRepositories
 
@@ -150,6 +153,21 @@ async def test_device_model_configuration_and_events(services: Services) -> None
     info = await services.stations.record_event("CP1", "SecurityEventNotification", data)
     page = await services.stations.events("CP1")
     assert page.total == 1 and page.items[0].data == data and page.items[0].id == info.id
+
+
+async def test_a_huge_event_payload_is_stored_as_its_placeholder(services: Services) -> None:
+    # A 4 MiB DataTransfer must not add 4 MiB to the database and to every SSE client.
+    await services.stations.connected("CP1", "1.6")
+    data = {"vendorId": "V", "data": "é" * (2 * 1024 * 1024)}
+    encoded = json.dumps(data, ensure_ascii=False).encode()
+    info = await services.stations.record_event("CP1", "DataTransfer", data)
+    stored = (await services.stations.events("CP1")).items[0].data
+    assert stored == info.data
+    assert stored["truncated"] is True and stored["size"] == len(encoded)
+    assert stored["sha256"] == hashlib.sha256(encoded).hexdigest()
+    assert len(json.dumps(stored).encode()) <= MAX_EVENT_DATA_BYTES
+    small = {"vendorId": "V", "data": "x" * 1000}
+    assert (await services.stations.record_event("CP1", "DataTransfer", small)).data == small
 
 
 async def test_heartbeat_answers_before_the_last_seen_commit(

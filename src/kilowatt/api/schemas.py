@@ -206,7 +206,10 @@ class JournalEntryOut(BaseModel):
     station_id: str
     at: datetime
     direction: Literal["in", "out"]
-    message_type: int = Field(description="2 CALL, 3 CALLRESULT, 4 CALLERROR, 5, 6 (2.1)")
+    message_type: int = Field(
+        description="2 CALL, 3 CALLRESULT, 4 CALLERROR, 5, 6 (2.1); 0 not an OCPP-J message "
+        "(an unreadable frame in, or the close the CSMS sent)"
+    )
     action: str | None
     message_id: str | None
     frame: str = Field(description="The frame text as sent on the wire")

@@ -289,7 +289,9 @@ class StepOutcome:
     ``transaction``: the row after the step (None when none was found nor created);
     ``created``: the step created it; ``duplicate``: its (transaction, seq_no) had been
     recorded before, nothing changed; ``new_samples``: samples stored now; ``changes``: the
-    columns ``decide`` set (empty when none).
+    columns ``decide`` set (empty when none); ``others_active``: when the step created a
+    transaction on an EVSE (id > 0), the ids of the station's other active transactions on
+    that EVSE, oldest first (found in the same unit, so a new transaction costs no extra read).
     """
 
     transaction: Row | None
@@ -297,6 +299,7 @@ class StepOutcome:
     duplicate: bool
     new_samples: int
     changes: Changes
+    others_active: tuple[int, ...] = ()
 
 
 class TransactionRepository(Protocol):

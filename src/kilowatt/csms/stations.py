@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -22,7 +23,7 @@ from kilowatt.csms.events import (
     StatusChanged,
 )
 from kilowatt.csms.identity import check_identity
-from kilowatt.csms.journal import JournalService
+from kilowatt.csms.journal import JournalService, truncate_frame
 from kilowatt.csms.locations import LocationChanged
 from kilowatt.csms.model import (
     BootInfo,
@@ -44,7 +45,13 @@ from kilowatt.csms.repositories import Repositories, Row
 from kilowatt.csms.secrets import mask_json, mask_setting
 from kilowatt.logs import RateLimit
 
-__all__ = ["INVALID_IDENTITY_PAGE", "UNSET", "StationService", "effective_profile"]
+__all__ = [
+    "INVALID_IDENTITY_PAGE",
+    "MAX_EVENT_DATA_BYTES",
+    "UNSET",
+    "StationService",
+    "effective_profile",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,10 @@ class _Unset(Enum):
 
 UNSET: Final = _Unset.UNSET
 """Marks a PATCH field as "leave unchanged" where None is a valid new value."""
+
+MAX_EVENT_DATA_BYTES: Final = 64 * 1024
+"""Largest station event payload stored and published whole, in bytes of UTF-8 JSON (the
+journal's default frame cap); a larger one is stored as its truncation placeholder."""
 
 INVALID_IDENTITY_PAGE: Final = 1000
 """Stations read per query when looking for identities that break the rule."""
@@ -372,11 +383,19 @@ class StationService:
         ``kind`` is the OCPP action name, e.g. ``SecurityEventNotification``,
         ``FirmwareStatusNotification``, ``NotifyEvent``, ``DataTransfer``; ``data`` is its
         payload as JSON, stored and published with its secrets masked
-        (:func:`kilowatt.csms.secrets.mask_json`). ``at`` defaults to now (CSMS time).
+        (:func:`kilowatt.csms.secrets.mask_json`); a payload above
+        :data:`MAX_EVENT_DATA_BYTES` (UTF-8 JSON) is replaced by the placeholder
+        ``{"truncated": true, "size", "sha256", "head"}`` of
+        :func:`~kilowatt.csms.journal.truncate_frame`. ``at`` defaults to now (CSMS time).
         """
         when = at or self._clock()
         # Masked before it is stored and published: SSE, webhooks and OCPI see the same data.
         data = mask_json(data)
+        # Bounded like a journal frame: a station's 4 MiB DataTransfer must not add 4 MiB to
+        # the database and to every SSE client and webhook (issue 12 item 1).
+        encoded = json.dumps(data, ensure_ascii=False)
+        if len(encoded) * 4 > MAX_EVENT_DATA_BYTES:
+            data = json.loads(truncate_frame(encoded, MAX_EVENT_DATA_BYTES))
         values = {"station_id": station_id, "at": when, "kind": kind, "data": dict(data)}
         event_id = await self._stations.add_event(values)
         info = StationEventInfo(event_id, station_id, when, kind, dict(data))

@@ -356,22 +356,22 @@ class TransactionService:
                         new_samples=outcome.new_samples,
                     )
                 )
-        if kind == _BEGIN and outcome.created and tx is not None and tx.evse_id:
-            await self._supersede(tx, data)
+        if kind == _BEGIN and outcome.others_active and tx is not None:
+            await self._supersede(tx, data, outcome.others_active)
         return TransactionResult(
             tx, authorization, outcome.created, outcome.duplicate, ended, outcome.new_samples
         )
 
-    async def _supersede(self, tx: TransactionInfo, data: TransactionMessage) -> None:
-        """End the other active transactions on ``tx``'s EVSE (see the module docstring)."""
-        for row in await self._transactions.active_on(tx.station_id, tx.evse_id):
-            if row["id"] == tx.id:
-                continue
+    async def _supersede(
+        self, tx: TransactionInfo, data: TransactionMessage, others: tuple[int, ...]
+    ) -> None:
+        """End ``others``, the older active transactions on ``tx``'s EVSE (module docstring)."""
+        for other in others:
             await self._apply(
                 TransactionMessage(
                     station_id=tx.station_id,
                     timestamp=data.timestamp,
-                    transaction_id=row["id"],
+                    transaction_id=other,
                     meter_stop_wh=data.meter_start_wh,
                     stopped_reason=SUPERSEDED,
                 ),

@@ -458,7 +458,17 @@ class MemoryTransactionRepository:
         if row is None:
             return StepOutcome(None, False, False, len(samples), {})
         _update(row, changes)
-        return StepOutcome(_out(row), created, False, len(samples), changes)
+        others: tuple[int, ...] = ()
+        if created and row["evse_id"]:
+            others = tuple(
+                tx_id
+                for tx_id, t in sorted(data.transactions.items())
+                if tx_id != row["id"]
+                and t["station_id"] == station_id
+                and t["status"] == "active"
+                and t["evse_id"] == row["evse_id"]
+            )
+        return StepOutcome(_out(row), created, False, len(samples), changes, others)
 
     async def get(self, transaction_id: int) -> Row | None:
         """The transaction, or None."""

@@ -52,6 +52,17 @@ _ADD_SAMPLES = hotpath.by_dialect(
     lambda insert: insert(meter_values).on_conflict_do_nothing().returning(meter_values.c.id)
 )
 _ADD_SAMPLES_NO_RETURNING = sqlite.insert(meter_values).on_conflict_do_nothing()
+# Asked inside the unit that creates a transaction (the one-active-per-EVSE rule), so a new
+# transaction costs one indexed SELECT on the writer's connection, not a read of its own.
+_ACTIVE_ON_EVSE = (
+    select(transactions)
+    .where(
+        transactions.c.status == bindparam("hp_status"),
+        transactions.c.station_id == bindparam("hp_station"),
+        transactions.c.evse_id == bindparam("hp_evse"),
+    )
+    .order_by(transactions.c.id)
+)
 
 
 def sample_rows(
@@ -159,7 +170,12 @@ async def _record(conn: AsyncConnection, step: TransactionStep) -> StepOutcome:
     if changes:
         await hotpath.execute(conn, _UPDATE, {**changes, "hp_id": row["id"]})
         row = _merged(row, changes)
-    return StepOutcome(row, created, False, new, changes)
+    others: tuple[int, ...] = ()
+    if created and row["evse_id"]:
+        params = {"hp_status": "active", "hp_station": station_id, "hp_evse": row["evse_id"]}
+        active, _ = await hotpath.execute(conn, _ACTIVE_ON_EVSE, params)
+        others = tuple(r["id"] for r in active if r["id"] != row["id"])
+    return StepOutcome(row, created, False, new, changes, others)
 
 
 class SqlTransactionRepository:
