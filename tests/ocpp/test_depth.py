@@ -64,6 +64,7 @@ def test_too_deep_matches_the_reference_on_json(value: Any, limit: int) -> None:
         ('["' + "[" * 100 + '"]', 64, False),  # brackets in a string do not count
         ('["\\"' + "[" * 100 + '"]', 64, False),  # nor after an escaped quote
         ('["' + "[" * 100, 64, False),  # an unterminated string: a decoder stops there
+        ('["\\"' + "[" * 100, 64, False),  # the same after an escape
         ("[]" * 100, 64, False),
         ("[" * 100_000, 64, True),  # unmatched openers: a decoder recurses into each
         ("]" * 100 + "[" * 10, 64, False),
@@ -90,6 +91,8 @@ def test_too_deep_never_recurses() -> None:
         ('[2,"a\\"b","X"', (2, 'a"b', "X")),
         (b'[6,"s","NotifyPeriodicEventStream",{}]', (6, "s", "NotifyPeriodicEventStream")),
         ('[2,7,"X"]', (2, None, None)),
+        ('[2,"a\\qb","X"', (2, None, "X")),  # not a JSON escape: the id cannot be read
+        (b'[2,"a\xffb","X"', (2, None, "X")),  # nor invalid UTF-8
         ("[[[[", (None, None, None)),
         ("not json", (None, None, None)),
     ],
