@@ -103,9 +103,11 @@ class StationCreate(_In):
         json_schema_extra={**_NO_PASSWORD_WITH_PROFILE_0, **_PASSWORD_FOR_PROFILES_1_2},
     )
 
+    # The pattern is stated for clients, not checked here: the service checks the identity
+    # rule (kilowatt.csms.identity) and its 422 names what is wrong in the operator's terms.
     id: str = Field(
-        pattern=IDENTITY_PATTERN,
         description="OCPP identity: 1-48 of A-Z a-z 0-9 - . _ ~ * (not '.' or '..')",
+        json_schema_extra={"pattern": IDENTITY_PATTERN, "minLength": 1, "maxLength": 48},
     )
     security_profile: Literal[0, 1, 2] | None = Field(
         None, description="Omitted: 1 with a password, else 0. 0 with a password is refused"
