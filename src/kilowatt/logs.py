@@ -62,8 +62,17 @@ class RateLimit:
         self._count = 0
         self._suppressed = 0
 
-    def allow(self) -> int | None:
-        now = time.monotonic()
+    def allow(self, now: float | None = None) -> int | None:
+        """Whether to log one more line now.
+
+        Args:
+            now: monotonic time in s (an injected clock); None reads ``time.monotonic()``.
+
+        Returns:
+            None to drop the line, else how many lines were dropped since the last one allowed.
+        """
+        if now is None:
+            now = time.monotonic()
         if now - self._window >= self._interval:
             self._window = now
             self._count = 0

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from kilowatt.logs import RateLimit
+
 __all__ = ["FORGET_AFTER", "AuthThrottle", "Throttled"]
 
 log = logging.getLogger("kilowatt.auth")
@@ -155,11 +157,7 @@ class AuthThrottle:
         self._clock = clock
         self._identities = _Counter(identity_failures, max_delay, max_keys)
         self._addresses = _Counter(address_failures, max_delay, max_keys)
-        self._log_burst = log_burst
-        self._log_interval = log_interval
-        self._log_window = -math.inf
-        self._logged = 0
-        self._unlogged = 0
+        self._log_limit = RateLimit(burst=log_burst, interval=log_interval)
 
     def check(self, identity: str, address: str | None) -> Throttled | None:
         """Whether an attempt of ``identity`` from ``address`` must be refused unchecked.
@@ -213,14 +211,9 @@ class AuthThrottle:
 
     def _log(self, now: float, identity: str, address: str | None, count: int) -> None:
         # A password-guessing flood must not become a log flood: a fixed budget per window.
-        if now - self._log_window >= self._log_interval:
-            self._log_window = now
-            self._logged = 0
-        if self._logged >= self._log_burst:
-            self._unlogged += 1
+        unlogged = self._log_limit.allow(now)
+        if unlogged is None:
             return
-        self._logged += 1
-        unlogged, self._unlogged = self._unlogged, 0
         log.warning(
             "station login failed: identity %r from %s (failure %d of this identity)%s",
             identity,

@@ -385,7 +385,7 @@ def _truncate(message: str) -> str:
     return message if len(message) <= 255 else message[:252] + "..."
 
 
-_INT32_BOUNDS: Final = (
+_TYPE_BOUNDS: Final = (
     f"Expected `int` >= {INT32_MIN} - ",
     f"Expected `int` <= {INT32_MAX} - ",
     f"Expected `int` >= {INT64_MIN} - ",
@@ -397,7 +397,7 @@ not a schema bound)."""
 
 def _classify(message: str) -> ErrorCode:
     """Map a msgspec ValidationError message to the OCPP error code (see the module table)."""
-    if message.startswith(_INT32_BOUNDS) or message.startswith("Number out of range"):
+    if message.startswith(_TYPE_BOUNDS) or message.startswith("Number out of range"):
         return ErrorCode.TYPE_CONSTRAINT_VIOLATION
     if message.startswith("Object missing required field"):
         return ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION

@@ -327,6 +327,17 @@ class MemoryStationRepository:
 _STATUS_COLUMNS = ("status", "error_code", "info", "vendor_error_code", "status_at")
 
 
+def _active_on(data: _Data, station_id: str, evse_id: int | None) -> list[dict[str, Any]]:
+    """The stored active transaction rows of a station (one EVSE unless None), oldest first."""
+    return [
+        t
+        for _, t in sorted(data.transactions.items())
+        if t["station_id"] == station_id
+        and t["status"] == "active"
+        and (evse_id is None or t["evse_id"] == evse_id)
+    ]
+
+
 def _delete_transaction(data: _Data, tx_id: int) -> None:
     tx = data.transactions.pop(tx_id)
     data.tx_by_key.pop((tx["station_id"], tx["dedup_key"]), None)
@@ -460,14 +471,8 @@ class MemoryTransactionRepository:
         _update(row, changes)
         others: tuple[int, ...] = ()
         if created and row["evse_id"]:
-            others = tuple(
-                tx_id
-                for tx_id, t in sorted(data.transactions.items())
-                if tx_id != row["id"]
-                and t["station_id"] == station_id
-                and t["status"] == "active"
-                and t["evse_id"] == row["evse_id"]
-            )
+            active = _active_on(data, station_id, row["evse_id"])
+            others = tuple(t["id"] for t in active if t["id"] != row["id"])
         return StepOutcome(_out(row), created, False, len(samples), changes, others)
 
     async def get(self, transaction_id: int) -> Row | None:
@@ -494,13 +499,7 @@ class MemoryTransactionRepository:
 
     async def active_on(self, station_id: str, evse_id: int | None) -> list[Row]:
         """Active transactions of a station (optionally one EVSE), oldest first."""
-        return [
-            _out(t)
-            for _, t in sorted(self._data.transactions.items())
-            if t["station_id"] == station_id
-            and t["status"] == "active"
-            and (evse_id is None or t["evse_id"] == evse_id)
-        ]
+        return [_out(t) for t in _active_on(self._data, station_id, evse_id)]
 
     async def meter_values(
         self, transaction_id: int, *, limit: int, offset: int
